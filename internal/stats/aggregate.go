@@ -1,0 +1,311 @@
+package stats
+
+import (
+	"sort"
+	"sync"
+	"time"
+)
+
+// Origin says where a delta was measured. The zero Origin is the local
+// process of `stampede run`.
+type Origin struct {
+	Region string
+	Worker string
+}
+
+// table is the cumulative statistics of one scope: everything, one region or
+// one worker.
+type table struct {
+	entries    map[Key]*Entry // nil for per-worker tables, which keep totals only
+	total      *Entry
+	rates      map[Key]*rateWindow
+	totalRate  rateWindow
+	errors     map[ErrorKey]int64
+	exceptions map[ExceptionKey]*exception
+	dropped    int64
+	// recent holds the total's histograms of the last seconds, for the
+	// "current" percentiles of charts and of Locust's current_response_time_percentiles.
+	recent    [windowSeconds]*Histogram
+	recentSec [windowSeconds]int64
+}
+
+type exception struct {
+	count int64
+	nodes map[string]bool
+}
+
+func newTable(perKey bool) *table {
+	t := &table{
+		total:      NewEntry(),
+		errors:     make(map[ErrorKey]int64),
+		exceptions: make(map[ExceptionKey]*exception),
+	}
+	if perKey {
+		t.entries = make(map[Key]*Entry)
+		t.rates = make(map[Key]*rateWindow)
+	}
+	return t
+}
+
+func (t *table) add(d *Delta, node string) {
+	sec := midSecond(d)
+	var req, fail int64
+	for k, e := range d.Entries {
+		req += e.Requests
+		fail += e.Failures
+		t.total.Merge(e)
+		if t.entries == nil {
+			continue
+		}
+		dst := t.entries[k]
+		if dst == nil {
+			dst = NewEntry()
+			t.entries[k] = dst
+			t.rates[k] = &rateWindow{}
+		}
+		dst.Merge(e)
+		t.rates[k].add(sec, e.Requests, e.Failures)
+	}
+	t.totalRate.add(sec, req, fail)
+	if len(d.Entries) > 0 {
+		i := int(uint64(sec) % windowSeconds)
+		if t.recentSec[i] != sec || t.recent[i] == nil {
+			t.recent[i], t.recentSec[i] = NewHistogram(), sec
+		}
+		for _, e := range d.Entries {
+			t.recent[i].Merge(e.Latency.Hist)
+		}
+	}
+	for k, n := range d.Errors {
+		t.errors[k] += n
+	}
+	for k, n := range d.Exceptions {
+		x := t.exceptions[k]
+		if x == nil {
+			x = &exception{nodes: make(map[string]bool)}
+			t.exceptions[k] = x
+		}
+		x.count += n
+		x.nodes[node] = true
+	}
+	t.dropped += d.Dropped
+}
+
+// currentHistogram merges the total's histograms of the window before now.
+func (t *table) currentHistogram(nowSec int64) *Histogram {
+	h := NewHistogram()
+	for i, s := range t.recentSec {
+		if t.recent[i] != nil && s >= nowSec-windowSeconds && s <= nowSec {
+			h.Merge(t.recent[i])
+		}
+	}
+	return h
+}
+
+// midSecond is the wall-clock second a delta's counts are attributed to.
+func midSecond(d *Delta) int64 {
+	if d.Start.IsZero() || d.End.IsZero() {
+		return d.End.Unix()
+	}
+	return d.Start.Add(d.End.Sub(d.Start) / 2).Unix()
+}
+
+// Aggregate is the cumulative view of a test: the total, each region and
+// each worker, and a per-second history. It is safe for concurrent use: the
+// runner or the cluster adds deltas while the UI and outputs read summaries.
+type Aggregate struct {
+	mu      sync.Mutex
+	start   time.Time
+	all     *table
+	regions map[string]*table
+	workers map[string]*table
+	history []Point
+}
+
+// NewAggregate returns an empty aggregate whose run starts at start.
+func NewAggregate(start time.Time) *Aggregate {
+	return &Aggregate{
+		start:   start,
+		all:     newTable(true),
+		regions: make(map[string]*table),
+		workers: make(map[string]*table),
+	}
+}
+
+// Add merges one delta measured at origin o.
+func (a *Aggregate) Add(o Origin, d *Delta) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	node := o.Worker
+	if node == "" {
+		node = "local"
+	}
+	a.all.add(d, node)
+	if o.Region != "" {
+		r := a.regions[o.Region]
+		if r == nil {
+			r = newTable(true)
+			a.regions[o.Region] = r
+		}
+		r.add(d, node)
+	}
+	if o.Worker != "" {
+		w := a.workers[o.Worker]
+		if w == nil {
+			w = newTable(false)
+			a.workers[o.Worker] = w
+		}
+		w.add(d, node)
+	}
+}
+
+// Reset forgets every statistic (the UI's "reset stats"); the history of
+// past points is kept so charts do not jump.
+func (a *Aggregate) Reset(now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.start = now
+	a.all = newTable(true)
+	a.regions = make(map[string]*table)
+	a.workers = make(map[string]*table)
+}
+
+// Start is when the statistics began (the run's start, or the last reset).
+func (a *Aggregate) Start() time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.start
+}
+
+// Point is one second of the test's history, for charts and the
+// _stats_history.csv total rows.
+type Point struct {
+	Time       time.Time        `json:"time"`
+	Users      int              `json:"users"`
+	RPS        float64          `json:"rps"`
+	FailPerSec float64          `json:"fail_per_sec"`
+	P50        float64          `json:"p50_ms"`
+	P95        float64          `json:"p95_ms"`
+	P99        float64          `json:"p99_ms"`
+	Requests   int64            `json:"requests"`
+	Failures   int64            `json:"failures"`
+	Regions    map[string]Point `json:"regions,omitempty"`
+}
+
+// Tick appends a history point for now with the current user count and
+// returns it.
+func (a *Aggregate) Tick(now time.Time, users int) Point {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p := a.point(a.all, now, users)
+	if len(a.regions) > 0 {
+		p.Regions = make(map[string]Point, len(a.regions))
+		for name, r := range a.regions {
+			p.Regions[name] = a.point(r, now, 0)
+		}
+	}
+	a.history = append(a.history, p)
+	return p
+}
+
+func (a *Aggregate) point(t *table, now time.Time, users int) Point {
+	nowSec := now.Unix()
+	rps, fps := t.totalRate.rates(nowSec, a.start.Unix())
+	cur := &Timing{Count: 1, Hist: t.currentHistogram(nowSec)}
+	p := Point{Time: now, Users: users, RPS: rps, FailPerSec: fps,
+		Requests: t.total.Requests, Failures: t.total.Failures}
+	if cur.Hist.Count() > 0 {
+		p.P50, p.P95, p.P99 = cur.Hist.Quantile(0.50), cur.Hist.Quantile(0.95), cur.Hist.Quantile(0.99)
+	}
+	return p
+}
+
+// History returns a copy of the per-second points so far.
+func (a *Aggregate) History() []Point {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]Point(nil), a.history...)
+}
+
+// Snapshot summarises the aggregate as of now. With history set, the
+// per-second points are included.
+func (a *Aggregate) Snapshot(now time.Time, history bool) *Summary {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := &Summary{Start: a.start, End: now}
+	elapsed := now.Sub(a.start).Seconds()
+	nowSec := now.Unix()
+	s.Entries, s.Total = a.tableStats(a.all, elapsed, nowSec)
+	cur := a.all.currentHistogram(nowSec)
+	if cur.Count() > 0 {
+		s.CurrentP50, s.CurrentP95 = cur.Quantile(0.5), cur.Quantile(0.95)
+	}
+	for k, n := range a.all.errors {
+		s.Errors = append(s.Errors, ErrorStats{Method: k.Method, Name: k.Name, Error: k.Error, Occurrences: n})
+	}
+	sort.Slice(s.Errors, func(i, j int) bool {
+		x, y := s.Errors[i], s.Errors[j]
+		if x.Occurrences != y.Occurrences {
+			return x.Occurrences > y.Occurrences
+		}
+		return x.Name+x.Method+x.Error < y.Name+y.Method+y.Error
+	})
+	for k, x := range a.all.exceptions {
+		nodes := make([]string, 0, len(x.nodes))
+		for n := range x.nodes {
+			nodes = append(nodes, n)
+		}
+		sort.Strings(nodes)
+		s.Exceptions = append(s.Exceptions, ExceptionStats{Count: x.count, Message: k.Message, Traceback: k.Traceback, Nodes: nodes})
+	}
+	sort.Slice(s.Exceptions, func(i, j int) bool {
+		x, y := s.Exceptions[i], s.Exceptions[j]
+		if x.Count != y.Count {
+			return x.Count > y.Count
+		}
+		return x.Message < y.Message
+	})
+	s.Dropped = a.all.dropped
+	for name, r := range a.regions {
+		entries, total := a.tableStats(r, elapsed, nowSec)
+		s.Regions = append(s.Regions, RegionStats{Region: name, Entries: entries, Total: total})
+	}
+	sort.Slice(s.Regions, func(i, j int) bool { return s.Regions[i].Region < s.Regions[j].Region })
+	for id, w := range a.workers {
+		_, total := a.tableStats(w, elapsed, nowSec)
+		s.WorkerTotals = append(s.WorkerTotals, WorkerTotal{Worker: id, Total: total})
+	}
+	sort.Slice(s.WorkerTotals, func(i, j int) bool { return s.WorkerTotals[i].Worker < s.WorkerTotals[j].Worker })
+	if history {
+		s.History = append([]Point(nil), a.history...)
+	}
+	return s
+}
+
+// tableStats turns a table into sorted entry rows and its Aggregated row.
+func (a *Aggregate) tableStats(t *table, elapsed float64, nowSec int64) ([]EntryStats, EntryStats) {
+	startSec := a.start.Unix()
+	var rows []EntryStats
+	for k, e := range t.entries {
+		rps, fps := t.rates[k].rates(nowSec, startSec)
+		rows = append(rows, entryStats(k, e, elapsed, rps, fps))
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i].Name != rows[j].Name {
+			return rows[i].Name < rows[j].Name
+		}
+		return rows[i].Method < rows[j].Method
+	})
+	rps, fps := t.totalRate.rates(nowSec, startSec)
+	total := entryStats(Key{Name: "Aggregated"}, t.total, elapsed, rps, fps)
+	return rows, total
+}
+
+// TotalEntry returns a copy of the cumulative total entry, with its
+// histogram, for callers that need more than the summary (thresholds on
+// arbitrary percentiles, reports' distributions).
+func (a *Aggregate) TotalEntry() *Entry {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.all.total.Copy()
+}

@@ -1,0 +1,121 @@
+package stats
+
+import (
+	"sync"
+	"time"
+)
+
+// Sample is one finished request.
+type Sample struct {
+	Method string
+	Name   string
+	// Latency is the response time as the user felt it.
+	Latency time.Duration
+	// Service, when non-zero, is the send-to-response time of an open-model
+	// request whose Latency was measured from the intended start.
+	Service time.Duration
+	Bytes   int64
+	// Error is empty for a success; otherwise the failure's message.
+	Error string
+}
+
+// Recorder collects samples from many goroutines and hands them out as
+// interval deltas.
+//
+// The hot path takes no global lock: the recorder is split into shards, each
+// with its own mutex and delta, and every virtual user records into the
+// shard it was given. With more shards than cores a shard's lock is almost
+// never contended, and a flush only holds each shard for a pointer swap.
+type Recorder struct {
+	shards []*Shard
+	mu     sync.Mutex // serialises Flush
+	last   time.Time
+	open   bool // keep Service timings (open model)
+}
+
+// Shard is one lock domain of a Recorder.
+type Shard struct {
+	mu   sync.Mutex
+	d    *Delta
+	open bool
+	_    [40]byte // keep neighbouring shards' locks off one cache line
+}
+
+// NewRecorder returns a recorder with n shards, starting its first interval
+// at start. When openModel is set, entries keep a separate service-time
+// timing beside the (corrected) latency.
+func NewRecorder(n int, start time.Time, openModel bool) *Recorder {
+	if n < 1 {
+		n = 1
+	}
+	r := &Recorder{shards: make([]*Shard, n), last: start, open: openModel}
+	for i := range r.shards {
+		r.shards[i] = &Shard{d: NewDelta(start), open: openModel}
+	}
+	return r
+}
+
+// Shard returns the shard for user i.
+func (r *Recorder) Shard(i int) *Shard { return r.shards[i%len(r.shards)] }
+
+// Record adds one sample.
+func (s *Shard) Record(x Sample) {
+	s.mu.Lock()
+	e := s.d.entry(Key{x.Method, x.Name})
+	e.Requests++
+	e.ContentBytes += x.Bytes
+	e.Latency.Record(x.Latency)
+	if s.open {
+		if e.Service == nil {
+			e.Service = NewTiming()
+		}
+		svc := x.Service
+		if svc == 0 {
+			svc = x.Latency
+		}
+		e.Service.Record(svc)
+	}
+	if x.Error != "" {
+		e.Failures++
+		s.d.Errors[ErrorKey{x.Method, x.Name, x.Error}]++
+	}
+	s.mu.Unlock()
+}
+
+// Exception counts one script error.
+func (s *Shard) Exception(message, traceback string) {
+	s.mu.Lock()
+	s.d.Exceptions[ExceptionKey{message, traceback}]++
+	s.mu.Unlock()
+}
+
+// Dropped counts open-model iterations that were dropped.
+func (s *Shard) Dropped(n int64) {
+	s.mu.Lock()
+	s.d.Dropped += n
+	s.mu.Unlock()
+}
+
+// OpenModel reports whether the recorder keeps service timings.
+func (r *Recorder) OpenModel() bool { return r.open }
+
+// Flush returns everything recorded since the previous flush as one delta
+// covering [previous flush, now).
+func (r *Recorder) Flush(now time.Time) *Delta {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := NewDelta(r.last)
+	for _, s := range r.shards {
+		fresh := NewDelta(now)
+		s.mu.Lock()
+		d := s.d
+		s.d = fresh
+		s.mu.Unlock()
+		if !d.Empty() {
+			out.Merge(d)
+		}
+	}
+	out.Start, out.End = r.last, now
+	r.last = now
+	return out
+}

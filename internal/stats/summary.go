@@ -1,0 +1,110 @@
+package stats
+
+import "time"
+
+// Summary is a plain snapshot of an Aggregate: what every output (CSV, JSON,
+// console, web UI, report, thresholds) reads. Times are in milliseconds.
+type Summary struct {
+	Start        time.Time        `json:"start"`
+	End          time.Time        `json:"end"`
+	Entries      []EntryStats     `json:"entries"`
+	Total        EntryStats       `json:"total"`
+	CurrentP50   float64          `json:"current_p50_ms"`
+	CurrentP95   float64          `json:"current_p95_ms"`
+	Errors       []ErrorStats     `json:"failures"`
+	Exceptions   []ExceptionStats `json:"exceptions"`
+	Regions      []RegionStats    `json:"regions,omitempty"`
+	WorkerTotals []WorkerTotal    `json:"worker_totals,omitempty"`
+	Dropped      int64            `json:"dropped_iterations"`
+	History      []Point          `json:"history,omitempty"`
+}
+
+// EntryStats is one row of the statistics table.
+type EntryStats struct {
+	Method            string      `json:"method"`
+	Name              string      `json:"name"`
+	Requests          int64       `json:"num_requests"`
+	Failures          int64       `json:"num_failures"`
+	MedianMs          float64     `json:"median_response_time"`
+	AvgMs             float64     `json:"avg_response_time"`
+	MinMs             float64     `json:"min_response_time"`
+	MaxMs             float64     `json:"max_response_time"`
+	AvgContentSize    float64     `json:"avg_content_length"`
+	TotalContentBytes int64       `json:"total_content_length"`
+	RPS               float64     `json:"total_rps"`
+	FailPerSec        float64     `json:"total_fail_per_sec"`
+	CurrentRPS        float64     `json:"current_rps"`
+	CurrentFailPerSec float64     `json:"current_fail_per_sec"`
+	Percentiles       Percentiles `json:"percentiles"`
+	// Service is the open model's send-to-response timing; the fields
+	// above are then measured from each iteration's intended start.
+	Service *TimingStats `json:"service_time,omitempty"`
+}
+
+// TimingStats summarises a Timing.
+type TimingStats struct {
+	AvgMs       float64     `json:"avg"`
+	MinMs       float64     `json:"min"`
+	MaxMs       float64     `json:"max"`
+	Percentiles Percentiles `json:"percentiles"`
+}
+
+// ErrorStats is one row of the failures table.
+type ErrorStats struct {
+	Method      string `json:"method"`
+	Name        string `json:"name"`
+	Error       string `json:"error"`
+	Occurrences int64  `json:"occurrences"`
+}
+
+// ExceptionStats is one row of the exceptions table.
+type ExceptionStats struct {
+	Count     int64    `json:"count"`
+	Message   string   `json:"msg"`
+	Traceback string   `json:"traceback"`
+	Nodes     []string `json:"nodes"`
+}
+
+// RegionStats is the statistics of one region.
+type RegionStats struct {
+	Region  string       `json:"region"`
+	Entries []EntryStats `json:"entries"`
+	Total   EntryStats   `json:"total"`
+}
+
+// WorkerTotal is the Aggregated row of one worker.
+type WorkerTotal struct {
+	Worker string     `json:"worker"`
+	Total  EntryStats `json:"total"`
+}
+
+// FailRatio is failures / requests of the total, 0 when there were none.
+func (s *Summary) FailRatio() float64 {
+	if s.Total.Requests == 0 {
+		return 0
+	}
+	return float64(s.Total.Failures) / float64(s.Total.Requests)
+}
+
+func entryStats(k Key, e *Entry, elapsed, curRPS, curFPS float64) EntryStats {
+	r := EntryStats{
+		Method: k.Method, Name: k.Name,
+		Requests: e.Requests, Failures: e.Failures,
+		AvgMs: e.Latency.Mean(), MinMs: e.Latency.MinOrZero(), MaxMs: e.Latency.Max,
+		AvgContentSize: e.AvgContentSize(), TotalContentBytes: e.ContentBytes,
+		CurrentRPS: curRPS, CurrentFailPerSec: curFPS,
+	}
+	if e.Requests == 0 {
+		r.MaxMs = 0
+	}
+	if elapsed > 0 {
+		r.RPS = float64(e.Requests) / elapsed
+		r.FailPerSec = float64(e.Failures) / elapsed
+	}
+	r.Percentiles = percentilesOf(e.Latency)
+	r.MedianMs = r.Percentiles.At(50)
+	if e.Service != nil {
+		r.Service = &TimingStats{AvgMs: e.Service.Mean(), MinMs: e.Service.MinOrZero(), MaxMs: e.Service.Max, Percentiles: percentilesOf(e.Service)}
+	}
+	return r
+}
