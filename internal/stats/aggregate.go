@@ -211,11 +211,11 @@ func (a *Aggregate) Tick(now time.Time, users int) Point {
 func (a *Aggregate) point(t *table, now time.Time, users int) Point {
 	nowSec := now.Unix()
 	rps, fps := t.totalRate.rates(nowSec, a.start.Unix())
-	cur := &Timing{Count: 1, Hist: t.currentHistogram(nowSec)}
+	cur := t.currentHistogram(nowSec)
 	p := Point{Time: now, Users: users, RPS: rps, FailPerSec: fps,
 		Requests: t.total.Requests, Failures: t.total.Failures}
-	if cur.Hist.Count() > 0 {
-		p.P50, p.P95, p.P99 = cur.Hist.Quantile(0.50), cur.Hist.Quantile(0.95), cur.Hist.Quantile(0.99)
+	if cur.Count() > 0 {
+		p.P50, p.P95, p.P99 = round3(cur.Quantile(0.50)), round3(cur.Quantile(0.95)), round3(cur.Quantile(0.99))
 	}
 	return p
 }
@@ -238,7 +238,7 @@ func (a *Aggregate) Snapshot(now time.Time, history bool) *Summary {
 	s.Entries, s.Total = a.tableStats(a.all, elapsed, nowSec)
 	cur := a.all.currentHistogram(nowSec)
 	if cur.Count() > 0 {
-		s.CurrentP50, s.CurrentP95 = cur.Quantile(0.5), cur.Quantile(0.95)
+		s.CurrentP50, s.CurrentP95 = round3(cur.Quantile(0.5)), round3(cur.Quantile(0.95))
 	}
 	for k, n := range a.all.errors {
 		s.Errors = append(s.Errors, ErrorStats{Method: k.Method, Name: k.Name, Error: k.Error, Occurrences: n})

@@ -61,12 +61,22 @@ func (h *Histogram) Merge(o *Histogram) {
 func (h *Histogram) Count() int64 { return int64(h.s.GetCount()) }
 
 // Quantile returns the value at quantile q (0..1), or 0 when empty.
+//
+// The rank follows Locust (and the nearest-rank method): the value at
+// 0-based position floor(q·n) of the sorted samples, so with 5 samples p99
+// is the largest, as Locust reports it, not an interpolation below it.
 func (h *Histogram) Quantile(q float64) float64 {
-	v, err := h.s.GetValueAtQuantile(q)
-	if err != nil {
+	n := h.s.GetCount()
+	if n == 0 {
 		return 0
 	}
-	return v
+	rank := math.Min(math.Floor(q*n), n-1)
+	zeros := h.s.GetZeroCount()
+	if rank < zeros {
+		return 0
+	}
+	key := h.s.GetPositiveValueStore().KeyAtRank(rank - zeros)
+	return h.s.IndexMapping.Value(key)
 }
 
 // Copy returns an independent copy.

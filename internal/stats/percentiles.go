@@ -60,7 +60,7 @@ func (ps *Percentiles) UnmarshalJSON(b []byte) error {
 func percentilesOf(t *Timing) Percentiles {
 	var ps Percentiles
 	for i, p := range PercentileSet {
-		ps[i] = t.Percentile(p)
+		ps[i] = round3(t.Percentile(p))
 	}
 	return ps
 }

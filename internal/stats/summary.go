@@ -103,8 +103,9 @@ func entryStats(k Key, e *Entry, elapsed, curRPS, curFPS float64) EntryStats {
 	}
 	r.Percentiles = percentilesOf(e.Latency)
 	r.MedianMs = r.Percentiles.At(50)
+	r.AvgMs, r.MinMs, r.MaxMs = round3(r.AvgMs), round3(r.MinMs), round3(r.MaxMs)
 	if e.Service != nil {
-		r.Service = &TimingStats{AvgMs: e.Service.Mean(), MinMs: e.Service.MinOrZero(), MaxMs: e.Service.Max, Percentiles: percentilesOf(e.Service)}
+		r.Service = &TimingStats{AvgMs: round3(e.Service.Mean()), MinMs: round3(e.Service.MinOrZero()), MaxMs: round3(e.Service.Max), Percentiles: percentilesOf(e.Service)}
 	}
 	return r
 }

@@ -1,0 +1,8 @@
+package cli
+
+import "github.com/spf13/cobra"
+
+// extraCommands are the subcommands beyond run, check, demo and version.
+func (app *App) extraCommands() []*cobra.Command {
+	return nil
+}

@@ -1,0 +1,220 @@
+// Package cli is the stampede command line: subcommands, flags, and the
+// binding of every flag to STAMPEDE_* environment variables and to a TOML
+// config file.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// Version is set at build time with -ldflags "-X .../internal/cli.Version=v1.2.3".
+var Version = "dev"
+
+// Exit codes, documented in docs/cli.md.
+const (
+	ExitOK        = 0
+	ExitFailed    = 1 // thresholds failed, or --exit-code-on-error and failures
+	ExitConfig    = 2 // script or configuration error
+	ExitAborted   = 3 // stopped by a signal before the run time was over
+	envPrefix     = "STAMPEDE_"
+	defaultConfig = "stampede.toml"
+)
+
+// ExitError carries an exit code out of a command.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit %d", e.Code)
+	}
+	return e.Err.Error()
+}
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// configErr marks a configuration or script error (exit 2).
+func configErr(format string, args ...any) error {
+	return &ExitError{Code: ExitConfig, Err: fmt.Errorf(format, args...)}
+}
+
+// App holds what the commands share: streams and the logger.
+type App struct {
+	Stdout, Stderr io.Writer
+	Log            *slog.Logger
+	logLevel       string
+	configFile     string
+}
+
+// Main runs the command line and returns the process exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	app := &App{Stdout: stdout, Stderr: stderr}
+	root := app.rootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	if err == nil {
+		return ExitOK
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		if ee.Err != nil {
+			fmt.Fprintln(stderr, "error:", ee.Err)
+		}
+		return ee.Code
+	}
+	fmt.Fprintln(stderr, "error:", err)
+	return ExitConfig
+}
+
+func (app *App) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "stampede",
+		Short: "Scriptable, distributed load testing",
+		Long: `Stampede runs load tests described in Starlark scripts (a small Python
+dialect), on one machine or as a master with workers in many regions.
+
+Every flag can also be set as an environment variable STAMPEDE_<FLAG>
+(upper case, dashes as underscores, e.g. STAMPEDE_USERS=100) or in a TOML
+config file (--config, default ./stampede.toml when present). A flag on the
+command line wins over the environment, which wins over the file.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := app.bind(cmd); err != nil {
+				return &ExitError{Code: ExitConfig, Err: err}
+			}
+			return app.setupLog()
+		},
+	}
+	root.PersistentFlags().StringVar(&app.configFile, "config", "", "TOML config file (default ./stampede.toml when present)")
+	root.PersistentFlags().StringVar(&app.logLevel, "loglevel", "info", "log level: debug, info, warn, error")
+	root.AddCommand(app.runCmd(), app.checkCmd(), app.demoCmd(), app.versionCmd())
+	for _, extra := range app.extraCommands() {
+		root.AddCommand(extra)
+	}
+	return root
+}
+
+func (app *App) setupLog() error {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(app.logLevel)); err != nil {
+		return configErr("--loglevel: %q is not one of debug, info, warn, error", app.logLevel)
+	}
+	app.Log = slog.New(slog.NewTextHandler(app.Stderr, &slog.HandlerOptions{Level: lvl}))
+	return nil
+}
+
+// bind fills every flag not given on the command line from the
+// environment, then from the config file.
+func (app *App) bind(cmd *cobra.Command) error {
+	file := map[string]any{}
+	path := app.configFile
+	if path == "" {
+		path = os.Getenv(envPrefix + "CONFIG")
+	}
+	explicit := path != ""
+	if path == "" {
+		path = defaultConfig
+	}
+	if b, err := os.ReadFile(path); err == nil {
+		if err := toml.Unmarshal(b, &file); err != nil {
+			return fmt.Errorf("config file %s: %w", path, err)
+		}
+	} else if explicit {
+		return fmt.Errorf("config file: %w", err)
+	}
+	known := map[string]bool{}
+	var firstErr error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		known[f.Name] = true
+		if f.Changed || firstErr != nil {
+			return
+		}
+		env := envPrefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(env); ok {
+			if err := setFlag(f, v, true); err != nil {
+				firstErr = fmt.Errorf("environment %s: %w", env, err)
+			}
+			return
+		}
+		if v, ok := file[f.Name]; ok {
+			if err := setFromConfig(f, v); err != nil {
+				firstErr = fmt.Errorf("config file %s: key %q: %w", path, f.Name, err)
+			}
+		}
+	})
+	if firstErr != nil {
+		return firstErr
+	}
+	for k := range file {
+		if !known[k] {
+			return fmt.Errorf("config file %s: unknown key %q for `%s` (keys are long flag names, e.g. users, spawn-rate)", path, k, cmd.Name())
+		}
+	}
+	return nil
+}
+
+// isList reports whether a flag takes several values (--var, --threshold).
+func isList(f *pflag.Flag) bool {
+	t := f.Value.Type()
+	return strings.HasSuffix(t, "Array") || strings.HasSuffix(t, "Slice")
+}
+
+// setFlag sets a flag from a string. List flags from the environment take
+// several values separated by ';'.
+func setFlag(f *pflag.Flag, v string, fromEnv bool) error {
+	if isList(f) && fromEnv {
+		for _, part := range strings.Split(v, ";") {
+			if part = strings.TrimSpace(part); part != "" {
+				if err := f.Value.Set(part); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return f.Value.Set(v)
+}
+
+func setFromConfig(f *pflag.Flag, v any) error {
+	switch x := v.(type) {
+	case []any:
+		if !isList(f) {
+			return fmt.Errorf("takes one value, not a list")
+		}
+		for _, item := range x {
+			if err := f.Value.Set(fmt.Sprint(item)); err != nil {
+				return err
+			}
+		}
+		return nil
+	case map[string]any:
+		return fmt.Errorf("takes a value, not a table")
+	default:
+		return f.Value.Set(fmt.Sprint(x))
+	}
+}
+
+func (app *App) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintln(app.Stdout, "stampede", Version)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,335 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/stampede-load/stampede/internal/engine"
+	"github.com/stampede-load/stampede/internal/httpclient"
+	"github.com/stampede-load/stampede/internal/output"
+	"github.com/stampede-load/stampede/internal/runner"
+	"github.com/stampede-load/stampede/internal/script"
+	"github.com/stampede-load/stampede/internal/stats"
+)
+
+// testOptions are the flags that describe a test, shared by run and master.
+type testOptions struct {
+	file           string
+	users          int
+	spawnRate      float64
+	runTime        time.Duration
+	stopTimeout    time.Duration
+	host           string
+	headless       bool
+	csvPrefix      string
+	csvFullHistory bool
+	jsonFile       string
+	seed           int64
+	vars           []string
+	exitOnError    int
+	http2          bool
+	insecureTLS    bool
+	requestTimeout time.Duration
+}
+
+func (o *testOptions) register(fs *pflag.FlagSet) {
+	fs.StringVarP(&o.file, "file", "f", "", "test script (.star) to run")
+	fs.IntVarP(&o.users, "users", "u", 1, "peak number of concurrent users")
+	fs.Float64VarP(&o.spawnRate, "spawn-rate", "r", 1, "users to start (or stop) per second")
+	durationFlag(fs, &o.runTime, "run-time", "t", "stop after this long, e.g. 30s, 5m, 1h30m (default: until stopped)")
+	durationFlag(fs, &o.stopTimeout, "stop-timeout", "s", "at stop, let running tasks finish for up to this long (default: interrupt at their next request)")
+	fs.StringVar(&o.host, "host", "", "base URL of the system under test (default: the script's host)")
+	fs.BoolVar(&o.headless, "headless", false, "no web UI: start at once and stop at the end of --run-time")
+	fs.StringVar(&o.csvPrefix, "csv", "", "write CSV results to PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv, PREFIX_exceptions.csv")
+	fs.BoolVar(&o.csvFullHistory, "csv-full-history", false, "also write every entry's rows to PREFIX_stats_history.csv")
+	fs.StringVar(&o.jsonFile, "json", "", "write a JSON summary to this file (see docs/json-summary.md)")
+	fs.Int64Var(&o.seed, "seed", 0, "seed for the scripts' random module, to repeat a run (default: random)")
+	fs.StringArrayVar(&o.vars, "var", nil, "KEY=VALUE visible to the script as vars[KEY] (repeatable)")
+	fs.IntVar(&o.exitOnError, "exit-code-on-error", 0, "exit with this code when any request failed (0: failed requests alone do not fail the run)")
+	fs.BoolVar(&o.http2, "http2", false, "use Go's net/http client (HTTP/2 where offered, HTTP(S)_PROXY honoured) instead of the faster HTTP/1.1 client")
+	fs.BoolVar(&o.insecureTLS, "insecure-skip-verify", false, "do not verify the target's TLS certificate")
+	durationFlag(fs, &o.requestTimeout, "request-timeout", "", "default timeout of one request (default 60s)")
+}
+
+// validate checks the flags before anything is loaded.
+func (o *testOptions) validate() error {
+	switch {
+	case o.file == "":
+		return configErr("-f/--file: a test script is required (try examples/minimal.star)")
+	case o.users < 0:
+		return configErr("-u/--users: must be >= 0, got %d", o.users)
+	case o.spawnRate <= 0:
+		return configErr("-r/--spawn-rate: must be > 0, got %g", o.spawnRate)
+	case o.exitOnError < 0 || o.exitOnError > 125:
+		return configErr("--exit-code-on-error: must be between 0 and 125")
+	}
+	if err := checkHost("--host", o.host); err != nil {
+		return configErr("%v", err)
+	}
+	return nil
+}
+
+// loadScript loads the script, reporting problems as config errors.
+func (o *testOptions) loadScript() (*script.Script, error) {
+	vars, err := parseVars(o.vars)
+	if err != nil {
+		return nil, configErr("%v", err)
+	}
+	s, err := script.LoadFile(o.file, script.Options{Vars: vars})
+	if err != nil {
+		var le *script.LoadError
+		if errors.As(err, &le) && le.Backtrace != "" {
+			return nil, configErr("%v\n%s", err, le.Backtrace)
+		}
+		return nil, configErr("%v", err)
+	}
+	if err := checkHost("host in "+o.file, s.Host); err != nil {
+		return nil, configErr("%v", err)
+	}
+	if o.host == "" && s.Host == "" {
+		for _, c := range s.Classes {
+			if c.Host == "" {
+				return nil, configErr("no host for user class %s: pass --host, or set host = \"http://...\" in %s", c.Name, o.file)
+			}
+		}
+	}
+	return s, nil
+}
+
+func (o *testOptions) httpOptions() httpclient.Options {
+	return httpclient.Options{
+		HTTP2: o.http2, InsecureSkipVerify: o.insecureTLS,
+		UserAgent: "stampede/" + Version, Timeout: o.requestTimeout,
+	}
+}
+
+func (o *testOptions) params(s *script.Script) engine.Params {
+	host := o.host
+	if host == "" {
+		host = s.Host
+	}
+	return engine.Params{Users: o.users, SpawnRate: o.spawnRate, RunTime: o.runTime, Host: host}
+}
+
+func (app *App) runCmd() *cobra.Command {
+	o := &testOptions{}
+	cmd := &cobra.Command{
+		Use:   "run -f SCRIPT [flags]",
+		Short: "Run a load test on this machine",
+		Long: `Run a load test on this machine.
+
+With --headless the test starts at once and ends after --run-time (or on
+Ctrl-C); results are printed and written to the --csv / --json files. On
+Ctrl-C or SIGTERM the users stop, requests in flight complete and are
+counted, and every output is still written.
+
+Exit codes: 0 success; 1 a threshold failed, or a request failed and
+--exit-code-on-error asked for it; 2 script or configuration error;
+3 interrupted before the run time was over.`,
+		Example: `  stampede demo &
+  stampede run -f examples/shop.star --headless -u 20 -r 10 -t 15s
+  stampede run -f test.star --headless -u 100 -r 10 -t 5m --host https://staging.example.com --csv out/run`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return app.run(cmd.Context(), o)
+		},
+	}
+	o.register(cmd.Flags())
+	return cmd
+}
+
+// session is one local test run with its outputs.
+type session struct {
+	app     *App
+	o       *testOptions
+	script  *script.Script
+	eng     *engine.Engine
+	csv      *output.CSVFiles
+	progress *output.Progress
+	started  time.Time
+}
+
+func (app *App) run(ctx context.Context, o *testOptions) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	if !o.headless {
+		return configErr("the web UI is not available in this build; use --headless")
+	}
+	s, err := o.loadScript()
+	if err != nil {
+		return err
+	}
+	sess := &session{app: app, o: o, script: s}
+	if err := sess.openOutputs(); err != nil {
+		return err
+	}
+	driver := &engine.LocalDriver{NewRunner: func(p engine.Params) (*runner.Runner, error) {
+		return runner.New(runner.Config{
+			Script: s, Host: p.Host, HTTP: o.httpOptions(), Seed: o.seed,
+			StopTimeout: o.stopTimeout, Log: app.Log,
+		}), nil
+	}}
+	sess.eng = engine.New(engine.Config{Driver: driver, Log: app.Log, OnTick: sess.tickHooks()})
+
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+
+	p := o.params(s)
+	sess.started = time.Now()
+	if err := sess.eng.Start(ctx, p); err != nil {
+		return configErr("%v", err)
+	}
+	interrupted := false
+	select {
+	case <-sess.eng.Done():
+	case sg := <-sig:
+		interrupted = true
+		app.Log.Info("signal received: stopping users and writing results (send again to quit at once)", "signal", sg.String())
+		go func() {
+			<-sig
+			fmt.Fprintln(app.Stderr, "second signal: exiting without waiting for users")
+			os.Exit(ExitAborted)
+		}()
+		_ = sess.eng.StopWith("interrupted by " + sg.String())
+	}
+	<-sess.eng.Done()
+	return sess.finish(interrupted && o.runTime > 0)
+}
+
+// openOutputs creates the output files at once, so a bad path fails
+// before any load is sent.
+func (sess *session) openOutputs() error {
+	o := sess.o
+	if o.csvPrefix != "" {
+		c, err := output.OpenCSV(o.csvPrefix, o.csvFullHistory)
+		if err != nil {
+			return configErr("--csv: %v", err)
+		}
+		sess.csv = c
+	}
+	if o.jsonFile != "" {
+		if err := checkWritableDir("--json", o.jsonFile); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkWritableDir(flag, file string) error {
+	dir := filepath.Dir(file)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return configErr("%s: %v", flag, err)
+	}
+	f, err := os.CreateTemp(dir, ".stampede-check-*")
+	if err != nil {
+		return configErr("%s: cannot write to %s: %v", flag, dir, err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+// tickHooks write the history CSV and the progress line once a second.
+func (sess *session) tickHooks() []engine.TickFunc {
+	var hooks []engine.TickFunc
+	if sess.csv != nil {
+		hooks = append(hooks, func(now time.Time, p stats.Point, e *engine.Engine) {
+			if err := sess.csv.History(now, p.Users, e.Snapshot(false)); err != nil {
+				sess.app.Log.Error("writing CSV history", "err", err)
+			}
+		})
+	}
+	tty := false
+	if f, ok := sess.app.Stderr.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
+	prog := output.NewProgress(sess.app.Stderr, tty)
+	every := 1
+	if !tty {
+		every = 10
+	}
+	n := 0
+	hooks = append(hooks, func(now time.Time, p stats.Point, e *engine.Engine) {
+		n++
+		if n%every != 0 {
+			return
+		}
+		line := output.ProgressLine{
+			Elapsed: now.Sub(sess.started), Users: p.Users, RPS: p.RPS, P50: p.P50, P95: p.P95,
+			Requests: p.Requests, State: string(e.State()),
+		}
+		if p.Requests > 0 {
+			line.FailRatio = float64(p.Failures) / float64(p.Requests)
+		}
+		if rt := sess.o.runTime; rt > 0 {
+			line.Remaining = max(0, rt-line.Elapsed)
+		}
+		prog.Update(line)
+	})
+	sess.progress = prog
+	return hooks
+}
+
+// finish writes every output and decides the exit code.
+func (sess *session) finish(aborted bool) error {
+	app, o := sess.app, sess.o
+	if sess.progress != nil {
+		sess.progress.Done()
+	}
+	sum := sess.eng.Snapshot(true)
+	var errs []string
+	if sess.csv != nil {
+		if err := sess.csv.Finish(sum); err != nil {
+			errs = append(errs, fmt.Sprintf("--csv: %v", err))
+		}
+	}
+	doc := sess.document(sum, aborted)
+	if o.jsonFile != "" {
+		if err := output.WriteJSON(o.jsonFile, doc); err != nil {
+			errs = append(errs, fmt.Sprintf("--json: %v", err))
+		}
+	}
+	fmt.Fprintln(app.Stdout)
+	if err := output.PrintSummary(app.Stdout, sum); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if len(errs) > 0 {
+		return &ExitError{Code: ExitFailed, Err: errors.New("writing results: " + strings.Join(errs, "; "))}
+	}
+	switch {
+	case aborted:
+		return &ExitError{Code: ExitAborted}
+	case o.exitOnError > 0 && sum.Total.Failures > 0:
+		return &ExitError{Code: o.exitOnError, Err: fmt.Errorf("%d of %d requests failed (--exit-code-on-error)", sum.Total.Failures, sum.Total.Requests)}
+	}
+	return nil
+}
+
+func (sess *session) document(sum *stats.Summary, aborted bool) *output.Document {
+	start, end, reason := sess.eng.Times()
+	p := sess.eng.Params()
+	return &output.Document{
+		Run: output.RunInfo{
+			Version: Version, Script: sess.o.file, ScriptSHA256: sess.script.Hash, Host: p.Host,
+			Model: output.ModelClosed, Users: p.Users, SpawnRate: p.SpawnRate,
+			RunTimeSeconds: p.RunTime.Seconds(), Start: start, End: end,
+			DurationSeconds: end.Sub(start).Seconds(), Seed: sess.o.seed,
+			Interrupted: aborted, StopReason: reason,
+		},
+		Stats:            sum,
+		ThresholdsPassed: true,
+	}
+}

@@ -1,0 +1,313 @@
+// Package engine is the lifecycle of a test: start, edit, stop, reset; the
+// run-time limit; the once-a-second collection of statistics into the
+// aggregate; and the state every front end (terminal, web UI, reports)
+// reads. Where the users run is a Driver's business: in this process
+// (LocalDriver) or on a master's workers.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/stampede-load/stampede/internal/output"
+	"github.com/stampede-load/stampede/internal/stats"
+)
+
+// State is the state of a test, with Locust's names.
+type State string
+
+// The states of a test.
+const (
+	StateReady    State = "ready"
+	StateSpawning State = "spawning"
+	StateRunning  State = "running"
+	StateStopping State = "stopping"
+	StateStopped  State = "stopped"
+)
+
+// Params are what a user chooses when starting or editing a test.
+type Params struct {
+	Users     int
+	SpawnRate float64
+	Host      string
+	// RunTime limits the test (0: until stopped).
+	RunTime time.Duration
+	// Classes restricts the test to these user classes (empty: all).
+	Classes []string
+}
+
+// Validate checks the parameters, naming the bad field.
+func (p Params) Validate() error {
+	switch {
+	case p.Users < 0:
+		return &FieldError{"user_count", "must be >= 0"}
+	case p.SpawnRate <= 0:
+		return &FieldError{"spawn_rate", "must be > 0"}
+	case p.RunTime < 0:
+		return &FieldError{"run_time", "must be >= 0"}
+	}
+	return nil
+}
+
+// FieldError is bad input for one field.
+type FieldError struct{ Field, Msg string }
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// Driver runs the users of a test somewhere.
+type Driver interface {
+	// Apply starts users or changes their number to match p.
+	Apply(ctx context.Context, p Params) error
+	// Stop stops every user and delivers their last statistics to the next
+	// Collect. It returns when done or when ctx ends.
+	Stop(ctx context.Context)
+	// Users is the number of running users; Spawning reports whether the
+	// count is still moving to its target.
+	Users() int
+	Spawning() bool
+	// Collect hands every delta received or recorded since the last call
+	// to add.
+	Collect(now time.Time, add func(stats.Origin, *stats.Delta))
+}
+
+// TickFunc is called after every collection, once a second, with the
+// history point just appended. It runs on the engine's goroutine.
+type TickFunc func(now time.Time, p stats.Point, e *Engine)
+
+// Config configures an Engine.
+type Config struct {
+	Driver Driver
+	Log    *slog.Logger
+	// Interval between collections (default 1 s).
+	Interval time.Duration
+	// OnTick hooks run after each collection (CSV history, progress).
+	OnTick []TickFunc
+	// StopGrace bounds how long Stop waits for users (default 30 s on top
+	// of the driver's own stop timeout).
+	StopGrace time.Duration
+}
+
+// Engine runs tests one after another (the web UI can start a new test
+// when one ended).
+type Engine struct {
+	cfg Config
+
+	mu       sync.Mutex
+	state    State
+	params   Params
+	agg      *stats.Aggregate
+	started  time.Time
+	ended    time.Time
+	deadline *time.Timer
+	reason   string
+	done     chan struct{} // closed when the current test has stopped
+
+	loopCancel context.CancelFunc
+	loopDone   chan struct{}
+}
+
+// New returns an engine in state ready.
+func New(cfg Config) *Engine {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Second
+	}
+	if cfg.StopGrace <= 0 {
+		cfg.StopGrace = 30 * time.Second
+	}
+	return &Engine{cfg: cfg, state: StateReady, agg: stats.NewAggregate(time.Now()), done: make(chan struct{})}
+}
+
+// ErrNotRunning is returned by Stop when no test runs.
+var ErrNotRunning = errors.New("no test is running")
+
+// Start starts a test, or edits the running one (new user count, spawn
+// rate; a new run time counts from now).
+func (e *Engine) Start(ctx context.Context, p Params) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch e.state {
+	case StateStopping:
+		return errors.New("the test is stopping; start again when it has stopped")
+	case StateReady, StateStopped:
+		now := time.Now()
+		if e.state == StateStopped {
+			e.agg = stats.NewAggregate(now)
+			e.done = make(chan struct{})
+		} else {
+			e.agg = stats.NewAggregate(now)
+		}
+		e.started, e.ended, e.reason = now, time.Time{}, ""
+		loopCtx, cancel := context.WithCancel(context.Background())
+		e.loopCancel, e.loopDone = cancel, make(chan struct{})
+		go e.loop(loopCtx, e.loopDone)
+	}
+	if err := e.cfg.Driver.Apply(ctx, p); err != nil {
+		if e.state == StateReady || e.state == StateStopped {
+			e.loopCancel()
+		}
+		return err
+	}
+	e.params = p
+	e.state = StateSpawning
+	if e.deadline != nil {
+		e.deadline.Stop()
+		e.deadline = nil
+	}
+	if p.RunTime > 0 {
+		e.deadline = time.AfterFunc(p.RunTime, func() { e.StopWith("run time elapsed") })
+	}
+	e.cfg.Log.Info("test started", "users", p.Users, "spawn_rate", p.SpawnRate, "run_time", p.RunTime, "host", p.Host)
+	return nil
+}
+
+// Stop stops the running test; it returns when the users have stopped and
+// their last statistics are in.
+func (e *Engine) Stop() error { return e.StopWith("stopped") }
+
+// StopWith stops the test, recording why (shown in summaries).
+func (e *Engine) StopWith(reason string) error {
+	e.mu.Lock()
+	if e.state != StateSpawning && e.state != StateRunning {
+		e.mu.Unlock()
+		return ErrNotRunning
+	}
+	e.state = StateStopping
+	e.reason = reason
+	if e.deadline != nil {
+		e.deadline.Stop()
+		e.deadline = nil
+	}
+	cancel, loopDone, done := e.loopCancel, e.loopDone, e.done
+	e.mu.Unlock()
+
+	e.cfg.Log.Info("stopping test", "reason", reason)
+	ctx, c := context.WithTimeout(context.Background(), e.cfg.StopGrace)
+	e.cfg.Driver.Stop(ctx)
+	c()
+	cancel()
+	<-loopDone // the loop collects the last deltas before it returns
+
+	e.mu.Lock()
+	e.state = StateStopped
+	e.ended = time.Now()
+	e.mu.Unlock()
+	close(done)
+	return nil
+}
+
+// Done is closed when the current test has stopped.
+func (e *Engine) Done() <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.done
+}
+
+// Reset clears the statistics (the web UI's "reset stats").
+func (e *Engine) Reset() {
+	e.mu.Lock()
+	agg := e.agg
+	e.mu.Unlock()
+	agg.Reset(time.Now())
+}
+
+// State is the current state.
+func (e *Engine) State() State {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.state
+}
+
+// Params are the parameters of the current or last test.
+func (e *Engine) Params() Params {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.params
+}
+
+// Times returns when the test started and ended (zero while running), and
+// why it stopped.
+func (e *Engine) Times() (start, end time.Time, reason string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.started, e.ended, e.reason
+}
+
+// Users is the number of running users.
+func (e *Engine) Users() int { return e.cfg.Driver.Users() }
+
+// Aggregate is the statistics of the current or last test.
+func (e *Engine) Aggregate() *stats.Aggregate {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.agg
+}
+
+// Snapshot summarises the statistics now (or at the end of a stopped test).
+func (e *Engine) Snapshot(history bool) *stats.Summary {
+	e.mu.Lock()
+	agg, end := e.agg, e.ended
+	e.mu.Unlock()
+	if end.IsZero() {
+		end = time.Now()
+	}
+	return agg.Snapshot(end, history)
+}
+
+func (e *Engine) loop(ctx context.Context, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(e.cfg.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case now := <-t.C:
+			e.collect(now)
+		case <-ctx.Done():
+			e.collect(time.Now())
+			return
+		}
+	}
+}
+
+func (e *Engine) collect(now time.Time) {
+	e.mu.Lock()
+	agg := e.agg
+	if e.state == StateSpawning && !e.cfg.Driver.Spawning() {
+		e.state = StateRunning
+	}
+	e.mu.Unlock()
+	e.cfg.Driver.Collect(now, agg.Add)
+	p := agg.Tick(now, e.cfg.Driver.Users())
+	for _, f := range e.cfg.OnTick {
+		f(now, p, e)
+	}
+}
+
+// String describes the engine for logs.
+func (e *Engine) String() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return fmt.Sprintf("engine(%s, %d users)", e.state, e.params.Users)
+}
+
+// WorkerLister is implemented by drivers that run users on workers.
+type WorkerLister interface {
+	Workers() []output.WorkerInfo
+}
+
+// Workers lists the workers of a distributed test (nil for a local one).
+func (e *Engine) Workers() []output.WorkerInfo {
+	if wl, ok := e.cfg.Driver.(WorkerLister); ok {
+		return wl.Workers()
+	}
+	return nil
+}

@@ -1,0 +1,114 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/stampede-load/stampede/internal/runner"
+	"github.com/stampede-load/stampede/internal/stats"
+)
+
+// LocalDriver runs the users in this process (`stampede run`).
+type LocalDriver struct {
+	// NewRunner makes the runner of one test (a fresh one per test, so a
+	// new test starts from clean users and statistics).
+	NewRunner func(p Params) (*runner.Runner, error)
+	// Origin labels the deltas (zero for a plain local run).
+	Origin stats.Origin
+
+	mu      sync.Mutex
+	r       *runner.Runner
+	classes []runner.Class
+	cancel  context.CancelFunc
+	stopped bool
+}
+
+// Apply starts the runner on the first call and retargets it after.
+func (d *LocalDriver) Apply(_ context.Context, p Params) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.r == nil {
+		r, err := d.NewRunner(p)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		r.Start(ctx)
+		d.r, d.cancel, d.stopped = r, cancel, false
+		d.classes = r.ClassList()
+		if len(p.Classes) > 0 {
+			d.classes = filterClasses(d.classes, p.Classes)
+			if len(d.classes) == 0 {
+				cancel()
+				d.r = nil
+				return &FieldError{"user_classes", fmt.Sprintf("none of %v is a user class of the script", p.Classes)}
+			}
+		}
+	}
+	d.r.SetTargets(runner.Distribute(d.classes, p.Users), p.SpawnRate)
+	return nil
+}
+
+func filterClasses(all []runner.Class, names []string) []runner.Class {
+	var out []runner.Class
+	for _, c := range all {
+		for _, n := range names {
+			if c.Name == n {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// Stop stops the users; the runner is discarded after the final Collect.
+func (d *LocalDriver) Stop(ctx context.Context) {
+	d.mu.Lock()
+	r := d.r
+	d.stopped = true
+	d.mu.Unlock()
+	if r != nil {
+		r.Stop(ctx)
+	}
+}
+
+// Users is the number of running users.
+func (d *LocalDriver) Users() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.r == nil {
+		return 0
+	}
+	return d.r.Users()
+}
+
+// Spawning reports whether users are still being started or stopped.
+func (d *LocalDriver) Spawning() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.r != nil && d.r.Spawning()
+}
+
+// Collect flushes the runner's recorder. After Stop, the final flush also
+// forgets the runner, so the next Apply starts a new test from scratch.
+func (d *LocalDriver) Collect(now time.Time, add func(stats.Origin, *stats.Delta)) {
+	d.mu.Lock()
+	r, stopped := d.r, d.stopped
+	if stopped && r != nil {
+		d.cancel()
+		d.r = nil
+	}
+	d.mu.Unlock()
+	if r != nil {
+		add(d.Origin, r.Flush(now))
+	}
+}
+
+// Runner is the current runner, nil between tests.
+func (d *LocalDriver) Runner() *runner.Runner {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.r
+}

@@ -1,0 +1,208 @@
+package httpclient
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// fastClient is the default HTTP/1.1 client, on fasthttp. Each user has its
+// own HostClient per origin, so connections are never shared between users
+// (as with a browser per user, and as Locust does).
+type fastClient struct {
+	opts    Options
+	hosts   map[string]*fasthttp.HostClient
+	lastKey string
+	last    *fasthttp.HostClient
+	cookies jar
+}
+
+func newFastClient(o Options) *fastClient {
+	return &fastClient{opts: o}
+}
+
+// origin splits "scheme://host[:port]/..." into its scheme+host key, the
+// dial address and whether it is TLS, without a full URL parse.
+func origin(rawURL string) (key, addr string, isTLS bool, err error) {
+	i := strings.Index(rawURL, "://")
+	if i <= 0 {
+		return "", "", false, fmt.Errorf("URL %q has no scheme", rawURL)
+	}
+	scheme := strings.ToLower(rawURL[:i])
+	rest := rawURL[i+3:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	host := rest[:end]
+	if at := strings.LastIndexByte(host, '@'); at >= 0 {
+		host = host[at+1:]
+	}
+	if host == "" {
+		return "", "", false, fmt.Errorf("URL %q has no host", rawURL)
+	}
+	switch scheme {
+	case "http":
+	case "https":
+		isTLS = true
+	default:
+		return "", "", false, fmt.Errorf("URL %q: unsupported scheme %q", rawURL, scheme)
+	}
+	addr = host
+	if !hasPort(host) {
+		if isTLS {
+			addr += ":443"
+		} else {
+			addr += ":80"
+		}
+	}
+	return rawURL[:i+3+end], addr, isTLS, nil
+}
+
+func hasPort(host string) bool {
+	c := strings.LastIndexByte(host, ':')
+	return c >= 0 && c > strings.LastIndexByte(host, ']')
+}
+
+func (c *fastClient) hostClient(rawURL string) (*fasthttp.HostClient, error) {
+	key, addr, isTLS, err := origin(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if c.last != nil && key == c.lastKey {
+		return c.last, nil
+	}
+	hc := c.hosts[key]
+	if hc == nil {
+		hc = &fasthttp.HostClient{
+			Addr:                          addr,
+			IsTLS:                         isTLS,
+			MaxConns:                      2,
+			ReadBufferSize:                16 << 10,
+			NoDefaultUserAgentHeader:      true,
+			DisableHeaderNamesNormalizing: true,
+			DisablePathNormalizing:        true,
+			MaxIdleConnDuration:           90 * time.Second,
+		}
+		if isTLS {
+			hc.TLSConfig = &tls.Config{InsecureSkipVerify: c.opts.InsecureSkipVerify}
+		}
+		if c.hosts == nil {
+			c.hosts = make(map[string]*fasthttp.HostClient, 1)
+		}
+		c.hosts[key] = hc
+	}
+	c.lastKey, c.last = key, hc
+	return hc, nil
+}
+
+func (c *fastClient) Do(ctx context.Context, r *Request) (*Response, error) {
+	timeout := r.Timeout
+	if timeout <= 0 {
+		timeout = c.opts.Timeout
+	}
+	start := time.Now()
+	deadline := start.Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	method, target, body := r.Method, r.URL, r.Body
+	for hops := 0; ; hops++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		resp, err := c.once(method, target, r.Header, body, deadline)
+		if err != nil {
+			if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) {
+				err = &TimeoutError{After: timeout}
+			}
+			return nil, err
+		}
+		if !r.FollowRedirects || !isRedirect(resp.Status) {
+			resp.Elapsed = time.Since(start)
+			return resp, nil
+		}
+		loc := resp.Header().Get("Location")
+		if loc == "" {
+			resp.Elapsed = time.Since(start)
+			return resp, nil
+		}
+		if hops+1 >= maxRedirects {
+			return nil, ErrTooManyRedirects
+		}
+		next, err := resolve(target, loc)
+		if err != nil {
+			return nil, err
+		}
+		var keepBody bool
+		method, keepBody = redirectMethod(resp.Status, method)
+		if !keepBody {
+			body = nil
+		}
+		target = next
+	}
+}
+
+func (c *fastClient) once(method, target string, hdr []Header, body []byte, deadline time.Time) (*Response, error) {
+	hc, err := c.hostClient(target)
+	if err != nil {
+		return nil, err
+	}
+	// Pooled, not per user: 10,000 idle users should not each hold a
+	// request and a response buffer.
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(target)
+	req.Header.SetMethod(method)
+	if c.opts.UserAgent != "" {
+		req.Header.SetUserAgent(c.opts.UserAgent)
+	}
+	for _, h := range hdr {
+		req.Header.Set(h.Key, h.Value)
+	}
+	if ck := c.cookies.header(target); ck != "" && len(req.Header.Peek("Cookie")) == 0 {
+		req.Header.Set("Cookie", ck)
+	}
+	if len(body) > 0 {
+		req.SetBodyRaw(body)
+	}
+	if method == "HEAD" {
+		resp.SkipBody = true
+	}
+	if err := hc.DoDeadline(req, resp, deadline); err != nil {
+		return nil, err
+	}
+	out := &Response{Status: resp.StatusCode(), URL: target, Proto: "HTTP/1.1"}
+	raw := resp.Header.Header()
+	b := resp.Body()
+	if ce := resp.Header.ContentEncoding(); len(ce) > 0 && string(ce) != "identity" {
+		if dec, err := resp.BodyUncompressed(); err == nil {
+			b = dec
+		}
+	}
+	// One allocation holds the header block and the body.
+	buf := make([]byte, len(raw)+len(b))
+	copy(buf, raw)
+	copy(buf[len(raw):], b)
+	out.raw, out.Body = buf[:len(raw):len(raw)], buf[len(raw):]
+	var setCookies [][]byte
+	for _, v := range resp.Header.Cookies() {
+		setCookies = append(setCookies, v)
+	}
+	if len(setCookies) > 0 {
+		c.cookies.set(target, setCookies)
+	}
+	return out, nil
+}
+
+func (c *fastClient) CloseIdle() {
+	for _, hc := range c.hosts {
+		hc.CloseIdleConnections()
+	}
+}

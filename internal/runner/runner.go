@@ -1,0 +1,352 @@
+// Package runner runs virtual users: it spawns and stops them at the spawn
+// rate to meet per-class targets, runs their task loops, and hands out the
+// statistics they recorded as interval deltas.
+package runner
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/stampede-load/stampede/internal/httpclient"
+	"github.com/stampede-load/stampede/internal/script"
+	"github.com/stampede-load/stampede/internal/stats"
+)
+
+// Config configures a Runner.
+type Config struct {
+	Script *script.Script
+	// Host overrides the script's and classes' hosts when set.
+	Host string
+	HTTP httpclient.Options
+	// Seed makes the scripts' random module repeatable (0: random).
+	Seed int64
+	// StopTimeout lets running tasks finish this long when users are
+	// stopped; zero interrupts them at their next request.
+	StopTimeout time.Duration
+	// OpenModel keeps service times beside corrected latencies.
+	OpenModel bool
+	Log       *slog.Logger
+	// IDOffset is added to user ids, so users of different workers have
+	// different ids.
+	IDOffset int
+}
+
+// Runner owns the virtual users of one process.
+type Runner struct {
+	cfg   Config
+	rec   *stats.Recorder
+	order []string
+
+	mu        sync.Mutex
+	target    map[string]int
+	alive     map[string][]*user
+	gone      map[string]int // users that stopped themselves (u.stop()): not replaced
+	rate      float64
+	nextID    int
+	stopping  bool
+	kick      chan struct{}
+	wg        sync.WaitGroup
+	ctx       context.Context
+	cancel    context.CancelFunc
+	spawnDone chan struct{}
+}
+
+type user struct {
+	vu   *script.VU
+	stop chan struct{} // closed: finish the current task, then stop
+	once sync.Once
+}
+
+func (u *user) drain(timeout time.Duration) {
+	u.once.Do(func() {
+		close(u.stop)
+		if timeout <= 0 {
+			u.vu.Interrupt()
+			return
+		}
+		time.AfterFunc(timeout, u.vu.Interrupt)
+	})
+}
+
+// New returns a runner; call Start, then SetTargets.
+func New(cfg Config) *Runner {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	r := &Runner{
+		cfg:    cfg,
+		rec:    stats.NewRecorder(4*runtime.GOMAXPROCS(0), time.Now(), cfg.OpenModel),
+		target: map[string]int{},
+		alive:  map[string][]*user{},
+		gone:   map[string]int{},
+		kick:   make(chan struct{}, 1),
+	}
+	for _, c := range cfg.Script.Classes {
+		r.order = append(r.order, c.Name)
+	}
+	return r
+}
+
+// Classes returns the script's classes for Distribute.
+func Classes(s *script.Script) []Class {
+	out := make([]Class, len(s.Classes))
+	for i, c := range s.Classes {
+		out[i] = Class{Name: c.Name, Weight: c.Weight, FixedCount: c.FixedCount}
+	}
+	return out
+}
+
+// Start starts the spawner. The runner stops when ctx is cancelled or Stop
+// is called.
+func (r *Runner) Start(ctx context.Context) {
+	r.ctx, r.cancel = context.WithCancel(ctx)
+	r.spawnDone = make(chan struct{})
+	go r.spawner()
+}
+
+// SetTargets sets the number of users wanted per class and the rate (users
+// per second) at which to start or stop users to get there.
+func (r *Runner) SetTargets(target map[string]int, rate float64) {
+	r.mu.Lock()
+	r.target = make(map[string]int, len(target))
+	for k, v := range target {
+		r.target[k] = v
+	}
+	if rate <= 0 {
+		rate = 1
+	}
+	r.rate = rate
+	r.mu.Unlock()
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Users is the number of running users.
+func (r *Runner) Users() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, us := range r.alive {
+		n += len(us)
+	}
+	return n
+}
+
+// UsersByClass is the number of running users per class.
+func (r *Runner) UsersByClass() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]int, len(r.alive))
+	for c, us := range r.alive {
+		out[c] = len(us)
+	}
+	return out
+}
+
+// Spawning reports whether the user counts are still moving to their
+// targets.
+func (r *Runner) Spawning() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.order {
+		if len(r.alive[c])+r.gone[c] != r.target[c] && !(r.target[c] < r.gone[c] && len(r.alive[c]) == 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// Flush returns the statistics recorded since the previous flush.
+func (r *Runner) Flush(now time.Time) *stats.Delta { return r.rec.Flush(now) }
+
+// Recorder exposes the recorder (the open model records dropped
+// iterations into it).
+func (r *Runner) Recorder() *stats.Recorder { return r.rec }
+
+func (r *Runner) spawner() {
+	defer close(r.spawnDone)
+	var next time.Time
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		r.mu.Lock()
+		if r.stopping {
+			r.mu.Unlock()
+			return
+		}
+		alive := make(map[string]int, len(r.alive))
+		for c, us := range r.alive {
+			alive[c] = len(us) + r.gone[c]
+		}
+		spawn := pickSpawn(r.order, r.target, alive)
+		stop := ""
+		if spawn == "" {
+			stop = pickStop(r.order, r.target, alive)
+		}
+		rate := r.rate
+		r.mu.Unlock()
+
+		if spawn == "" && stop == "" {
+			select {
+			case <-r.ctx.Done():
+				return
+			case <-r.kick:
+				continue
+			}
+		}
+		now := time.Now()
+		if next.IsZero() || now.Sub(next) > time.Second {
+			next = now // idle or far behind: do not burst to catch up
+		}
+		if wait := next.Sub(now); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-r.ctx.Done():
+				return
+			case <-r.kick:
+				continue
+			case <-timer.C:
+			}
+		}
+		next = next.Add(time.Duration(float64(time.Second) / rate))
+		if spawn != "" {
+			r.spawn(spawn)
+		} else {
+			r.stopOne(stop)
+		}
+	}
+}
+
+func (r *Runner) spawn(class string) {
+	c := r.cfg.Script.Class(class)
+	r.mu.Lock()
+	if r.stopping {
+		r.mu.Unlock()
+		return
+	}
+	r.nextID++
+	id := r.cfg.IDOffset + r.nextID
+	vu := r.cfg.Script.NewVU(id, c, script.VUConfig{
+		Client: httpclient.New(r.cfg.HTTP),
+		Shard:  r.rec.Shard(id),
+		Host:   r.cfg.Host,
+		Seed:   r.cfg.Seed,
+		Log:    r.cfg.Log,
+	})
+	u := &user{vu: vu, stop: make(chan struct{})}
+	r.alive[class] = append(r.alive[class], u)
+	r.wg.Add(1)
+	r.mu.Unlock()
+	go r.run(u)
+}
+
+// stopOne stops the most recently started user of class.
+func (r *Runner) stopOne(class string) {
+	r.mu.Lock()
+	us := r.alive[class]
+	if len(us) == 0 {
+		r.mu.Unlock()
+		return
+	}
+	u := us[len(us)-1]
+	r.alive[class] = us[:len(us)-1]
+	r.mu.Unlock()
+	u.drain(r.cfg.StopTimeout)
+}
+
+func (r *Runner) run(u *user) {
+	defer r.wg.Done()
+	v := u.vu
+	ctx := r.ctx
+	v.OnStart(ctx)
+	var timer *time.Timer
+	for !v.Stopped() && !v.Interrupted() && !closed(u.stop) {
+		d := v.RunTask(ctx)
+		if v.Stopped() || v.Interrupted() {
+			break
+		}
+		w := v.NextWait(d)
+		if w <= 0 {
+			continue
+		}
+		if timer == nil {
+			timer = time.NewTimer(w)
+		} else {
+			timer.Reset(w)
+		}
+		select {
+		case <-timer.C:
+		case <-u.stop:
+		}
+	}
+	if timer != nil {
+		timer.Stop()
+	}
+	v.OnStop(ctx)
+	v.Close()
+	if v.Stopped() {
+		r.mu.Lock()
+		r.remove(u)
+		r.gone[v.Class.Name]++
+		r.mu.Unlock()
+	}
+}
+
+func (r *Runner) remove(u *user) {
+	us := r.alive[u.vu.Class.Name]
+	for i, x := range us {
+		if x == u {
+			r.alive[u.vu.Class.Name] = append(us[:i], us[i+1:]...)
+			return
+		}
+	}
+}
+
+func closed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// Stop stops spawning and stops every user: running tasks get
+// StopTimeout to finish, requests in flight complete and are counted. It
+// returns when all users have ended or when ctx is done, whichever is
+// first; it reports whether every user ended.
+func (r *Runner) Stop(ctx context.Context) bool {
+	r.mu.Lock()
+	r.stopping = true
+	var all []*user
+	for c, us := range r.alive {
+		all = append(all, us...)
+		delete(r.alive, c)
+	}
+	r.mu.Unlock()
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+	for _, u := range all {
+		u.drain(r.cfg.StopTimeout)
+	}
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	defer r.cancel()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		r.cfg.Log.Warn("users did not stop in time; their requests in flight are not counted")
+		return false
+	}
+}
+
+// ClassList is the script's classes for Distribute.
+func (r *Runner) ClassList() []Class { return Classes(r.cfg.Script) }

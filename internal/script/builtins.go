@@ -1,0 +1,379 @@
+package script
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	"go.starlark.net/lib/json"
+	"go.starlark.net/lib/math"
+	sltime "go.starlark.net/lib/time"
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+)
+
+// predeclared is what every script file sees besides Starlark's builtins.
+func predeclared(vars map[string]string) starlark.StringDict {
+	vd := starlark.NewDict(len(vars))
+	keys := make([]string, 0, len(vars))
+	for k := range vars {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		_ = vd.SetKey(starlark.String(k), starlark.String(vars[k]))
+	}
+	vd.Freeze()
+	return starlark.StringDict{
+		"user":                starlark.NewBuiltin("user", newUserClass),
+		"between":             starlark.NewBuiltin("between", between),
+		"constant":            starlark.NewBuiltin("constant", constantWait),
+		"constant_pacing":     starlark.NewBuiltin("constant_pacing", constantPacing),
+		"constant_throughput": starlark.NewBuiltin("constant_throughput", constantThroughput),
+		"random":              randomModule,
+		"json":                json.Module,
+		"time":                sltime.Module,
+		"math":                math.Module,
+		"struct":              starlark.NewBuiltin("struct", starlarkstruct.Make),
+		"vars":                vd,
+	}
+}
+
+// Task is one task of a user class.
+type Task struct {
+	Name   string
+	Fn     starlark.Callable
+	Weight int
+}
+
+// UserClass is what user(...) returns: a kind of virtual user.
+type UserClass struct {
+	Name       string
+	Weight     int
+	FixedCount int
+	Host       string
+	Tasks      []Task
+	Sequential bool
+	Wait       *WaitTime
+	OnStart    starlark.Callable
+	OnStop     starlark.Callable
+
+	cum []int // cumulative task weights, for weighted picking
+}
+
+var _ starlark.HasAttrs = (*UserClass)(nil)
+
+func (c *UserClass) String() string        { return fmt.Sprintf("<user %s>", c.Name) }
+func (c *UserClass) Type() string          { return "user" }
+func (c *UserClass) Freeze()               {}
+func (c *UserClass) Truth() starlark.Bool  { return true }
+func (c *UserClass) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: user") }
+func (c *UserClass) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "name":
+		return starlark.String(c.Name), nil
+	case "weight":
+		return starlark.MakeInt(c.Weight), nil
+	case "fixed_count":
+		return starlark.MakeInt(c.FixedCount), nil
+	}
+	return nil, nil
+}
+func (c *UserClass) AttrNames() []string { return []string{"fixed_count", "name", "weight"} }
+
+// TotalTaskWeight is the sum of the task weights.
+func (c *UserClass) TotalTaskWeight() int {
+	if len(c.cum) == 0 {
+		return 0
+	}
+	return c.cum[len(c.cum)-1]
+}
+
+func newUserClass(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var (
+		tasks                 starlark.Value
+		weight                = 1
+		fixedCount            int
+		waitTime              starlark.Value = starlark.None
+		onStart, onStop, host starlark.Value = starlark.None, starlark.None, starlark.None
+		name                  starlark.Value = starlark.None
+		sequential            bool
+	)
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs,
+		"tasks", &tasks, "weight?", &weight, "fixed_count?", &fixedCount, "wait_time?", &waitTime,
+		"on_start?", &onStart, "on_stop?", &onStop, "host?", &host, "sequential?", &sequential, "name?", &name); err != nil {
+		return nil, err
+	}
+	c := &UserClass{Weight: weight, FixedCount: fixedCount, Sequential: sequential}
+	if weight < 0 {
+		return nil, fmt.Errorf("user: weight must be >= 0, got %d", weight)
+	}
+	if fixedCount < 0 {
+		return nil, fmt.Errorf("user: fixed_count must be >= 0, got %d", fixedCount)
+	}
+	switch t := tasks.(type) {
+	case *starlark.Dict:
+		for _, item := range t.Items() {
+			fn, ok := item[0].(starlark.Callable)
+			if !ok {
+				return nil, fmt.Errorf("user: tasks keys must be functions, got %s", item[0].Type())
+			}
+			w, err := starlark.AsInt32(item[1])
+			if err != nil || w < 0 {
+				return nil, fmt.Errorf("user: weight of task %s must be a non-negative int, got %s", fn.Name(), item[1])
+			}
+			c.Tasks = append(c.Tasks, Task{Name: fn.Name(), Fn: fn, Weight: w})
+		}
+	case *starlark.List, starlark.Tuple:
+		it := starlark.Iterate(t)
+		var v starlark.Value
+		for it.Next(&v) {
+			fn, ok := v.(starlark.Callable)
+			if !ok {
+				it.Done()
+				return nil, fmt.Errorf("user: tasks must be functions, got %s", v.Type())
+			}
+			c.Tasks = append(c.Tasks, Task{Name: fn.Name(), Fn: fn, Weight: 1})
+		}
+		it.Done()
+	default:
+		if fn, ok := tasks.(starlark.Callable); ok {
+			c.Tasks = []Task{{Name: fn.Name(), Fn: fn, Weight: 1}}
+		} else {
+			return nil, fmt.Errorf("user: tasks must be a dict {function: weight} or a list of functions, got %s", tasks.Type())
+		}
+	}
+	total := 0
+	for _, t := range c.Tasks {
+		total += t.Weight
+		c.cum = append(c.cum, total)
+	}
+	if total == 0 {
+		return nil, fmt.Errorf("user: needs at least one task with a positive weight")
+	}
+	switch w := waitTime.(type) {
+	case starlark.NoneType:
+		c.Wait = &WaitTime{Kind: WaitConstant} // Locust's default: constant(0)
+	case *WaitTime:
+		c.Wait = w
+	default:
+		return nil, fmt.Errorf("user: wait_time must be between(), constant(), constant_pacing() or constant_throughput(), got %s", waitTime.Type())
+	}
+	var err error
+	if c.OnStart, err = optCallable("on_start", onStart); err != nil {
+		return nil, err
+	}
+	if c.OnStop, err = optCallable("on_stop", onStop); err != nil {
+		return nil, err
+	}
+	if host != starlark.None {
+		h, ok := starlark.AsString(host)
+		if !ok {
+			return nil, fmt.Errorf("user: host must be a string, got %s", host.Type())
+		}
+		c.Host = h
+	}
+	if name != starlark.None {
+		n, ok := starlark.AsString(name)
+		if !ok || n == "" {
+			return nil, fmt.Errorf("user: name must be a non-empty string")
+		}
+		c.Name = n
+	}
+	return c, nil
+}
+
+func optCallable(what string, v starlark.Value) (starlark.Callable, error) {
+	if v == starlark.None {
+		return nil, nil
+	}
+	fn, ok := v.(starlark.Callable)
+	if !ok {
+		return nil, fmt.Errorf("user: %s must be a function, got %s", what, v.Type())
+	}
+	return fn, nil
+}
+
+// WaitKind is the kind of a wait time.
+type WaitKind int
+
+// Wait time kinds, with Locust's meanings.
+const (
+	WaitConstant WaitKind = iota // constant(s): always s
+	WaitBetween                  // between(a, b): uniform in [a, b]
+	WaitPacing                   // constant_pacing(s): task time + wait = s
+)
+
+// WaitTime is the pause of a user between two tasks.
+type WaitTime struct {
+	Kind     WaitKind
+	Min, Max time.Duration
+}
+
+var _ starlark.Value = (*WaitTime)(nil)
+
+func (w *WaitTime) String() string {
+	switch w.Kind {
+	case WaitBetween:
+		return fmt.Sprintf("between(%g, %g)", w.Min.Seconds(), w.Max.Seconds())
+	case WaitPacing:
+		return fmt.Sprintf("constant_pacing(%g)", w.Min.Seconds())
+	}
+	return fmt.Sprintf("constant(%g)", w.Min.Seconds())
+}
+func (w *WaitTime) Type() string          { return "wait_time" }
+func (w *WaitTime) Freeze()               {}
+func (w *WaitTime) Truth() starlark.Bool  { return true }
+func (w *WaitTime) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: wait_time") }
+
+// Next returns the wait after a task that took taskTime.
+func (w *WaitTime) Next(rng *rand.Rand, taskTime time.Duration) time.Duration {
+	switch w.Kind {
+	case WaitBetween:
+		if w.Max <= w.Min {
+			return w.Min
+		}
+		return w.Min + time.Duration(rng.Int64N(int64(w.Max-w.Min)+1))
+	case WaitPacing:
+		if taskTime >= w.Min {
+			return 0
+		}
+		return w.Min - taskTime
+	}
+	return w.Min
+}
+
+func seconds(fn string, v starlark.Value) (time.Duration, error) {
+	f, ok := starlark.AsFloat(v)
+	if !ok || f < 0 {
+		return 0, fmt.Errorf("%s: seconds must be a non-negative number, got %s", fn, v)
+	}
+	return time.Duration(f * float64(time.Second)), nil
+}
+
+func between(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var lo, hi starlark.Value
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 2, &lo, &hi); err != nil {
+		return nil, err
+	}
+	a, err := seconds(b.Name(), lo)
+	if err != nil {
+		return nil, err
+	}
+	c, err := seconds(b.Name(), hi)
+	if err != nil {
+		return nil, err
+	}
+	if c < a {
+		return nil, fmt.Errorf("between: max (%s) is less than min (%s)", hi, lo)
+	}
+	return &WaitTime{Kind: WaitBetween, Min: a, Max: c}, nil
+}
+
+func constantWait(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var v starlark.Value
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &v); err != nil {
+		return nil, err
+	}
+	d, err := seconds(b.Name(), v)
+	if err != nil {
+		return nil, err
+	}
+	return &WaitTime{Kind: WaitConstant, Min: d, Max: d}, nil
+}
+
+func constantPacing(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var v starlark.Value
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &v); err != nil {
+		return nil, err
+	}
+	d, err := seconds(b.Name(), v)
+	if err != nil {
+		return nil, err
+	}
+	return &WaitTime{Kind: WaitPacing, Min: d, Max: d}, nil
+}
+
+func constantThroughput(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var v starlark.Value
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &v); err != nil {
+		return nil, err
+	}
+	n, ok := starlark.AsFloat(v)
+	if !ok || n <= 0 {
+		return nil, fmt.Errorf("constant_throughput: tasks per second must be a positive number, got %s", v)
+	}
+	d := time.Duration(float64(time.Second) / n)
+	return &WaitTime{Kind: WaitPacing, Min: d, Max: d}, nil
+}
+
+// Random numbers: each thread has its own generator (no shared lock), set
+// by the runner from --seed and the user id so a seeded run repeats.
+const randKey = "stampede.rand"
+
+func newRand(seed int64, id int) *rand.Rand {
+	if seed == 0 {
+		return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	}
+	return rand.New(rand.NewPCG(uint64(seed), uint64(id)+1))
+}
+
+func setRand(t *starlark.Thread, r *rand.Rand) { t.SetLocal(randKey, r) }
+
+func threadRand(t *starlark.Thread) *rand.Rand {
+	if r, ok := t.Local(randKey).(*rand.Rand); ok {
+		return r
+	}
+	r := newRand(0, 0)
+	setRand(t, r)
+	return r
+}
+
+var randomModule = &starlarkstruct.Module{
+	Name: "random",
+	Members: starlark.StringDict{
+		"int":     starlark.NewBuiltin("random.int", randInt),
+		"randint": starlark.NewBuiltin("random.randint", randInt),
+		"uniform": starlark.NewBuiltin("random.uniform", randUniform),
+		"random":  starlark.NewBuiltin("random.random", randFloat),
+		"choice":  starlark.NewBuiltin("random.choice", randChoice),
+	},
+}
+
+func randInt(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var lo, hi int64
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 2, &lo, &hi); err != nil {
+		return nil, err
+	}
+	if hi < lo {
+		return nil, fmt.Errorf("%s: empty range [%d, %d]", b.Name(), lo, hi)
+	}
+	return starlark.MakeInt64(lo + threadRand(t).Int64N(hi-lo+1)), nil
+}
+
+func randUniform(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var lo, hi float64
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 2, &lo, &hi); err != nil {
+		return nil, err
+	}
+	return starlark.Float(lo + (hi-lo)*threadRand(t).Float64()), nil
+}
+
+func randFloat(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+		return nil, err
+	}
+	return starlark.Float(threadRand(t).Float64()), nil
+}
+
+func randChoice(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var seq starlark.Indexable
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &seq); err != nil {
+		return nil, err
+	}
+	if seq.Len() == 0 {
+		return nil, fmt.Errorf("%s: empty sequence", b.Name())
+	}
+	return seq.Index(threadRand(t).IntN(seq.Len())), nil
+}

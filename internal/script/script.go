@@ -1,0 +1,305 @@
+// Package script loads Stampede test scripts (Starlark) and runs their
+// tasks for virtual users.
+//
+// A script is executed once and frozen; every virtual user then calls the
+// frozen functions on its own starlark.Thread, so users share the script
+// without locks and cost about a kilobyte each. Scripts are sandboxed: they
+// cannot read files, the environment or start processes, which is what lets
+// a master ship them to remote workers.
+package script
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+)
+
+// Options configures loading.
+type Options struct {
+	// Vars are the --var KEY=VALUE pairs, visible to scripts as `vars`.
+	Vars map[string]string
+	// MaxSteps bounds the Starlark execution steps of one task call (and
+	// of the module's top level), so a runaway loop becomes an error
+	// instead of a hung user. Zero means DefaultMaxSteps.
+	MaxSteps uint64
+}
+
+// DefaultMaxSteps is about a second of pure Starlark computation.
+const DefaultMaxSteps = 50_000_000
+
+// Script is a loaded, frozen test script.
+type Script struct {
+	// Main is the name of the main file, as given (it appears in error
+	// messages and reports).
+	Main string
+	// Files holds the source of the main file and of every file it
+	// load()s, keyed by name relative to the main file's directory (the
+	// main file under its base name). A master ships these to workers.
+	Files map[string][]byte
+	// Hash is the SHA-256 of Files, so master and workers can check they
+	// run the same test.
+	Hash string
+	// Host is the script's top-level `host`, if any.
+	Host string
+	// Classes are the user classes, in the order of their global names.
+	Classes []*UserClass
+	// Thresholds is the script's top-level `thresholds` list, if any.
+	Thresholds []string
+	// Globals are the frozen module globals.
+	Globals starlark.StringDict
+
+	opts Options
+}
+
+// fileSource returns a file's content by its name relative to the script
+// directory.
+type fileSource func(name string) ([]byte, error)
+
+// LoadFile loads a script from disk. Files it load()s must be inside the
+// script's directory tree.
+func LoadFile(file string, o Options) (*Script, error) {
+	dir := filepath.Dir(file)
+	main := filepath.Base(file)
+	src := func(name string) ([]byte, error) {
+		return os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
+	}
+	s, err := load(main, src, o)
+	if err != nil {
+		return nil, err
+	}
+	s.Main = file
+	return s, nil
+}
+
+// LoadFiles loads a script from sources held in memory, as a worker does
+// with the files its master sent. main names the main file in files.
+func LoadFiles(main string, files map[string][]byte, o Options) (*Script, error) {
+	src := func(name string) ([]byte, error) {
+		b, ok := files[name]
+		if !ok {
+			return nil, fmt.Errorf("%s: %w", name, os.ErrNotExist)
+		}
+		return b, nil
+	}
+	return load(main, src, o)
+}
+
+// LoadError is a script that did not load. Its message starts with
+// file:line:col where the position is known.
+type LoadError struct {
+	Msg string
+	// Backtrace is the Starlark call stack, for errors raised while the
+	// top level runs.
+	Backtrace string
+}
+
+func (e *LoadError) Error() string { return e.Msg }
+
+func load(main string, src fileSource, o Options) (*Script, error) {
+	if o.MaxSteps == 0 {
+		o.MaxSteps = DefaultMaxSteps
+	}
+	l := &loader{src: src, opts: o, files: map[string][]byte{}, cache: map[string]*loadEntry{}}
+	globals, err := l.exec(main, "")
+	if err != nil {
+		return nil, err
+	}
+	s := &Script{Main: main, Files: l.files, Globals: globals, opts: o}
+	s.Hash = HashFiles(l.files)
+	if err := s.collect(); err != nil {
+		return nil, &LoadError{Msg: main + ": " + err.Error()}
+	}
+	return s, nil
+}
+
+// HashFiles is the content hash of a script's files.
+func HashFiles(files map[string][]byte) string {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	for _, n := range names {
+		fmt.Fprintf(h, "%d:%s\n%d:", len(n), n, len(files[n]))
+		h.Write(files[n])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+type loadEntry struct {
+	globals starlark.StringDict
+	err     error
+}
+
+type loader struct {
+	src   fileSource
+	opts  Options
+	files map[string][]byte
+	cache map[string]*loadEntry
+}
+
+var fileOptions = &syntax.FileOptions{Set: true, While: true, TopLevelControl: true, GlobalReassign: true, Recursion: true}
+
+// exec runs one file (name is relative to the script directory).
+func (l *loader) exec(name, from string) (starlark.StringDict, error) {
+	if e, ok := l.cache[name]; ok {
+		if e == nil {
+			return nil, fmt.Errorf("cycle in load graph involving %s", name)
+		}
+		return e.globals, e.err
+	}
+	l.cache[name] = nil
+	src, err := l.src(name)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			err = fmt.Errorf("cannot load %s: no such file", name)
+		} else {
+			err = fmt.Errorf("cannot load %s: %w", name, err)
+		}
+		if from == "" {
+			return nil, &LoadError{Msg: err.Error()}
+		}
+		return nil, err
+	}
+	l.files[name] = src
+	thread := &starlark.Thread{
+		Name:  "load " + name,
+		Print: func(*starlark.Thread, string) {}, // top-level prints are dropped: no user to attribute them to
+		Load: func(t *starlark.Thread, module string) (starlark.StringDict, error) {
+			target, err := resolveLoad(name, module)
+			if err != nil {
+				return nil, err
+			}
+			return l.exec(target, name)
+		},
+	}
+	thread.SetMaxExecutionSteps(l.opts.MaxSteps)
+	setRand(thread, newRand(0, -1))
+	globals, err := starlark.ExecFileOptions(fileOptions, thread, name, src, predeclared(l.opts.Vars))
+	if err != nil {
+		err = loadError(err)
+	} else {
+		globals.Freeze()
+	}
+	l.cache[name] = &loadEntry{globals, err}
+	return globals, err
+}
+
+// resolveLoad turns a load() argument into a name relative to the script
+// directory; it may not leave that directory.
+func resolveLoad(from, module string) (string, error) {
+	if path.IsAbs(module) || strings.Contains(module, "\\") {
+		return "", fmt.Errorf("load(%q): only paths relative to the script are allowed", module)
+	}
+	target := path.Clean(path.Join(path.Dir(from), module))
+	if target == ".." || strings.HasPrefix(target, "../") {
+		return "", fmt.Errorf("load(%q): file is outside the script's directory", module)
+	}
+	return target, nil
+}
+
+// loadError formats a Starlark error as file:line:col: message.
+func loadError(err error) error {
+	var le *LoadError
+	if errors.As(err, &le) {
+		return le
+	}
+	var se syntax.Error
+	if errors.As(err, &se) {
+		return &LoadError{Msg: fmt.Sprintf("%s: %s", se.Pos, se.Msg)}
+	}
+	var ee *starlark.EvalError
+	if errors.As(err, &ee) {
+		pos := ""
+		if len(ee.CallStack) > 0 {
+			pos = ee.CallStack.At(0).Pos.String() + ": "
+			// the innermost Starlark frame says where the script went wrong
+			for i := len(ee.CallStack) - 1; i >= 0; i-- {
+				if p := ee.CallStack[i].Pos; p.Line > 0 {
+					pos = p.String() + ": "
+					break
+				}
+			}
+		}
+		return &LoadError{Msg: pos + ee.Msg, Backtrace: ee.Backtrace()}
+	}
+	// resolve errors come as a list of syntax.Errors
+	if el, ok := err.(interface{ Unwrap() []error }); ok {
+		var msgs []string
+		for _, e := range el.Unwrap() {
+			msgs = append(msgs, loadError(e).Error())
+		}
+		return &LoadError{Msg: strings.Join(msgs, "\n")}
+	}
+	return &LoadError{Msg: err.Error()}
+}
+
+// collect finds the user classes, host and thresholds among the globals.
+func (s *Script) collect() error {
+	names := make([]string, 0, len(s.Globals))
+	for n := range s.Globals {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	seen := map[*UserClass]bool{}
+	byName := map[string]bool{}
+	for _, n := range names {
+		uc, ok := s.Globals[n].(*UserClass)
+		if !ok || seen[uc] {
+			continue
+		}
+		seen[uc] = true
+		if uc.Name == "" {
+			uc.Name = n
+		}
+		if byName[uc.Name] {
+			return fmt.Errorf("two user classes are named %q", uc.Name)
+		}
+		byName[uc.Name] = true
+		s.Classes = append(s.Classes, uc)
+	}
+	if len(s.Classes) == 0 {
+		return errors.New("no user classes: bind user(tasks=...) to a global, e.g. `visitor = user(tasks=[browse])`")
+	}
+	if v, ok := s.Globals["host"]; ok {
+		h, ok := starlark.AsString(v)
+		if !ok {
+			return fmt.Errorf("host must be a string, got %s", v.Type())
+		}
+		s.Host = h
+	}
+	if v, ok := s.Globals["thresholds"]; ok {
+		list, ok := v.(*starlark.List)
+		if !ok {
+			return fmt.Errorf("thresholds must be a list of strings, got %s", v.Type())
+		}
+		for i := 0; i < list.Len(); i++ {
+			t, ok := starlark.AsString(list.Index(i))
+			if !ok {
+				return fmt.Errorf("thresholds[%d] must be a string, got %s", i, list.Index(i).Type())
+			}
+			s.Thresholds = append(s.Thresholds, t)
+		}
+	}
+	return nil
+}
+
+// Class returns the user class with the given name, or nil.
+func (s *Script) Class(name string) *UserClass {
+	for _, c := range s.Classes {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
