@@ -151,10 +151,10 @@ Exit codes: 0 success; 1 a threshold failed, or a request failed and
 
 // session is one local test run with its outputs.
 type session struct {
-	app     *App
-	o       *testOptions
-	script  *script.Script
-	eng     *engine.Engine
+	app      *App
+	o        *testOptions
+	script   *script.Script
+	eng      *engine.Engine
 	csv      *output.CSVFiles
 	progress *output.Progress
 	started  time.Time
