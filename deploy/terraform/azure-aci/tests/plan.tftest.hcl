@@ -1,0 +1,210 @@
+# Plan-only tests: they run offline against the schema-only provider
+# (deploy/terraform/schema-provider, see .ci/deploy-checks.sh) as well as
+# against the real providers with Azure credentials.
+
+variables {
+  script_path    = "tests/fixtures/test.star"
+  prefix         = "stmp"
+  location       = "westeurope"
+  worker_regions = ["westeurope"]
+  target_host    = "https://target.example.com"
+}
+
+run "zero_workers_no_container_groups" {
+  command = plan
+
+  variables {
+    workers = 0
+  }
+
+  assert {
+    condition     = length(azurerm_container_group.master) == 0
+    error_message = "0 workers must remove the master too"
+  }
+  assert {
+    condition     = length(azurerm_container_group.worker) == 0
+    error_message = "0 workers must plan no worker container group"
+  }
+  assert {
+    condition     = azurerm_storage_account.results.account_tier == "Standard" && azurerm_storage_container.results.name == "results"
+    error_message = "storage must stay at 0 workers"
+  }
+  assert {
+    condition     = azurerm_key_vault.main.sku_name == "standard" && azurerm_key_vault_secret.cluster_token.name == "stampede-cluster-token"
+    error_message = "the Key Vault and its secrets must stay at 0 workers"
+  }
+  assert {
+    condition     = output.web_ui_url == null
+    error_message = "no web UI URL without a master"
+  }
+}
+
+run "one_worker_master_plus_one" {
+  command = plan
+
+  variables {
+    workers        = 1
+    worker_regions = ["eastus"]
+  }
+
+  assert {
+    condition     = length(azurerm_container_group.master) == 1 && length(azurerm_container_group.worker) == 1
+    error_message = "1 worker must plan a master and one worker"
+  }
+  assert {
+    condition     = azurerm_container_group.worker[0].location == "eastus"
+    error_message = "the worker must run in its region"
+  }
+  assert {
+    condition     = azurerm_container_group.master[0].location == "westeurope"
+    error_message = "the master must run in var.location"
+  }
+  assert {
+    condition     = azurerm_container_group.master[0].restart_policy == "Always"
+    error_message = "the web UI master restarts"
+  }
+  assert {
+    condition     = toset([for p in azurerm_container_group.master[0].exposed_port : p.port]) == toset([8089, 5557])
+    error_message = "webui mode exposes 8089 and 5557"
+  }
+  assert {
+    condition     = azurerm_container_group.worker[0].ip_address_type == "None"
+    error_message = "workers need no inbound address"
+  }
+  assert {
+    condition     = contains(azurerm_container_group.master[0].container[0].commands, "--tls-cert") && contains(azurerm_container_group.worker[0].container[0].commands, "--tls")
+    error_message = "the worker port must use TLS"
+  }
+  assert {
+    condition     = contains(keys(azurerm_container_group.master[0].container[0].secure_environment_variables), "STAMPEDE_WEB_AUTH")
+    error_message = "the web UI must be behind basic auth"
+  }
+}
+
+run "eight_workers_round_robin_over_three_regions" {
+  command = plan
+
+  variables {
+    workers        = 8
+    worker_regions = ["westeurope", "eastus", "southeastasia"]
+  }
+
+  assert {
+    condition     = length(azurerm_container_group.worker) == 8 && length(azurerm_container_group.master) == 1
+    error_message = "8 workers and one master"
+  }
+  assert {
+    condition = [for w in azurerm_container_group.worker : w.location] == [
+      "westeurope", "eastus", "southeastasia",
+      "westeurope", "eastus", "southeastasia",
+      "westeurope", "eastus",
+    ]
+    error_message = "workers must be placed round-robin over worker_regions"
+  }
+  assert {
+    # commands[3] is the master's DNS name, unknown until apply, so the
+    # position is asserted rather than searched for.
+    condition = alltrue([
+      for w in azurerm_container_group.worker :
+      w.container[0].commands[9] == "--region" && w.container[0].commands[10] == w.location
+    ])
+    error_message = "every worker must pass its Azure region as --region"
+  }
+  assert {
+    condition     = output.worker_placement[5] == "southeastasia"
+    error_message = "worker_placement output must follow the placement"
+  }
+  assert {
+    condition     = contains(azurerm_container_group.master[0].container[0].commands, "8")
+    error_message = "the master must expect all 8 workers"
+  }
+}
+
+run "headless_never_restarts_and_hides_the_web_ui" {
+  command = plan
+
+  variables {
+    mode           = "headless"
+    workers        = 2
+    worker_regions = ["westeurope", "eastus"]
+    run_time       = "2m"
+    run_id         = "ci-1234"
+    thresholds     = ["p95<500ms", "error_rate<1%"]
+  }
+
+  assert {
+    condition     = azurerm_container_group.master[0].restart_policy == "Never"
+    error_message = "a finished headless master must not be restarted"
+  }
+  assert {
+    condition     = alltrue([for w in azurerm_container_group.worker : w.restart_policy == "Never"])
+    error_message = "headless workers must not be restarted"
+  }
+  assert {
+    condition     = !contains([for p in azurerm_container_group.master[0].exposed_port : p.port], 8089)
+    error_message = "headless mode must not expose the web UI port"
+  }
+  assert {
+    condition     = !contains([for p in azurerm_container_group.master[0].container[0].ports : p.port], 8089)
+    error_message = "headless mode must not open 8089 on the container"
+  }
+  assert {
+    condition     = contains([for p in azurerm_container_group.master[0].exposed_port : p.port], 5557)
+    error_message = "workers still need 5557"
+  }
+  assert {
+    condition     = contains(azurerm_container_group.master[0].container[0].commands, "--headless")
+    error_message = "the master must run headless"
+  }
+  assert {
+    condition     = !contains(keys(azurerm_container_group.master[0].container[0].secure_environment_variables), "STAMPEDE_WEB_AUTH")
+    error_message = "no web credentials in headless mode"
+  }
+  assert {
+    condition = (
+      contains(azurerm_container_group.master[0].container[0].commands, "--results-url") &&
+      startswith(azurerm_container_group.master[0].container[0].commands[index(azurerm_container_group.master[0].container[0].commands, "--results-url") + 1], "azblob://")
+    )
+    error_message = "results must be uploaded with --results-url azblob://"
+  }
+  assert {
+    condition     = length([for c in azurerm_container_group.master[0].container[0].commands : c if c == "--threshold"]) == 2
+    error_message = "every threshold must become a --threshold flag"
+  }
+  assert {
+    condition     = output.run_id == "ci-1234" && output.web_ui_url == null
+    error_message = "run id passes through; no web UI URL in headless mode"
+  }
+}
+
+run "rejects_negative_workers" {
+  command = plan
+
+  variables {
+    workers = -1
+  }
+
+  expect_failures = [var.workers]
+}
+
+run "rejects_unknown_mode" {
+  command = plan
+
+  variables {
+    mode = "batch"
+  }
+
+  expect_failures = [var.mode]
+}
+
+run "headless_needs_run_time" {
+  command = plan
+
+  variables {
+    mode     = "headless"
+    workers  = 1
+    run_time = ""
+  }
+
+  expect_failures = [azurerm_container_group.master]
+}

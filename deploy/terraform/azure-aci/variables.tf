@@ -1,0 +1,206 @@
+variable "prefix" {
+  description = "Short lower-case prefix of every name (letters and digits, 2-12 characters, starting with a letter)."
+  type        = string
+  default     = "stampede"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{1,11}$", var.prefix))
+    error_message = "prefix must be 2-12 lower-case letters or digits and start with a letter (it is part of the storage account and Key Vault names)."
+  }
+}
+
+variable "location" {
+  description = "Azure region of the master, the resource group, the storage account and the Key Vault (programmatic name, e.g. westeurope)."
+  type        = string
+  default     = "westeurope"
+
+  validation {
+    condition     = can(regex("^[a-z0-9]+$", var.location))
+    error_message = "location must be an Azure region's programmatic name such as westeurope or eastus2 (az account list-locations -o table)."
+  }
+}
+
+variable "workers" {
+  description = "Number of worker container groups. 0 removes every container group, the master too, and keeps the storage account and the Key Vault."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.workers >= 0 && var.workers <= 500 && floor(var.workers) == var.workers
+    error_message = "workers must be a whole number between 0 and 500."
+  }
+}
+
+variable "worker_regions" {
+  description = "Azure regions of the workers; worker i runs in worker_regions[i % length(worker_regions)] and reports that region with --region."
+  type        = list(string)
+  default     = ["westeurope"]
+
+  validation {
+    condition     = length(var.worker_regions) > 0 && alltrue([for r in var.worker_regions : can(regex("^[a-z0-9]+$", r))])
+    error_message = "worker_regions must list at least one Azure region's programmatic name (e.g. [\"westeurope\", \"eastus\", \"southeastasia\"])."
+  }
+}
+
+variable "mode" {
+  description = "webui: the master serves the web UI on 8089 (HTTPS, basic auth) and waits for someone to start the test. headless: the master starts at once, runs for run_time, uploads the results and exits; nothing is restarted."
+  type        = string
+  default     = "webui"
+
+  validation {
+    condition     = contains(["webui", "headless"], var.mode)
+    error_message = "mode must be \"webui\" or \"headless\"."
+  }
+}
+
+variable "image" {
+  description = "Stampede container image (the same image runs master and workers)."
+  type        = string
+  default     = "ghcr.io/stampede-load/stampede:latest"
+}
+
+variable "image_registry" {
+  description = "Credentials for a private registry, or null for a public image. The password reaches Azure as a sensitive value."
+  type = object({
+    server   = string
+    username = string
+    password = string
+  })
+  default   = null
+  sensitive = true
+}
+
+variable "script_path" {
+  description = "Path of the .star test script. It is mounted into the master as a secret volume; the master ships it to the workers."
+  type        = string
+
+  validation {
+    condition     = fileexists(var.script_path) && endswith(var.script_path, ".star")
+    error_message = "script_path must name an existing .star file."
+  }
+}
+
+variable "target_host" {
+  description = "Base URL of the system under test (--host). Empty: the script's own host."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.target_host == "" || can(regex("^https?://", var.target_host))
+    error_message = "target_host must be empty or start with http:// or https://."
+  }
+}
+
+variable "users" {
+  description = "Peak number of concurrent users (-u); in webui mode the form's default."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.users >= 1 && floor(var.users) == var.users
+    error_message = "users must be a whole number of at least 1."
+  }
+}
+
+variable "spawn_rate" {
+  description = "Users started per second (-r)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.spawn_rate > 0
+    error_message = "spawn_rate must be positive."
+  }
+}
+
+variable "run_time" {
+  description = "Test duration (-t), e.g. 30s, 5m, 1h30m. Required in headless mode; empty in webui mode runs until stopped."
+  type        = string
+  default     = "5m"
+
+  validation {
+    condition     = var.run_time == "" || can(regex("^([0-9]+h)?([0-9]+m)?([0-9]+s)?$", var.run_time))
+    error_message = "run_time must look like 30s, 5m or 1h30m."
+  }
+}
+
+variable "run_id" {
+  description = "Names the run's folder in the results container (--run-id). Empty: derived from the deployment's pet name."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.run_id == "" || can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", var.run_id))
+    error_message = "run_id must be letters, digits, '.', '_' or '-' (at most 100)."
+  }
+}
+
+variable "thresholds" {
+  description = "Pass/fail thresholds (--threshold), e.g. [\"p95<500ms\", \"error_rate<1%\"]. The master exits 1 and the JSON summary says thresholds_passed = false when one fails."
+  type        = list(string)
+  default     = []
+}
+
+variable "expect_workers_max_wait" {
+  description = "Headless mode: how long the master waits for all workers to connect before giving up."
+  type        = string
+  default     = "10m"
+}
+
+variable "web_username" {
+  description = "User name of the web UI's basic auth; the password is generated and kept in the Key Vault."
+  type        = string
+  default     = "stampede"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]+$", var.web_username))
+    error_message = "web_username must be letters, digits, '.', '_' or '-'."
+  }
+}
+
+variable "secrets_version" {
+  description = "Bump to generate a new web password and cluster token (written again to the Key Vault)."
+  type        = number
+  default     = 1
+}
+
+variable "master_cpu" {
+  description = "CPU cores of the master container."
+  type        = number
+  default     = 1
+}
+
+variable "master_memory" {
+  description = "Memory of the master container in GB."
+  type        = number
+  default     = 1.5
+}
+
+variable "worker_cpu" {
+  description = "CPU cores of each worker container."
+  type        = number
+  default     = 1
+}
+
+variable "worker_memory" {
+  description = "Memory of each worker container in GB."
+  type        = number
+  default     = 1.5
+}
+
+variable "loglevel" {
+  description = "Log level of master and workers."
+  type        = string
+  default     = "info"
+
+  validation {
+    condition     = contains(["debug", "info", "warn", "error"], var.loglevel)
+    error_message = "loglevel must be debug, info, warn or error."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}
