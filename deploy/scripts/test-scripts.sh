@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Offline tests of wait-for-run.sh and report-results.sh: a fake `az` on PATH
+# plays the Azure side (a master that runs, then terminates; a summary blob
+# that appears), fixture JSON plays the results.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+
+# fake az: state comes from files in $FAKE_AZ_DIR; every call is counted.
+mkdir -p "$tmp/bin" "$tmp/az"
+cat >"$tmp/bin/az" <<'FAKE'
+#!/usr/bin/env bash
+set -euo pipefail
+d=$FAKE_AZ_DIR
+n=$(($(cat "$d/calls" 2>/dev/null || echo 0) + 1))
+echo "$n" >"$d/calls"
+case "$1 $2" in
+  "container show")
+    if [[ "$*" == *exitCode* ]]; then cat "$d/exit_code"; exit 0; fi
+    # the master terminates at the Nth `container show`
+    shows=$(($(cat "$d/shows" 2>/dev/null || echo 0) + 1))
+    echo "$shows" >"$d/shows"
+    if [[ -f "$d/terminate_at" ]] && ((shows >= $(cat "$d/terminate_at"))); then
+      echo Terminated
+    else
+      echo Running
+    fi
+    ;;
+  "storage blob")
+    lists=$(($(cat "$d/lists" 2>/dev/null || echo 0) + 1))
+    echo "$lists" >"$d/lists"
+    if [[ -f "$d/summary_at" ]] && ((lists >= $(cat "$d/summary_at"))); then echo 1; else echo 0; fi
+    ;;
+  *) echo "fake az: unexpected: $*" >&2; exit 3 ;;
+esac
+FAKE
+chmod +x "$tmp/bin/az"
+
+run_wait() { # name, then files to create in the fake az dir as k=v
+  rm -rf "$tmp/az" && mkdir -p "$tmp/az"
+  local kv
+  for kv in "${@:2}"; do echo "${kv#*=}" >"$tmp/az/${kv%%=*}"; done
+  : >"$tmp/out"
+  PATH="$tmp/bin:$PATH" FAKE_AZ_DIR="$tmp/az" GITHUB_OUTPUT="$tmp/out" \
+    RESOURCE_GROUP=rg MASTER_GROUP=m STORAGE_ACCOUNT=sa RESULTS_CONTAINER=results RUN_ID=r1 \
+    TIMEOUT_SECONDS="${TIMEOUT_SECONDS:-30}" POLL_SECONDS=0 \
+    bash "$here/wait-for-run.sh" >"$tmp/log" 2>&1
+}
+
+if run_wait terminated terminate_at=3 exit_code=1 && grep -qx 'finished_by=terminated' "$tmp/out" && grep -qx 'exit_code=1' "$tmp/out" && [[ $(cat "$tmp/az/shows") == 3 ]]; then
+  ok "wait: returns when the master terminates, with its exit code"
+else bad "wait: terminated master"; cat "$tmp/log"; fi
+
+if run_wait summary summary_at=2 && grep -qx 'finished_by=summary' "$tmp/out"; then
+  ok "wait: returns when the summary blob appears"
+else bad "wait: summary blob"; cat "$tmp/log"; fi
+
+if TIMEOUT_SECONDS=1 run_wait never; then
+  bad "wait: must time out when the run never ends"
+else
+  rc=$?
+  if [[ $rc == 2 ]] && grep -q 'not finished after' "$tmp/log"; then ok "wait: times out with status 2"; else bad "wait: timeout status $rc"; fi
+fi
+
+# report-results.sh
+mkdir -p "$tmp/pass/r1" "$tmp/failed/r1" "$tmp/none"
+printf '{"thresholds_passed": true, "requests": 1200, "failures": 0, "stats": []}\n' >"$tmp/pass/r1/stampede_summary.json"
+printf '<html></html>\n' >"$tmp/pass/r1/stampede_report.html"
+printf '{"other": 1}\n' >"$tmp/failed/r1/a.json"
+printf '{"thresholds_passed": false, "requests": 10}\n' >"$tmp/failed/r1/stampede_summary.json"
+
+report() { GITHUB_STEP_SUMMARY="$tmp/summary.md" bash "$here/report-results.sh" "$@" >"$tmp/log" 2>&1; }
+
+: >"$tmp/summary.md"
+if report "$tmp/pass" 0 && grep -q 'Thresholds passed: \*\*true\*\*' "$tmp/summary.md" && grep -q '| requests | 1200 |' "$tmp/summary.md" && grep -q 'stampede_report.html' "$tmp/summary.md"; then
+  ok "report: passing run, summary table and report link"
+else bad "report: passing run"; cat "$tmp/log" "$tmp/summary.md"; fi
+
+: >"$tmp/summary.md"
+if report "$tmp/failed" 1; then bad "report: failed thresholds must fail"; else
+  rc=$?
+  if [[ $rc == 1 ]] && grep -q 'Thresholds passed: \*\*false\*\*' "$tmp/summary.md"; then ok "report: failed thresholds exit 1"; else bad "report: failed thresholds status $rc"; fi
+fi
+
+if report "$tmp/none" 1; then bad "report: no summary + exit 1 must fail"; else
+  rc=$?
+  if [[ $rc == 1 ]]; then ok "report: no summary, master exit 1 -> 1"; else bad "report: no summary exit 1 status $rc"; fi
+fi
+
+if report "$tmp/none" ""; then bad "report: nothing at all must fail"; else
+  rc=$?
+  if [[ $rc == 2 ]]; then ok "report: no summary, no exit code -> 2"; else bad "report: nothing status $rc"; fi
+fi
+
+echo "deploy-scripts: $pass passed, $fail failed"
+((fail == 0))
