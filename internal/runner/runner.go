@@ -153,12 +153,26 @@ func (r *Runner) UsersByClass() map[string]int {
 func (r *Runner) Spawning() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	spawn, stop := r.pending()
+	return spawn != "" || stop != ""
+}
+
+// pending returns the class to start a user of next, or else the class to
+// stop a user of, or neither. Users that stopped themselves count as
+// present, so they are not replaced. r.mu must be held.
+func (r *Runner) pending() (spawn, stop string) {
+	present := make(map[string]int, len(r.order))
+	alive := make(map[string]int, len(r.order))
+	want := make(map[string]int, len(r.order))
 	for _, c := range r.order {
-		if len(r.alive[c])+r.gone[c] != r.target[c] && !(r.target[c] < r.gone[c] && len(r.alive[c]) == 0) {
-			return true
-		}
+		alive[c] = len(r.alive[c])
+		present[c] = alive[c] + r.gone[c]
+		want[c] = max(0, r.target[c]-r.gone[c])
 	}
-	return false
+	if spawn = pickSpawn(r.order, r.target, present); spawn != "" {
+		return spawn, ""
+	}
+	return "", pickStop(r.order, want, alive)
 }
 
 // Flush returns the statistics recorded since the previous flush.
@@ -179,15 +193,7 @@ func (r *Runner) spawner() {
 			r.mu.Unlock()
 			return
 		}
-		alive := make(map[string]int, len(r.alive))
-		for c, us := range r.alive {
-			alive[c] = len(us) + r.gone[c]
-		}
-		spawn := pickSpawn(r.order, r.target, alive)
-		stop := ""
-		if spawn == "" {
-			stop = pickStop(r.order, r.target, alive)
-		}
+		spawn, stop := r.pending()
 		rate := r.rate
 		r.mu.Unlock()
 
