@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The project's test command (`make test`, and what CI runs): installs what
+# the tests need (idempotent, quiet), starts the services they use, checks
+# gofmt, go vet and staticcheck, then runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:$(go env GOPATH)/bin"
+lint_only=false
+[ "${1:-}" = "--lint-only" ] && lint_only=true
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "lint: gofmt, go vet, staticcheck"
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "not gofmt-formatted:"; echo "$unformatted"; exit 1
+fi
+go vet ./...
+command -v staticcheck >/dev/null || go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+staticcheck ./...
+$lint_only && exit 0
+
+# Installs and services for the feature tests; each script is idempotent.
+for s in .ci/web.sh .ci/azurite.sh .ci/cluster.sh; do
+  if [ -f "$s" ]; then
+    step "setup: $s"
+    bash "$s"
+  fi
+done
+
+step "go test"
+go test -count=1 -timeout 20m ./...
+
+if [ -f .ci/deploy-checks.sh ]; then
+  step "deployment checks"
+  bash .ci/deploy-checks.sh
+fi
