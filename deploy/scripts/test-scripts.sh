@@ -98,5 +98,16 @@ if report "$tmp/none" ""; then bad "report: nothing at all must fail"; else
   if [[ $rc == 2 ]]; then ok "report: no summary, no exit code -> 2"; else bad "report: nothing status $rc"; fi
 fi
 
+# tf-vars.sh
+if WORKERS=8 REGIONS=" westeurope, eastus ,southeastasia," USERS=50 SPAWN_RATE=5 RUN_TIME=2m TARGET="" \
+  THRESHOLDS="p95<500ms, error_rate<1%" SCRIPT=examples/shop.star PREFIX=ci RUN_ID=gh-1-1 IMAGE_TAG=v1.0.0 \
+  GITHUB_ENV="$tmp/env" GITHUB_REPOSITORY=Owner/Stampede GITHUB_WORKSPACE=/w bash "$here/tf-vars.sh" &&
+  grep -qx 'TF_VAR_worker_regions=\["westeurope","eastus","southeastasia"\]' "$tmp/env" &&
+  grep -qx 'TF_VAR_thresholds=\["p95<500ms","error_rate<1%"\]' "$tmp/env" &&
+  grep -qx 'TF_VAR_image=ghcr.io/owner/stampede:v1.0.0' "$tmp/env" &&
+  grep -qx 'TF_VAR_mode=headless' "$tmp/env" && grep -qx 'TF_VAR_script_path=/w/examples/shop.star' "$tmp/env"; then
+  ok "tf-vars: comma lists become JSON lists, image name lower-cased"
+else bad "tf-vars"; cat "$tmp/env" 2>/dev/null || true; fi
+
 echo "deploy-scripts: $pass passed, $fail failed"
 ((fail == 0))
