@@ -278,6 +278,7 @@ func (a *Aggregate) Snapshot(now time.Time, history bool) *Summary {
 	sort.Slice(s.WorkerTotals, func(i, j int) bool { return s.WorkerTotals[i].Worker < s.WorkerTotals[j].Worker })
 	if history {
 		s.History = append([]Point(nil), a.history...)
+		s.Distribution = a.all.total.Latency.Hist.Distribution()
 	}
 	return s
 }

@@ -17,6 +17,10 @@ type Summary struct {
 	WorkerTotals []WorkerTotal    `json:"worker_totals,omitempty"`
 	Dropped      int64            `json:"dropped_iterations"`
 	History      []Point          `json:"history,omitempty"`
+	// Distribution is the response-time distribution of all requests,
+	// from the total's histogram; filled in by snapshots with history
+	// (the end-of-run summary), for reports.
+	Distribution []Bucket `json:"distribution,omitempty"`
 }
 
 // EntryStats is one row of the statistics table.
