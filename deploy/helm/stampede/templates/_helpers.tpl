@@ -1,0 +1,132 @@
+{{- define "stampede.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "stampede.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "stampede.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: {{ include "stampede.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "stampede.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "stampede.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "stampede.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end }}
+
+{{- define "stampede.secretName" -}}
+{{- .Values.auth.existingSecret | default (printf "%s-auth" (include "stampede.fullname" .)) }}
+{{- end }}
+
+{{- define "stampede.scriptConfigMap" -}}
+{{- .Values.script.existingConfigMap | default (printf "%s-script" (include "stampede.fullname" .)) }}
+{{- end }}
+
+{{- define "stampede.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- .Values.serviceAccount.name | default (include "stampede.fullname" .) }}
+{{- else }}
+{{- .Values.serviceAccount.name | default "default" }}
+{{- end }}
+{{- end }}
+
+{{/* The worker Deployments: worker.groups, or one group from worker.* */}}
+{{- define "stampede.workerGroups" -}}
+{{- $groups := list }}
+{{- if .Values.worker.groups }}
+{{- range .Values.worker.groups }}
+{{- $groups = append $groups (dict "name" (required "worker.groups[].name is required" .name) "region" (.region | default $.Values.worker.region) "replicas" (hasKey . "replicas" | ternary .replicas $.Values.worker.replicas) "nodeSelector" (.nodeSelector | default $.Values.worker.nodeSelector)) }}
+{{- end }}
+{{- else }}
+{{- $groups = append $groups (dict "name" "" "region" .Values.worker.region "replicas" .Values.worker.replicas "nodeSelector" .Values.worker.nodeSelector) }}
+{{- end }}
+{{- toJson $groups }}
+{{- end }}
+
+{{- define "stampede.totalWorkers" -}}
+{{- $total := 0 }}
+{{- range (include "stampede.workerGroups" . | fromJsonArray) }}
+{{- $total = add $total (int .replicas) }}
+{{- end }}
+{{- $total }}
+{{- end }}
+
+{{/* Arguments shared by the master Deployment and the headless Job. */}}
+{{- define "stampede.masterArgs" -}}
+- master
+- -f
+- /etc/stampede/script/{{ .Values.script.key }}
+- --master-bind-port
+- {{ .Values.master.service.masterPort | quote }}
+- --expect-workers
+- {{ include "stampede.totalWorkers" . | quote }}
+- -u
+- {{ .Values.test.users | quote }}
+- -r
+- {{ .Values.test.spawnRate | quote }}
+{{- with .Values.test.runTime }}
+- -t
+- {{ . | quote }}
+{{- end }}
+{{- with .Values.test.host }}
+- --host
+- {{ . | quote }}
+{{- end }}
+{{- if .Values.tls.secretName }}
+- --tls-cert
+- /etc/stampede/tls/tls.crt
+- --tls-key
+- /etc/stampede/tls/tls.key
+{{- end }}
+{{- range .Values.test.thresholds }}
+- --threshold
+- {{ . | quote }}
+{{- end }}
+{{- range .Values.test.extraArgs }}
+- {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{- define "stampede.masterVolumeMounts" -}}
+- name: script
+  mountPath: /etc/stampede/script
+  readOnly: true
+- name: tmp
+  mountPath: /tmp
+{{- if .Values.tls.secretName }}
+- name: tls
+  mountPath: /etc/stampede/tls
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{- define "stampede.masterVolumes" -}}
+- name: script
+  configMap:
+    name: {{ include "stampede.scriptConfigMap" . }}
+- name: tmp
+  emptyDir: {}
+{{- if .Values.tls.secretName }}
+- name: tls
+  secret:
+    secretName: {{ .Values.tls.secretName }}
+{{- end }}
+{{- end }}
