@@ -35,8 +35,6 @@ func newStdClient(o Options) *stdClient {
 	return &stdClient{opts: o, tr: tr, c: &http.Client{Transport: tr, Jar: j}}
 }
 
-type noRedirectKey struct{}
-
 func (s *stdClient) Do(ctx context.Context, r *Request) (*Response, error) {
 	timeout := r.Timeout
 	if timeout <= 0 {
