@@ -1,0 +1,182 @@
+package report
+
+import (
+	"fmt"
+	"html/template"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Charts are drawn here as inline SVG, so a report needs no script and no
+// other file to show them, today or years from now.
+
+const (
+	chartW, chartH                = 960, 280
+	padL, padR, padTop, padBottom = 64, 16, 28, 40
+)
+
+// palette holds colours that stay apart for people with the common forms
+// of colour blindness (Okabe–Ito).
+var palette = [...]string{"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"}
+
+func colour(i int) string { return palette[i%len(palette)] }
+
+// series is one line of a chart; ok[i] false leaves a gap at point i.
+type series struct {
+	name   string
+	colour string
+	values []float64
+	ok     []bool
+}
+
+// lineChart draws series over the times ts, which must be ascending.
+func lineChart(title, unit string, ts []time.Time, ss []series) template.HTML {
+	if len(ts) == 0 || len(ss) == 0 {
+		return template.HTML(`<p class="na">` + template.HTMLEscapeString(title) + `: no data points.</p>`)
+	}
+	ymax := 0.0
+	for _, s := range ss {
+		for i, v := range s.values {
+			if (s.ok == nil || s.ok[i]) && v > ymax {
+				ymax = v
+			}
+		}
+	}
+	ymax, step := niceScale(ymax)
+	t0, t1 := ts[0], ts[len(ts)-1]
+	span := t1.Sub(t0).Seconds()
+	if span <= 0 {
+		span = 1
+	}
+	pw, ph := float64(chartW-padL-padR), float64(chartH-padTop-padBottom)
+	x := func(t time.Time) float64 { return padL + t.Sub(t0).Seconds()/span*pw }
+	y := func(v float64) float64 { return padTop + ph - v/ymax*ph }
+
+	var b strings.Builder
+	fmt.Fprintf(&b, `<figure class="chart"><svg viewBox="0 0 %d %d" role="img" aria-label="%s">`, chartW, chartH, template.HTMLEscapeString(title))
+	fmt.Fprintf(&b, `<text x="%d" y="16" class="ct">%s</text>`, padL, template.HTMLEscapeString(title))
+	// Horizontal grid and y labels.
+	for v := 0.0; v <= ymax+step/2; v += step {
+		yy := y(v)
+		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" class="grid"/>`, padL, chartW-padR, yy, yy)
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" class="yl">%s</text>`, padL-6, yy+4, template.HTMLEscapeString(shortNum(v)))
+	}
+	fmt.Fprintf(&b, `<text x="12" y="%d" class="unit" transform="rotate(-90 12 %d)">%s</text>`, padTop+int(ph/2), padTop+int(ph/2), template.HTMLEscapeString(unit))
+	// Time labels: elapsed time from the first point.
+	ticks := 8
+	for i := 0; i <= ticks; i++ {
+		sec := span * float64(i) / float64(ticks)
+		xx := padL + sec/span*pw
+		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="tick"/>`, xx, xx, chartH-padBottom, chartH-padBottom+4)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" class="xl">%s</text>`, xx, chartH-padBottom+18, elapsedLabel(time.Duration(sec*float64(time.Second))))
+	}
+	for _, s := range ss {
+		var d strings.Builder
+		pen := false
+		for i, v := range s.values {
+			if i >= len(ts) {
+				break
+			}
+			if s.ok != nil && !s.ok[i] {
+				pen = false
+				continue
+			}
+			cmd := "L"
+			if !pen {
+				cmd = "M"
+			}
+			fmt.Fprintf(&d, "%s%.1f %.1f", cmd, x(ts[i]), y(v))
+			pen = true
+		}
+		fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="%s" stroke-width="1.6"><title>%s</title></path>`, d.String(), s.colour, template.HTMLEscapeString(s.name))
+	}
+	b.WriteString(`</svg><figcaption class="legend">`)
+	for _, s := range ss {
+		fmt.Fprintf(&b, `<span><i style="background:%s"></i>%s</span>`, s.colour, template.HTMLEscapeString(s.name))
+	}
+	fmt.Fprintf(&b, `<span class="muted">time since %s UTC</span></figcaption></figure>`, t0.UTC().Format("2006-01-02 15:04:05"))
+	return template.HTML(b.String())
+}
+
+// bar is one bar of a bar chart.
+type bar struct {
+	label string
+	value float64
+	note  string
+}
+
+// barChart draws bars with labels under every few of them.
+func barChart(title, unit string, bars []bar) template.HTML {
+	if len(bars) == 0 {
+		return template.HTML(`<p class="na">` + template.HTMLEscapeString(title) + `: no data.</p>`)
+	}
+	ymax := 0.0
+	for _, b := range bars {
+		ymax = math.Max(ymax, b.value)
+	}
+	ymax, step := niceScale(ymax)
+	pw, ph := float64(chartW-padL-padR), float64(chartH-padTop-padBottom)
+	bw := pw / float64(len(bars))
+	var b strings.Builder
+	fmt.Fprintf(&b, `<figure class="chart"><svg viewBox="0 0 %d %d" role="img" aria-label="%s">`, chartW, chartH, template.HTMLEscapeString(title))
+	fmt.Fprintf(&b, `<text x="%d" y="16" class="ct">%s</text>`, padL, template.HTMLEscapeString(title))
+	for v := 0.0; v <= ymax+step/2; v += step {
+		yy := padTop + ph - v/ymax*ph
+		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" class="grid"/>`, padL, chartW-padR, yy, yy)
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" class="yl">%s</text>`, padL-6, yy+4, template.HTMLEscapeString(shortNum(v)))
+	}
+	fmt.Fprintf(&b, `<text x="12" y="%d" class="unit" transform="rotate(-90 12 %d)">%s</text>`, padTop+int(ph/2), padTop+int(ph/2), template.HTMLEscapeString(unit))
+	every := max(1, len(bars)/12)
+	for i, br := range bars {
+		h := br.value / ymax * ph
+		x0 := padL + float64(i)*bw
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s</title></rect>`,
+			x0+bw*0.1, padTop+ph-h, bw*0.8, h, palette[0], template.HTMLEscapeString(br.note))
+		if i%every == 0 {
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d" class="xl">%s</text>`, x0+bw/2, chartH-padBottom+18, template.HTMLEscapeString(br.label))
+		}
+	}
+	b.WriteString(`</svg></figure>`)
+	return template.HTML(b.String())
+}
+
+// niceScale returns an axis maximum ≥ v and a grid step: 1, 2 or 5 times
+// a power of ten, with 4 to 10 steps.
+func niceScale(v float64) (top, step float64) {
+	if v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 1, 0.25
+	}
+	raw := v / 5
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		step = m * mag
+		if step >= raw {
+			break
+		}
+	}
+	top = math.Ceil(v/step) * step
+	if top < v*1.0001 {
+		top += step
+	}
+	return top, step
+}
+
+func shortNum(v float64) string {
+	switch {
+	case v >= 1e6:
+		return strconv.FormatFloat(v/1e6, 'f', -1, 64) + "M"
+	case v >= 1e4:
+		return strconv.FormatFloat(v/1e3, 'f', -1, 64) + "k"
+	}
+	return strconv.FormatFloat(math.Round(v*1000)/1000, 'f', -1, 64)
+}
+
+func elapsedLabel(d time.Duration) string {
+	s := int(d.Round(time.Second).Seconds())
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+	}
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
+}
