@@ -162,14 +162,12 @@ func (l *loader) exec(name, from string) (starlark.StringDict, error) {
 	src, err := l.src(name)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			err = fmt.Errorf("cannot load %s: no such file", name)
-		} else {
-			err = fmt.Errorf("cannot load %s: %w", name, err)
+			err = errors.New("no such file")
 		}
 		if from == "" {
-			return nil, &LoadError{Msg: err.Error()}
+			return nil, &LoadError{Msg: fmt.Sprintf("cannot load %s: %v", name, err)}
 		}
-		return nil, err
+		return nil, err // Starlark prefixes "cannot load <module>: "
 	}
 	l.files[name] = src
 	thread := &starlark.Thread{
@@ -199,11 +197,11 @@ func (l *loader) exec(name, from string) (starlark.StringDict, error) {
 // directory; it may not leave that directory.
 func resolveLoad(from, module string) (string, error) {
 	if path.IsAbs(module) || strings.Contains(module, "\\") {
-		return "", fmt.Errorf("load(%q): only paths relative to the script are allowed", module)
+		return "", errors.New("only paths relative to the script are allowed") // Starlark prefixes "cannot load <module>: "
 	}
 	target := path.Clean(path.Join(path.Dir(from), module))
 	if target == ".." || strings.HasPrefix(target, "../") {
-		return "", fmt.Errorf("load(%q): file is outside the script's directory", module)
+		return "", errors.New("the file is outside the script's directory")
 	}
 	return target, nil
 }
