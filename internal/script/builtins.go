@@ -37,6 +37,8 @@ func predeclared(vars map[string]string) starlark.StringDict {
 		"math":                math.Module,
 		"struct":              starlark.NewBuiltin("struct", starlarkstruct.Make),
 		"vars":                vd,
+		"stage":               starlark.NewBuiltin("stage", newStage),
+		"arrival_stage":       starlark.NewBuiltin("arrival_stage", newArrivalStage),
 	}
 }
 

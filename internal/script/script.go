@@ -56,6 +56,9 @@ type Script struct {
 	Thresholds []string
 	// Globals are the frozen module globals.
 	Globals starlark.StringDict
+	// Workload is the script's top-level stages, shape, arrival_rate and
+	// arrival_stages, if any (see workload.go).
+	Workload Workload
 
 	opts Options
 }
@@ -289,7 +292,7 @@ func (s *Script) collect() error {
 			s.Thresholds = append(s.Thresholds, t)
 		}
 	}
-	return nil
+	return s.collectWorkload()
 }
 
 // Class returns the user class with the given name, or nil.

@@ -1,0 +1,235 @@
+// Package workload describes how much load a test offers over time: the
+// closed model's stages and shapes (how many users, started how fast) and
+// the open model's arrival-rate schedules (how many iterations start per
+// second, whatever the earlier ones are doing). It only holds the
+// descriptions, their parsing and their arithmetic; the runner, the
+// open-model scheduler and the shape controller act on them.
+package workload
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ParseDuration reads a duration as the command line does: a Go duration
+// ("1h30m", "90s", "250ms") or a plain number of seconds.
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, errors.New("empty duration")
+	}
+	if n, err := strconv.ParseFloat(s, 64); err == nil {
+		if n < 0 || math.IsNaN(n) || math.IsInf(n, 0) {
+			return 0, fmt.Errorf("%q is not a non-negative duration", s)
+		}
+		return time.Duration(n * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (e.g. 30s, 5m, 1h30m)", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q is negative", s)
+	}
+	return d, nil
+}
+
+// formatDuration prints d the short way: 1m, 90s, 1m30s, 250ms.
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// Stage is one step of a closed-model load shape: move to Users users,
+// starting (or stopping) SpawnRate users per second, and stay there until
+// the stage's Duration, counted from the stage's start, is over.
+type Stage struct {
+	Duration  time.Duration
+	Users     int
+	SpawnRate float64
+}
+
+// Validate checks a stage; i is its position, for messages.
+func (s Stage) Validate(i int) error {
+	switch {
+	case s.Duration <= 0:
+		return fmt.Errorf("stage %d: duration must be > 0", i+1)
+	case s.Users < 0:
+		return fmt.Errorf("stage %d: users must be >= 0, got %d", i+1, s.Users)
+	case !(s.SpawnRate > 0) || math.IsInf(s.SpawnRate, 0):
+		return fmt.Errorf("stage %d: spawn rate must be > 0, got %g", i+1, s.SpawnRate)
+	}
+	return nil
+}
+
+// ParseStages reads "DURATION:USERS:SPAWN_RATE,..." such as
+// "1m:100:10,5m:1000:50,1m:0:100". The spawn rate may be left out
+// ("1m:100"), in which case the stage's users are reached within the
+// stage: |users - previous users| / duration, at least 1 per second.
+func ParseStages(spec string) ([]Stage, error) {
+	spec = strings.TrimSpace(spec)
+	if spec == "" {
+		return nil, errors.New("no stages given")
+	}
+	var out []Stage
+	prev := 0
+	for i, part := range strings.Split(spec, ",") {
+		f := strings.Split(strings.TrimSpace(part), ":")
+		if len(f) < 2 || len(f) > 3 {
+			return nil, fmt.Errorf("stage %d %q: want DURATION:USERS[:SPAWN_RATE], e.g. 1m:100:10", i+1, part)
+		}
+		d, err := ParseDuration(f[0])
+		if err != nil {
+			return nil, fmt.Errorf("stage %d %q: duration: %v", i+1, part, err)
+		}
+		u, err := strconv.Atoi(strings.TrimSpace(f[1]))
+		if err != nil {
+			return nil, fmt.Errorf("stage %d %q: users: %q is not a whole number", i+1, part, f[1])
+		}
+		st := Stage{Duration: d, Users: u}
+		if len(f) == 3 {
+			r, err := strconv.ParseFloat(strings.TrimSpace(f[2]), 64)
+			if err != nil {
+				return nil, fmt.Errorf("stage %d %q: spawn rate: %q is not a number", i+1, part, f[2])
+			}
+			st.SpawnRate = r
+		} else {
+			st.SpawnRate = DefaultSpawnRate(prev, u, d)
+		}
+		if err := st.Validate(i); err != nil {
+			return nil, fmt.Errorf("%v (in %q)", err, part)
+		}
+		out = append(out, st)
+		prev = u
+	}
+	return out, nil
+}
+
+// DefaultSpawnRate is the rate that moves from users to target within d,
+// at least one user per second.
+func DefaultSpawnRate(users, target int, d time.Duration) float64 {
+	diff := math.Abs(float64(target - users))
+	if d <= 0 {
+		return math.Max(1, diff)
+	}
+	return math.Max(1, diff/d.Seconds())
+}
+
+// FormatStages prints stages in the form ParseStages reads.
+func FormatStages(st []Stage) string {
+	parts := make([]string, len(st))
+	for i, s := range st {
+		parts[i] = fmt.Sprintf("%s:%d:%s", formatDuration(s.Duration), s.Users, strconv.FormatFloat(s.SpawnRate, 'f', -1, 64))
+	}
+	return strings.Join(parts, ",")
+}
+
+// StagesDuration is the total length of stages.
+func StagesDuration(st []Stage) time.Duration {
+	var d time.Duration
+	for _, s := range st {
+		d += s.Duration
+	}
+	return d
+}
+
+// PeakUsers is the largest user count of stages.
+func PeakUsers(st []Stage) int {
+	p := 0
+	for _, s := range st {
+		p = max(p, s.Users)
+	}
+	return p
+}
+
+// Target is what a closed-model shape asks for at one moment.
+type Target struct {
+	Users     int
+	SpawnRate float64
+	// Classes, when set, are exact per-class user counts (their sum is
+	// Users); otherwise Users are shared by the classes' weights.
+	Classes map[string]int
+	// Only, when set, restricts the users to these classes (shared by
+	// weight among them), like the user_classes of a Locust shape.
+	Only []string
+}
+
+// Equal reports whether t and o ask for the same thing.
+func (t Target) Equal(o Target) bool {
+	if t.Users != o.Users || t.SpawnRate != o.SpawnRate || len(t.Classes) != len(o.Classes) || len(t.Only) != len(o.Only) {
+		return false
+	}
+	for k, v := range t.Classes {
+		if w, ok := o.Classes[k]; !ok || w != v {
+			return false
+		}
+	}
+	for i := range t.Only {
+		if t.Only[i] != o.Only[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Shape decides the closed model's target as the test goes.
+type Shape interface {
+	// Tick returns the target at elapsed (time since the test started)
+	// given the users running now, or done when the test should end.
+	Tick(elapsed time.Duration, users int) (t Target, done bool, err error)
+	// Next is the next moment at which the target is known to change
+	// (0: unknown; the controller then asks again about a second later).
+	Next(elapsed time.Duration) time.Duration
+	// String describes the shape for logs and reports.
+	String() string
+}
+
+// Stages is a Shape that walks through a list of stages by the clock:
+// stage i runs from the sum of the durations before it to that sum plus
+// its own duration, whether or not its ramp has finished.
+type Stages []Stage
+
+// Tick returns the stage in force at elapsed.
+func (s Stages) Tick(elapsed time.Duration, _ int) (Target, bool, error) {
+	i := s.Index(elapsed)
+	if i < 0 {
+		return Target{}, true, nil
+	}
+	return Target{Users: s[i].Users, SpawnRate: s[i].SpawnRate}, false, nil
+}
+
+// Index is the stage in force at elapsed, -1 after the last one.
+func (s Stages) Index(elapsed time.Duration) int {
+	var end time.Duration
+	for i, st := range s {
+		end += st.Duration
+		if elapsed < end {
+			return i
+		}
+	}
+	return -1
+}
+
+// Next is the end of the stage in force at elapsed.
+func (s Stages) Next(elapsed time.Duration) time.Duration {
+	var end time.Duration
+	for _, st := range s {
+		end += st.Duration
+		if elapsed < end {
+			return end
+		}
+	}
+	return 0
+}
+
+func (s Stages) String() string { return FormatStages(s) }
