@@ -114,7 +114,7 @@ func FormatArrivalStages(st []ArrivalStage) string {
 // and the number of iterations in [0, T) is exactly ⌈Count(T)⌉.
 type Schedule struct {
 	constant float64
-	start    float64  // rate at t=0 of a ramp
+	start    float64   // rate at t=0 of a ramp
 	ends     []float64 // end of each segment, seconds
 	rates    []float64 // rate at the end of each segment
 	cum      []float64 // Count at the end of each segment
