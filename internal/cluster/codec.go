@@ -1,0 +1,120 @@
+package cluster
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/stampede-load/stampede/internal/cluster/pb"
+	"github.com/stampede-load/stampede/internal/stats"
+)
+
+// EncodeDelta turns a delta into its wire form. Every field survives the
+// round trip exactly: counts, sums, min/max and the histograms' bins.
+func EncodeDelta(d *stats.Delta) (*pb.Delta, error) {
+	out := &pb.Delta{Dropped: d.Dropped}
+	if !d.Start.IsZero() {
+		out.StartUnixNano = d.Start.UnixNano()
+	}
+	if !d.End.IsZero() {
+		out.EndUnixNano = d.End.UnixNano()
+	}
+	for k, e := range d.Entries {
+		lat, err := encodeTiming(e.Latency)
+		if err != nil {
+			return nil, fmt.Errorf("entry %s %s: %w", k.Method, k.Name, err)
+		}
+		pe := &pb.Entry{Method: k.Method, Name: k.Name, Requests: e.Requests, Failures: e.Failures,
+			ContentBytes: e.ContentBytes, Latency: lat}
+		if e.Service != nil {
+			if pe.Service, err = encodeTiming(e.Service); err != nil {
+				return nil, fmt.Errorf("entry %s %s: %w", k.Method, k.Name, err)
+			}
+		}
+		out.Entries = append(out.Entries, pe)
+	}
+	for k, n := range d.Errors {
+		out.Errors = append(out.Errors, &pb.ErrorCount{Method: k.Method, Name: k.Name, Error: k.Error, Count: n})
+	}
+	for k, n := range d.Exceptions {
+		out.Exceptions = append(out.Exceptions, &pb.ExceptionCount{Message: k.Message, Traceback: k.Traceback, Count: n})
+	}
+	return out, nil
+}
+
+func encodeTiming(t *stats.Timing) (*pb.Timing, error) {
+	if t == nil {
+		return nil, nil
+	}
+	h, err := t.Hist.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	pt := &pb.Timing{Count: t.Count, Sum: t.Sum, Max: t.Max, Hist: h}
+	if t.Count > 0 {
+		pt.Min = t.Min // an empty timing's +Inf stays implicit
+	}
+	return pt, nil
+}
+
+// DecodeDelta is the inverse of EncodeDelta.
+func DecodeDelta(p *pb.Delta) (*stats.Delta, error) {
+	d := stats.NewDelta(time.Time{})
+	if p.StartUnixNano != 0 {
+		d.Start = time.Unix(0, p.StartUnixNano)
+	}
+	if p.EndUnixNano != 0 {
+		d.End = time.Unix(0, p.EndUnixNano)
+	}
+	d.Dropped = p.Dropped
+	for _, pe := range p.Entries {
+		if pe.Requests < 0 || pe.Failures < 0 {
+			return nil, fmt.Errorf("entry %s %s: negative count", pe.Method, pe.Name)
+		}
+		lat, err := decodeTiming(pe.Latency)
+		if err != nil {
+			return nil, fmt.Errorf("entry %s %s: %w", pe.Method, pe.Name, err)
+		}
+		if lat == nil {
+			lat = stats.NewTiming()
+		}
+		e := &stats.Entry{Requests: pe.Requests, Failures: pe.Failures, ContentBytes: pe.ContentBytes, Latency: lat}
+		if pe.Service != nil {
+			if e.Service, err = decodeTiming(pe.Service); err != nil {
+				return nil, fmt.Errorf("entry %s %s: %w", pe.Method, pe.Name, err)
+			}
+		}
+		k := stats.Key{Method: pe.Method, Name: pe.Name}
+		if old := d.Entries[k]; old != nil {
+			old.Merge(e)
+		} else {
+			d.Entries[k] = e
+		}
+	}
+	for _, pe := range p.Errors {
+		d.Errors[stats.ErrorKey{Method: pe.Method, Name: pe.Name, Error: pe.Error}] += pe.Count
+	}
+	for _, px := range p.Exceptions {
+		d.Exceptions[stats.ExceptionKey{Message: px.Message, Traceback: px.Traceback}] += px.Count
+	}
+	return d, nil
+}
+
+func decodeTiming(p *pb.Timing) (*stats.Timing, error) {
+	if p == nil {
+		return nil, nil
+	}
+	t := stats.NewTiming()
+	if len(p.Hist) > 0 {
+		if err := t.Hist.UnmarshalBinary(p.Hist); err != nil {
+			return nil, err
+		}
+	}
+	t.Count, t.Sum, t.Max = p.Count, p.Sum, p.Max
+	if p.Count > 0 {
+		t.Min = p.Min
+	} else {
+		t.Min = math.Inf(1)
+	}
+	return t, nil
+}
