@@ -21,6 +21,7 @@ import (
 	"github.com/stampede-load/stampede/internal/runner"
 	"github.com/stampede-load/stampede/internal/script"
 	"github.com/stampede-load/stampede/internal/stats"
+	"github.com/stampede-load/stampede/internal/web"
 )
 
 // testOptions are the flags that describe a test, shared by run and master.
@@ -41,6 +42,7 @@ type testOptions struct {
 	http2          bool
 	insecureTLS    bool
 	requestTimeout time.Duration
+	web            webOptions // web UI flags (web.go), also on master
 }
 
 func (o *testOptions) register(fs *pflag.FlagSet) {
@@ -60,6 +62,7 @@ func (o *testOptions) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.http2, "http2", false, "use Go's net/http client (HTTP/2 where offered, HTTP(S)_PROXY honoured) instead of the faster HTTP/1.1 client")
 	fs.BoolVar(&o.insecureTLS, "insecure-skip-verify", false, "do not verify the target's TLS certificate")
 	durationFlag(fs, &o.requestTimeout, "request-timeout", "", "default timeout of one request (default 60s)")
+	o.web.register(fs)
 }
 
 // validate checks the flags before anything is loaded.
@@ -158,6 +161,9 @@ type session struct {
 	csv      *output.CSVFiles
 	progress *output.Progress
 	started  time.Time
+
+	// webHistory keeps the full-history download of the web UI.
+	webHistory *web.History
 }
 
 func (app *App) run(ctx context.Context, o *testOptions) error {
@@ -165,7 +171,9 @@ func (app *App) run(ctx context.Context, o *testOptions) error {
 		return err
 	}
 	if !o.headless {
-		return configErr("the web UI is not available in this build; use --headless")
+		if err := o.web.validate(); err != nil {
+			return err
+		}
 	}
 	s, err := o.loadScript()
 	if err != nil {
@@ -182,6 +190,9 @@ func (app *App) run(ctx context.Context, o *testOptions) error {
 		}), nil
 	}}
 	sess.eng = engine.New(engine.Config{Driver: driver, Log: app.Log, OnTick: sess.tickHooks()})
+	if !o.headless {
+		return sess.serveUI(ctx, driver)
+	}
 
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -244,7 +255,7 @@ func checkWritableDir(flag, file string) error {
 
 // tickHooks write the history CSV and the progress line once a second.
 func (sess *session) tickHooks() []engine.TickFunc {
-	var hooks []engine.TickFunc
+	hooks := sess.webHooks()
 	if sess.csv != nil {
 		hooks = append(hooks, func(now time.Time, p stats.Point, e *engine.Engine) {
 			if err := sess.csv.History(now, p.Users, e.Snapshot(false)); err != nil {

@@ -1,0 +1,302 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/stampede-load/stampede/internal/engine"
+	"github.com/stampede-load/stampede/internal/output"
+	"github.com/stampede-load/stampede/internal/script"
+	"github.com/stampede-load/stampede/internal/stats"
+	"github.com/stampede-load/stampede/internal/web"
+)
+
+// tlsOptions are --tls-cert/--tls-key: the web UI's certificate, and on
+// the master the worker port's too (one definition for both).
+type tlsOptions struct {
+	cert, key string
+}
+
+func (t *tlsOptions) register(fs *pflag.FlagSet) {
+	fs.StringVar(&t.cert, "tls-cert", "", "PEM certificate file: serve the web UI (and, on master, the worker port) over TLS")
+	fs.StringVar(&t.key, "tls-key", "", "PEM private key file of --tls-cert")
+}
+
+func (t *tlsOptions) validate() error {
+	if (t.cert == "") != (t.key == "") {
+		return configErr("--tls-cert and --tls-key go together: give both or neither")
+	}
+	for flag, f := range map[string]string{"--tls-cert": t.cert, "--tls-key": t.key} {
+		if f == "" {
+			continue
+		}
+		if _, err := os.Stat(f); err != nil {
+			return configErr("%s: %v", flag, err)
+		}
+	}
+	return nil
+}
+
+// enabled reports whether TLS was asked for.
+func (t *tlsOptions) enabled() bool { return t.cert != "" }
+
+// webOptions are the web UI's flags, shared by run and master (they are
+// part of testOptions).
+type webOptions struct {
+	host      string
+	port      int
+	auth      string
+	authFile  string
+	autostart bool
+	autoquit  int
+	tls       tlsOptions
+}
+
+func (w *webOptions) register(fs *pflag.FlagSet) {
+	fs.StringVar(&w.host, "web-host", "0.0.0.0", "web UI bind address")
+	fs.IntVar(&w.port, "web-port", 8089, "web UI port")
+	fs.StringVar(&w.auth, "web-auth", "", "USER:PASSWORD for HTTP basic auth on every web UI route (prefer STAMPEDE_WEB_AUTH or --web-auth-file)")
+	fs.StringVar(&w.authFile, "web-auth-file", "", "file whose first line is USER:PASSWORD for the web UI")
+	fs.BoolVar(&w.autostart, "autostart", false, "with the web UI: start the test at once with -u/-r/-t")
+	fs.IntVar(&w.autoquit, "autoquit", -1, "with the web UI: exit this many seconds after the test ends (-1: never)")
+	w.tls.register(fs)
+}
+
+func (w *webOptions) validate() error {
+	if w.port < 0 || w.port > 65535 {
+		return configErr("--web-port: %d is not a port", w.port)
+	}
+	if w.auth != "" && w.authFile != "" {
+		return configErr("--web-auth and --web-auth-file: give one of them")
+	}
+	if w.autoquit < -1 {
+		return configErr("--autoquit: must be >= 0 seconds, or -1 for never")
+	}
+	if w.auth != "" {
+		if _, err := web.ParseCredentials(w.auth); err != nil {
+			return configErr("--web-auth: %v", err)
+		}
+	}
+	return w.tls.validate()
+}
+
+func (w *webOptions) credentials() (*web.Credentials, error) {
+	switch {
+	case w.authFile != "":
+		c, err := web.ReadCredentialsFile(w.authFile)
+		if err != nil {
+			return nil, configErr("--web-auth-file: %v", err)
+		}
+		return c, nil
+	case w.auth != "":
+		c, err := web.ParseCredentials(w.auth)
+		if err != nil {
+			return nil, configErr("--web-auth: %v", err)
+		}
+		return c, nil
+	}
+	return nil, nil
+}
+
+func (w *webOptions) addr() string { return net.JoinHostPort(w.host, strconv.Itoa(w.port)) }
+
+// isLoopback reports whether a bind address only accepts local
+// connections.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// webServe is what the web UI shows and drives.
+type webServe struct {
+	Engine *engine.Engine
+	Script *script.Script
+	// Defaults are -u/-r/-t/--host: the start form's values and what
+	// --autostart starts.
+	Defaults engine.Params
+	// History keeps the full-history CSV; its Tick must be an OnTick hook
+	// of Engine (nil: that download is not offered).
+	History *web.History
+	// UsersByClass feeds /tasks (nil: ratios from weights).
+	UsersByClass func() map[string]int
+	// Document builds the JSON summary download.
+	Document func(*stats.Summary) *output.Document
+	// Report writes the HTML report (nil: not offered).
+	Report func(io.Writer, *stats.Summary) error
+	// Title names the page (default "Stampede").
+	Title string
+}
+
+// serveWeb serves the web UI until SIGINT/SIGTERM, or until --autoquit
+// seconds after a test ended. A test still running is then stopped, so its
+// last statistics are in when serveWeb returns; the caller writes the
+// outputs. It is used by `run` and by `master` (without --headless).
+// A second signal exits the process at once.
+func (app *App) serveWeb(ctx context.Context, o *webOptions, ws webServe) error {
+	creds, err := o.credentials()
+	if err != nil {
+		return err
+	}
+	srv, err := web.New(web.Config{
+		Engine: ws.Engine, Script: ws.Script, Defaults: ws.Defaults, Auth: creds, Title: ws.Title,
+		Version: Version, Report: ws.Report, Document: ws.Document, History: ws.History,
+		UsersByClass: ws.UsersByClass, Log: app.Log,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := web.Listen(o.addr())
+	if err != nil {
+		return configErr("--web-host/--web-port: %v", err)
+	}
+	if creds == nil && !isLoopback(o.host) {
+		app.Log.Warn("the web UI listens on a non-loopback address without a password: anyone who reaches it can start load; set --web-auth, STAMPEDE_WEB_AUTH or --web-auth-file", "addr", ln.Addr().String())
+	}
+	scheme := "http"
+	if o.tls.enabled() {
+		scheme = "https"
+	}
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(sctx, ln, o.tls.cert, o.tls.key) }()
+	app.Log.Info("web UI ready", "url", fmt.Sprintf("%s://%s", scheme, displayAddr(ln.Addr(), o.host)), "auth", creds != nil)
+
+	if o.autostart {
+		if err := srv.Start(ctx, ws.Defaults); err != nil {
+			cancel()
+			<-errc
+			var fe *engine.FieldError
+			if errors.As(err, &fe) {
+				return configErr("--autostart: %v", err)
+			}
+			return fmt.Errorf("--autostart: %w", err)
+		}
+	}
+
+	var quit <-chan time.Time
+	done := ws.Engine.Done()
+	var serveErr error
+loop:
+	for {
+		select {
+		case sg := <-sig:
+			app.Log.Info("signal received: stopping users, writing results and closing the web UI (send again to quit at once)", "signal", sg.String())
+			go func() {
+				<-sig
+				fmt.Fprintln(app.Stderr, "second signal: exiting without waiting for users")
+				os.Exit(ExitAborted)
+			}()
+			break loop
+		case serveErr = <-errc:
+			errc = nil
+			break loop
+		case <-done:
+			done = nil
+			if o.autoquit >= 0 {
+				app.Log.Info("test ended; quitting after --autoquit", "seconds", o.autoquit)
+				quit = time.After(time.Duration(o.autoquit) * time.Second)
+			}
+		case <-quit:
+			if isActive(ws.Engine.State()) {
+				// A new test was started from the UI meanwhile: quit
+				// after that one.
+				quit, done = nil, ws.Engine.Done()
+				continue
+			}
+			break loop
+		}
+	}
+	switch ws.Engine.State() {
+	case engine.StateReady:
+		// No test was started: nothing to wait for.
+	case engine.StateSpawning, engine.StateRunning:
+		_ = ws.Engine.StopWith("web UI closed")
+		<-ws.Engine.Done()
+	default:
+		<-ws.Engine.Done()
+	}
+	cancel()
+	if errc != nil {
+		if err := <-errc; err != nil && serveErr == nil {
+			serveErr = err
+		}
+	}
+	return serveErr
+}
+
+func isActive(st engine.State) bool {
+	return st == engine.StateSpawning || st == engine.StateRunning
+}
+
+// displayAddr is the address to print: the bound port with a host people
+// can type.
+func displayAddr(a net.Addr, host string) string {
+	_, port, _ := net.SplitHostPort(a.String())
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// webHooks returns the tick hooks the UI needs (the full history) when the
+// session runs with the web UI.
+func (sess *session) webHooks() []engine.TickFunc {
+	if sess.o.headless {
+		return nil
+	}
+	h, err := web.NewHistory("", 0, sess.app.Log)
+	if err != nil {
+		sess.app.Log.Warn("the full-history download is not available", "err", err)
+		return nil
+	}
+	sess.webHistory = h
+	return []engine.TickFunc{h.Tick}
+}
+
+// serveUI runs the local session with the web UI, then writes the outputs.
+func (sess *session) serveUI(ctx context.Context, driver *engine.LocalDriver) error {
+	if sess.webHistory != nil {
+		defer sess.webHistory.Close()
+	}
+	sess.started = time.Now()
+	err := sess.app.serveWeb(ctx, &sess.o.web, webServe{
+		Engine: sess.eng, Script: sess.script, Defaults: sess.o.params(sess.script), History: sess.webHistory,
+		UsersByClass: func() map[string]int {
+			if r := driver.Runner(); r != nil {
+				return r.UsersByClass()
+			}
+			return nil
+		},
+		Document: func(sum *stats.Summary) *output.Document { return sess.document(sum, false) },
+	})
+	if err != nil {
+		var ee *ExitError
+		if errors.As(err, &ee) {
+			return err
+		}
+		sess.app.Log.Error("web UI", "err", err)
+	}
+	ferr := sess.finish(false)
+	if ferr == nil && err != nil {
+		return &ExitError{Code: ExitFailed, Err: err}
+	}
+	return ferr
+}

@@ -1,0 +1,618 @@
+// Stampede web UI. Plain JavaScript, no build step: live data arrives over
+// Server-Sent Events (/api/events), state changes go out as POSTs.
+"use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const css = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+
+  // Row layout of the events' statistics rows (see internal/web/events.go).
+  const R = { method: 0, name: 1, reqs: 2, fails: 3, med: 4, avg: 5, min: 6, max: 7, size: 8,
+    rps: 9, fps: 10, curRps: 11, curFps: 12, pct: 13 };
+
+  const state = {
+    info: null,
+    ev: null,
+    tab: "stats",
+    sort: { col: null, desc: false },
+    filter: "",
+    hist: newHistory(),
+    charts: {},
+    regionCharts: {},
+    statsRows: new Map(),
+    statsOrder: "",
+  };
+  // For the browser tests and for curious people at the console.
+  window.stampede = state;
+
+  function newHistory() {
+    return { t: [], users: [], rps: [], fps: [], p50: [], p95: [], p99: [], regions: {} };
+  }
+
+  // ---------------------------------------------------------------- format
+  function fmtInt(n) { return Math.round(n).toLocaleString("en-US"); }
+  function fmtMs(v) {
+    if (v == null) return "–";
+    if (v >= 1000) return Math.round(v).toLocaleString("en-US");
+    if (v >= 100) return v.toFixed(0);
+    if (v >= 10) return v.toFixed(1);
+    return v.toFixed(2);
+  }
+  function fmtRate(v) { return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2); }
+  function fmtPct(r) { return (r * 100).toFixed(r > 0 && r < 0.001 ? 3 : r < 0.1 ? 2 : 1) + "%"; }
+  function fmtBytes(b) {
+    if (!b) return "–";
+    const u = ["B", "KB", "MB", "GB"]; let i = 0;
+    while (b >= 1024 && i < u.length - 1) { b /= 1024; i++; }
+    return b.toFixed(i ? 1 : 0) + " " + u[i];
+  }
+  function fmtDur(sec) {
+    sec = Math.max(0, Math.round(sec));
+    const h = Math.floor(sec / 3600), m = Math.floor(sec / 60) % 60, s = sec % 60;
+    return (h ? h + "h " : "") + (h || m ? m + "m " : "") + s + "s";
+  }
+  function ago(iso) {
+    const t = Date.parse(iso);
+    if (!t || t < 0) return "–";
+    return fmtDur((Date.now() - t) / 1000) + " ago";
+  }
+
+  // ----------------------------------------------------------------- theme
+  $("theme-btn").addEventListener("click", () => {
+    const next = document.documentElement.getAttribute("data-theme") === "dark" ? "light" : "dark";
+    document.documentElement.setAttribute("data-theme", next);
+    try { localStorage.setItem("stampede-theme", next); } catch (e) { /* private mode */ }
+    rebuildCharts();
+  });
+
+  // ------------------------------------------------------------------ tabs
+  document.querySelectorAll(".tabs button").forEach((b) => {
+    b.addEventListener("click", () => showTab(b.dataset.tab));
+  });
+  function showTab(name) {
+    state.tab = name;
+    document.querySelectorAll(".tabs button").forEach((b) => b.classList.toggle("active", b.dataset.tab === name));
+    document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t.id === "tab-" + name));
+    if (location.hash !== "#" + name) history.replaceState(null, "", "#" + name);
+    render();
+  }
+
+  // ------------------------------------------------------------ statistics
+  const columns = [
+    { label: "Type", i: R.method },
+    { label: "Name", i: R.name, cls: "name" },
+    { label: "# Requests", i: R.reqs, num: true, f: fmtInt },
+    { label: "# Fails", i: R.fails, num: true, f: fmtInt, fail: true },
+    { label: "Median (ms)", i: R.med, num: true, f: fmtMs },
+    { label: "Average (ms)", i: R.avg, num: true, f: fmtMs },
+    { label: "Min (ms)", i: R.min, num: true, f: fmtMs },
+    { label: "Max (ms)", i: R.max, num: true, f: fmtMs },
+    { label: "Average size (bytes)", i: R.size, num: true, f: (v) => fmtInt(v) },
+    { label: "Current RPS", i: R.curRps, num: true, f: fmtRate },
+    { label: "Current failures/s", i: R.curFps, num: true, f: fmtRate },
+    { label: "Requests/s", i: R.rps, num: true, f: fmtRate },
+    { label: "Failures/s", i: R.fps, num: true, f: fmtRate },
+  ];
+
+  function buildStatsHead() {
+    const tr = $("stats-head");
+    tr.textContent = "";
+    const pcts = (state.info && state.info.percentiles) || [];
+    pcts.forEach((p, k) => {
+      if (!columns.some((c) => c.i === R.pct + k)) columns.push({ label: p, i: R.pct + k, num: true, f: fmtMs });
+    });
+    columns.forEach((c, k) => {
+      const th = document.createElement("th");
+      th.textContent = c.label;
+      th.className = "sortable" + (c.num ? " num" : "");
+      th.dataset.col = k;
+      th.title = "Sort by " + c.label;
+      th.addEventListener("click", () => {
+        if (state.sort.col === k) {
+          if (state.sort.desc === !!c.num) { state.sort.desc = !state.sort.desc; } else { state.sort.col = null; }
+        } else {
+          state.sort = { col: k, desc: !!c.num };
+        }
+        updateSortMarks();
+        renderStats(true);
+      });
+      tr.appendChild(th);
+    });
+  }
+  function updateSortMarks() {
+    document.querySelectorAll("#stats-head th").forEach((th) => {
+      const on = Number(th.dataset.col) === state.sort.col;
+      th.classList.toggle("sorted", on);
+      th.classList.toggle("desc", on && state.sort.desc);
+    });
+  }
+
+  function makeRow(isFoot) {
+    const tr = document.createElement("tr");
+    const cells = columns.map((c) => {
+      const td = document.createElement("td");
+      if (c.num) td.className = "num";
+      if (c.cls) td.className = c.cls;
+      tr.appendChild(td);
+      return td;
+    });
+    return { tr, cells, vals: new Array(columns.length), foot: isFoot };
+  }
+  function fillRow(r, data) {
+    for (let k = 0; k < columns.length; k++) {
+      const c = columns[k];
+      const v = data[c.i];
+      if (r.vals[k] === v) continue;
+      r.vals[k] = v;
+      const td = r.cells[k];
+      td.textContent = c.f ? c.f(v) : (v == null ? "" : v);
+      if (c.cls === "name") td.title = v;
+      if (c.fail) td.classList.toggle("fail", v > 0);
+    }
+  }
+
+  let footRow = null;
+  function renderStats(force) {
+    const ev = state.ev;
+    if (!ev) return;
+    let rows = ev.entries;
+    const f = state.filter;
+    if (f) rows = rows.filter((r) => (r[R.method] + " " + r[R.name]).toLowerCase().includes(f));
+    const { col, desc } = state.sort;
+    if (col != null) {
+      const i = columns[col].i, num = columns[col].num;
+      rows = rows.slice().sort((a, b) => {
+        let d = num ? a[i] - b[i] : String(a[i]).localeCompare(String(b[i]));
+        if (d === 0) d = a[R.name] < b[R.name] ? -1 : a[R.name] > b[R.name] ? 1 : 0;
+        return desc ? -d : d;
+      });
+    }
+    const body = $("stats-body");
+    const keep = new Set();
+    const order = [];
+    for (const data of rows) {
+      const key = data[R.method] + "\u0000" + data[R.name];
+      keep.add(key);
+      order.push(key);
+      let r = state.statsRows.get(key);
+      if (!r) { r = makeRow(false); state.statsRows.set(key, r); }
+      fillRow(r, data);
+    }
+    for (const [key, r] of state.statsRows) {
+      if (!keep.has(key)) { r.tr.remove(); state.statsRows.delete(key); }
+    }
+    const sig = order.join("\u0001");
+    if (force || sig !== state.statsOrder) {
+      const frag = document.createDocumentFragment();
+      for (const key of order) frag.appendChild(state.statsRows.get(key).tr);
+      body.appendChild(frag);
+      state.statsOrder = sig;
+    }
+    if (!footRow) { footRow = makeRow(true); $("stats-foot").appendChild(footRow.tr); }
+    const tot = ev.total.slice();
+    tot[R.method] = ""; tot[R.name] = "Aggregated";
+    fillRow(footRow, tot);
+    $("rows-info").textContent = ev.entries.length === rows.length
+      ? ev.entries.length + " request names"
+      : rows.length + " of " + ev.entries.length + " request names";
+  }
+  let filterTimer = 0;
+  $("filter").addEventListener("input", (e) => {
+    clearTimeout(filterTimer);
+    filterTimer = setTimeout(() => { state.filter = e.target.value.trim().toLowerCase(); renderStats(true); }, 120);
+  });
+
+  // ---------------------------------------------------------------- charts
+  function chartSize(el, h) {
+    const w = Math.max(260, el.clientWidth || el.parentElement.clientWidth - 24);
+    return { width: w, height: h };
+  }
+  function axis(label) {
+    const grid = { stroke: css("--line"), width: 1 };
+    return { stroke: css("--muted"), grid, ticks: grid, label, labelSize: label ? 18 : 0, size: 52 };
+  }
+  function makeChart(el, series, data, height, yLabel) {
+    const o = {
+      ...chartSize(el, height),
+      series: [{}].concat(series.map((s) => ({ label: s.label, stroke: css(s.color), width: 2,
+        fill: s.fill ? css(s.color) + "18" : undefined, value: (u, v) => v == null ? "–" : s.f ? s.f(v) : v }))),
+      axes: [axis(), axis(yLabel)],
+      scales: { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.08 : 1] } },
+      cursor: { drag: { x: true, y: false } },
+      legend: { live: true },
+    };
+    el.textContent = "";
+    return new uPlot(o, data, el);
+  }
+  function mainChartData() {
+    const h = state.hist;
+    const t = h.t.map((x) => x / 1000);
+    return {
+      rps: [t, h.rps, h.fps],
+      lat: [t, h.p50, h.p95, h.p99],
+      users: [t, h.users],
+    };
+  }
+  function ensureMainCharts() {
+    if (state.charts.rps) return;
+    const d = mainChartData();
+    state.charts.rps = makeChart($("chart-rps"), [
+      { label: "RPS", color: "--c1", fill: true, f: fmtRate },
+      { label: "Failures/s", color: "--c2", f: fmtRate }], d.rps, 240, "per second");
+    state.charts.lat = makeChart($("chart-lat"), [
+      { label: "p50", color: "--c3", f: fmtMs },
+      { label: "p95", color: "--c5", f: fmtMs },
+      { label: "p99", color: "--c2", f: fmtMs }], d.lat, 240, "ms");
+    state.charts.users = makeChart($("chart-users"), [
+      { label: "Users", color: "--c4", fill: true }], d.users, 200, "users");
+  }
+  function renderCharts() {
+    ensureMainCharts();
+    const d = mainChartData();
+    state.charts.rps.setData(d.rps);
+    state.charts.lat.setData(d.lat);
+    state.charts.users.setData(d.users);
+  }
+  function rebuildCharts() {
+    for (const k in state.charts) state.charts[k].destroy();
+    state.charts = {};
+    for (const k in state.regionCharts) { state.regionCharts[k].rps.destroy(); state.regionCharts[k].lat.destroy(); }
+    state.regionCharts = {};
+    $("region-charts").textContent = "";
+    render();
+  }
+  let resizeTimer = 0;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => {
+      for (const k in state.charts) {
+        const c = state.charts[k];
+        c.setSize(chartSize(c.root.parentElement, c.height));
+      }
+      for (const k in state.regionCharts) {
+        for (const c of [state.regionCharts[k].rps, state.regionCharts[k].lat]) c.setSize(chartSize(c.root.parentElement, c.height));
+      }
+    }, 150);
+  });
+
+  // --------------------------------------------------------------- history
+  function addHistory(points, reset) {
+    if (reset) state.hist = newHistory();
+    const h = state.hist;
+    for (const p of points) {
+      const n = h.t.length;
+      h.t.push(p[0]); h.users.push(p[1]); h.rps.push(p[2]); h.fps.push(p[3]);
+      h.p50.push(p[4] || null); h.p95.push(p[5] || null); h.p99.push(p[6] || null);
+      const regions = p[7] || {};
+      for (const name in regions) {
+        if (!h.regions[name]) {
+          h.regions[name] = { rps: new Array(n).fill(null), fps: new Array(n).fill(null),
+            p50: new Array(n).fill(null), p95: new Array(n).fill(null), p99: new Array(n).fill(null) };
+        }
+      }
+      for (const name in h.regions) {
+        const r = h.regions[name], v = regions[name];
+        r.rps.push(v ? v[0] : null); r.fps.push(v ? v[1] : null);
+        r.p50.push(v && v[2] ? v[2] : null); r.p95.push(v && v[3] ? v[3] : null); r.p99.push(v && v[4] ? v[4] : null);
+      }
+    }
+  }
+
+  // -------------------------------------------------------------- failures
+  function td(text, cls) {
+    const c = document.createElement("td");
+    c.textContent = text;
+    if (cls) c.className = cls;
+    return c;
+  }
+  function renderFailures() {
+    const ev = state.ev;
+    const body = $("failures-body");
+    body.textContent = "";
+    const frag = document.createDocumentFragment();
+    for (const e of ev.errors) {
+      const tr = document.createElement("tr");
+      tr.append(td(fmtInt(e[3]), "num fail"), td(e[0]), td(e[1], "name"), td(e[2], "wrap"));
+      frag.appendChild(tr);
+    }
+    body.appendChild(frag);
+    $("failures-table").hidden = ev.errors.length === 0;
+    $("failures-empty").hidden = ev.errors.length > 0;
+    $("failures-more").hidden = ev.error_count <= ev.errors.length;
+    $("failures-more").textContent = "Showing " + ev.errors.length + " of " + ev.error_count + " kinds of failure; the CSV download has them all.";
+  }
+
+  function renderExceptions() {
+    const ev = state.ev;
+    const list = $("exceptions-list");
+    list.textContent = "";
+    for (const x of ev.exceptions) {
+      const card = document.createElement("div");
+      card.className = "card exc";
+      const h = document.createElement("h3");
+      h.textContent = x.msg;
+      const meta = document.createElement("div");
+      meta.className = "hint";
+      meta.textContent = fmtInt(x.count) + " times" + (x.nodes ? " · on " + x.nodes : "");
+      const pre = document.createElement("pre");
+      pre.textContent = x.traceback || "(no traceback)";
+      card.append(h, meta, pre);
+      list.appendChild(card);
+    }
+    $("exceptions-empty").hidden = ev.exceptions.length > 0;
+  }
+
+  function renderWorkers() {
+    const ev = state.ev;
+    const body = $("workers-body");
+    body.textContent = "";
+    const reqs = ev.worker_requests || {};
+    const frag = document.createDocumentFragment();
+    for (const w of ev.workers) {
+      const tr = document.createElement("tr");
+      const st = td(w.state);
+      if (w.state === "missing") st.className = "fail";
+      tr.append(td(w.id, "name"), td(w.region || "–"), st, td(fmtInt(w.user_count), "num"),
+        td(w.cpu_usage ? w.cpu_usage.toFixed(0) + "%" : "–", "num"), td(fmtBytes(w.memory_usage), "num"),
+        td(reqs[w.id] != null ? fmtInt(reqs[w.id]) : "–", "num"), td(ago(w.last_heartbeat), "num"));
+      frag.appendChild(tr);
+    }
+    body.appendChild(frag);
+    $("workers-table").hidden = ev.workers.length === 0;
+    $("workers-empty").hidden = ev.workers.length > 0;
+  }
+
+  function renderRegions() {
+    const ev = state.ev;
+    const body = $("regions-body");
+    body.textContent = "";
+    for (const r of ev.regions) {
+      const t = r.total;
+      const tr = document.createElement("tr");
+      const p95 = t[R.pct + 5], p99 = t[R.pct + 7];
+      tr.append(td(r.region, "name"), td(fmtInt(r.workers), "num"), td(fmtInt(r.users), "num"),
+        td(fmtInt(t[R.reqs]), "num"), td(fmtInt(t[R.fails]), "num" + (t[R.fails] ? " fail" : "")),
+        td(fmtPct(t[R.reqs] ? t[R.fails] / t[R.reqs] : 0), "num"), td(fmtRate(t[R.curRps]), "num"),
+        td(fmtMs(t[R.med]), "num"), td(fmtMs(t[R.avg]), "num"), td(fmtMs(p95), "num"), td(fmtMs(p99), "num"),
+        td(fmtMs(t[R.max]), "num"));
+      body.appendChild(tr);
+    }
+    $("regions-table").hidden = ev.regions.length === 0;
+    $("regions-empty").hidden = ev.regions.length > 0;
+
+    const h = state.hist;
+    const t = h.t.map((x) => x / 1000);
+    const names = Object.keys(h.regions).sort();
+    for (const name of names) {
+      const r = h.regions[name];
+      let rc = state.regionCharts[name];
+      if (!rc) {
+        const card = document.createElement("div");
+        card.className = "card region-card";
+        const title = document.createElement("h3");
+        title.textContent = name;
+        const pair = document.createElement("div");
+        pair.className = "pair";
+        const a = document.createElement("div"), b = document.createElement("div");
+        const ca = document.createElement("div"), cb = document.createElement("div");
+        ca.className = cb.className = "cap";
+        ca.textContent = "Requests and failures per second";
+        cb.textContent = "Response times (ms)";
+        const pa = document.createElement("div"), pb = document.createElement("div");
+        a.append(ca, pa); b.append(cb, pb);
+        pair.append(a, b);
+        card.append(title, pair);
+        // Keep the cards in region order.
+        const after = names.slice(names.indexOf(name) + 1).map((n) => state.regionCharts[n]).find(Boolean);
+        $("region-charts").insertBefore(card, after ? after.card : null);
+        rc = {
+          card,
+          rps: makeChart(pa, [{ label: "RPS", color: "--c1", fill: true, f: fmtRate },
+            { label: "Failures/s", color: "--c2", f: fmtRate }], [t, r.rps, r.fps], 180, "per second"),
+          lat: makeChart(pb, [{ label: "p50", color: "--c3", f: fmtMs },
+            { label: "p95", color: "--c5", f: fmtMs }], [t, r.p50, r.p95], 180, "ms"),
+        };
+        state.regionCharts[name] = rc;
+      } else {
+        rc.rps.setData([t, r.rps, r.fps]);
+        rc.lat.setData([t, r.p50, r.p95]);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- header
+  function renderHeader() {
+    const ev = state.ev;
+    const st = $("state");
+    st.textContent = ev.state;
+    st.className = "state " + ev.state;
+    const active = ev.state === "running" || ev.state === "spawning";
+    $("kpi-users").textContent = fmtInt(ev.users) + (active && ev.target !== ev.users ? " → " + fmtInt(ev.target) : "");
+    $("kpi-rps").textContent = fmtRate(ev.rps);
+    $("kpi-fail").textContent = fmtPct(ev.fail_ratio);
+    $("kpi-fail").classList.toggle("fail", ev.fail_ratio > 0);
+    $("kpi-lat").textContent = ev.p50 || ev.p95 ? fmtMs(ev.p50) + " / " + fmtMs(ev.p95) + " ms" : "–";
+    $("kpi-workers").textContent = fmtInt(ev.worker_count);
+    $("kpi-regions").textContent = fmtInt(ev.regions.length);
+    $("kpi-workers-box").hidden = ev.workers.length === 0;
+    $("kpi-regions-box").hidden = ev.regions.length === 0;
+    if (ev.started) {
+      $("kpi-time-box").hidden = false;
+      if (active && ev.remaining > 0) {
+        $("kpi-time-label").textContent = "Remaining";
+        $("kpi-time").textContent = fmtDur(ev.remaining);
+      } else {
+        $("kpi-time-label").textContent = "Elapsed";
+        $("kpi-time").textContent = fmtDur(((ev.ended || ev.t) - ev.started) / 1000);
+      }
+    } else {
+      $("kpi-time-box").hidden = true;
+    }
+    $("target-host").textContent = ev.host || (state.info && state.info.host) || "";
+    $("edit-btn").hidden = !active;
+    $("stop-btn").hidden = !active;
+    $("reset-btn").hidden = !(active || ev.state === "stopped");
+    $("new-btn").hidden = ev.state !== "stopped";
+    $("n-failures").textContent = ev.error_count ? fmtInt(ev.error_count) : "";
+    $("n-exceptions").textContent = ev.exception_count ? fmtInt(ev.exception_count) : "";
+    $("n-workers").textContent = ev.workers.length ? fmtInt(ev.worker_count) : "";
+    $("n-regions").textContent = ev.regions.length ? fmtInt(ev.regions.length) : "";
+    $("dl-regions").hidden = ev.regions.length === 0;
+    if (ev.state === "ready" && $("start-panel").hidden && !startDismissed) openStart(false);
+    if (!active) $("edit-panel").hidden = true;
+    document.title = (active ? "▶ " : "") + ((state.info && state.info.title) || "Stampede") +
+      (active ? " · " + fmtRate(ev.rps) + " RPS" : "");
+  }
+
+  function render() {
+    if (!state.ev) return;
+    renderHeader();
+    switch (state.tab) {
+      case "stats": renderStats(false); break;
+      case "charts": renderCharts(); break;
+      case "failures": renderFailures(); break;
+      case "exceptions": renderExceptions(); break;
+      case "workers": renderWorkers(); break;
+      case "regions": renderRegions(); break;
+    }
+  }
+
+  // ------------------------------------------------------------- the forms
+  let startDismissed = false;
+  function openStart(cancellable) {
+    const i = state.info || {};
+    const p = state.ev || {};
+    $("users").value = p.target || i.user_count || 1;
+    $("spawn-rate").value = p.spawn_rate || i.spawn_rate || 1;
+    $("host").value = p.host || i.host || "";
+    $("run-time").value = i.run_time || "";
+    $("start-cancel").hidden = !cancellable;
+    $("start-error").hidden = true;
+    $("start-panel").hidden = false;
+    $("users").focus();
+  }
+  $("new-btn").addEventListener("click", () => { startDismissed = false; openStart(true); });
+  $("start-cancel").addEventListener("click", () => { startDismissed = true; $("start-panel").hidden = true; });
+  $("edit-btn").addEventListener("click", () => {
+    const ev = state.ev;
+    $("edit-users").value = ev.target;
+    $("edit-spawn-rate").value = ev.spawn_rate;
+    $("edit-error").hidden = true;
+    $("edit-panel").hidden = false;
+    $("edit-users").focus();
+  });
+  $("edit-cancel").addEventListener("click", () => { $("edit-panel").hidden = true; });
+
+  async function post(path, body) {
+    const res = await fetch(path, { method: "POST", body, credentials: "same-origin",
+      headers: body ? { "Content-Type": "application/x-www-form-urlencoded" } : {} });
+    let data = {};
+    try { data = await res.json(); } catch (e) { data = { error: res.status + " " + res.statusText }; }
+    if (!res.ok) {
+      const err = new Error(data.error || data.message || res.statusText);
+      err.field = data.field;
+      throw err;
+    }
+    return data;
+  }
+  function showFormError(box, form, err) {
+    form.querySelectorAll("input").forEach((i) => i.classList.remove("invalid"));
+    if (err.field) {
+      const input = form.querySelector('[name="' + err.field + '"]');
+      if (input) { input.classList.add("invalid"); input.focus(); }
+    }
+    box.textContent = err.message;
+    box.hidden = false;
+  }
+
+  $("start-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const form = e.target;
+    const body = new URLSearchParams();
+    body.set("user_count", $("users").value);
+    body.set("spawn_rate", $("spawn-rate").value);
+    if ($("host").value.trim()) body.set("host", $("host").value.trim());
+    body.set("run_time", $("run-time").value.trim());
+    document.querySelectorAll("#classes input:checked").forEach((c) => body.append("user_classes", c.value));
+    $("start-btn").disabled = true;
+    try {
+      await post("swarm", body);
+      $("start-panel").hidden = true;
+      startDismissed = true;
+      state.hist = newHistory();
+      showTab("stats");
+    } catch (err) {
+      showFormError($("start-error"), form, err);
+    } finally {
+      $("start-btn").disabled = false;
+    }
+  });
+
+  $("edit-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = new URLSearchParams();
+    body.set("user_count", $("edit-users").value);
+    body.set("spawn_rate", $("edit-spawn-rate").value);
+    $("edit-submit").disabled = true;
+    try {
+      await post("swarm", body);
+      $("edit-panel").hidden = true;
+    } catch (err) {
+      showFormError($("edit-error"), e.target, err);
+    } finally {
+      $("edit-submit").disabled = false;
+    }
+  });
+
+  $("stop-btn").addEventListener("click", async () => {
+    $("stop-btn").disabled = true;
+    try { await post("stop"); } catch (err) { alert("Stop failed: " + err.message); }
+    finally { $("stop-btn").disabled = false; }
+  });
+  $("reset-btn").addEventListener("click", async () => {
+    try { await post("stats/reset"); } catch (err) { alert("Reset failed: " + err.message); }
+  });
+
+  // ---------------------------------------------------------------- stream
+  function connect() {
+    const es = new EventSource("api/events");
+    es.addEventListener("stats", (m) => {
+      $("conn").hidden = true;
+      const ev = JSON.parse(m.data);
+      addHistory(ev.history, ev.reset);
+      state.ev = ev;
+      render();
+    });
+    es.onerror = () => { $("conn").hidden = false; };
+  }
+
+  async function init() {
+    try {
+      const res = await fetch("api/info", { credentials: "same-origin" });
+      state.info = await res.json();
+    } catch (e) {
+      state.info = {};
+    }
+    const i = state.info;
+    $("title").textContent = i.title || "Stampede";
+    $("script-name").textContent = i.script ? "Script: " + i.script : "";
+    $("version").textContent = i.version ? "· Stampede " + i.version : "";
+    $("target-host").textContent = i.host || "";
+    $("dl-history").hidden = !i.full_history;
+    $("dl-report").hidden = !i.report;
+    const classes = i.user_classes || [];
+    $("classes-box").hidden = classes.length < 2;
+    for (const c of classes) {
+      const l = document.createElement("label");
+      const cb = document.createElement("input");
+      cb.type = "checkbox"; cb.value = c; cb.name = "user_classes";
+      l.append(cb, document.createTextNode(c));
+      $("classes").appendChild(l);
+    }
+    buildStatsHead();
+    const want = location.hash.slice(1);
+    if (document.querySelector('.tabs button[data-tab="' + want + '"]')) showTab(want);
+    connect();
+  }
+  init();
+})();
