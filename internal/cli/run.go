@@ -164,6 +164,10 @@ type session struct {
 
 	// webHistory keeps the full-history download of the web UI.
 	webHistory *web.History
+
+	// decorate, when set, completes the JSON document (the master adds
+	// its workers, lost workers and regions).
+	decorate func(*output.Document)
 }
 
 func (app *App) run(ctx context.Context, o *testOptions) error {
@@ -332,7 +336,7 @@ func (sess *session) finish(aborted bool) error {
 func (sess *session) document(sum *stats.Summary, aborted bool) *output.Document {
 	start, end, reason := sess.eng.Times()
 	p := sess.eng.Params()
-	return &output.Document{
+	doc := &output.Document{
 		Run: output.RunInfo{
 			Version: Version, Script: sess.o.file, ScriptSHA256: sess.script.Hash, Host: p.Host,
 			Model: output.ModelClosed, Users: p.Users, SpawnRate: p.SpawnRate,
@@ -343,4 +347,8 @@ func (sess *session) document(sum *stats.Summary, aborted bool) *output.Document
 		Stats:            sum,
 		ThresholdsPassed: true,
 	}
+	if sess.decorate != nil {
+		sess.decorate(doc)
+	}
+	return doc
 }

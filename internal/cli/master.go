@@ -1,0 +1,312 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/stampede-load/stampede/internal/cluster"
+	"github.com/stampede-load/stampede/internal/engine"
+	"github.com/stampede-load/stampede/internal/output"
+	"github.com/stampede-load/stampede/internal/stats"
+)
+
+// tokenOptions are the cluster credentials, shared by master and worker.
+type tokenOptions struct {
+	token     string
+	tokenFile string
+}
+
+func (t *tokenOptions) register(fs *pflag.FlagSet) {
+	fs.StringVar(&t.token, "cluster-token", "", "shared secret every worker must present (prefer STAMPEDE_CLUSTER_TOKEN or --cluster-token-file)")
+	fs.StringVar(&t.tokenFile, "cluster-token-file", "", "file holding the cluster token (first line)")
+}
+
+// read returns the token, from the flag/env or the file.
+func (t *tokenOptions) read() (string, error) {
+	if t.token != "" && t.tokenFile != "" {
+		return "", configErr("--cluster-token and --cluster-token-file: give one of them")
+	}
+	if t.tokenFile == "" {
+		return strings.TrimSpace(t.token), nil
+	}
+	b, err := os.ReadFile(t.tokenFile)
+	if err != nil {
+		return "", configErr("--cluster-token-file: %v", err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	tok := strings.TrimSpace(line)
+	if tok == "" {
+		return "", configErr("--cluster-token-file: %s is empty", t.tokenFile)
+	}
+	return tok, nil
+}
+
+type masterOptions struct {
+	expectWorkers int
+	maxWait       time.Duration
+	bindHost      string
+	bindPort      int
+	insecure      bool
+	tok           tokenOptions
+}
+
+func (app *App) masterCmd() *cobra.Command {
+	o := &testOptions{}
+	mo := &masterOptions{}
+	cmd := &cobra.Command{
+		Use:   "master -f SCRIPT [flags]",
+		Short: "Coordinate workers in one or many regions and merge their statistics",
+		Long: `Run the master of a distributed test. Workers (stampede worker) dial the
+master on --master-bind-port; the master sends them the script, their share
+of the users and the spawn rate, and merges their statistics exactly, in
+total, per region and per worker.
+
+With --headless the master waits for --expect-workers workers, runs the test
+for --run-time and exits; without it the web UI starts and stops tests.
+
+A master that listens on a non-loopback address requires a cluster token
+(--cluster-token, STAMPEDE_CLUSTER_TOKEN or --cluster-token-file) unless
+--insecure is given. --tls-cert/--tls-key serve the worker port (and the web
+UI) over TLS. See docs/distributed.md.
+
+Exit codes: as for run; 1 also when the expected workers did not connect
+within --expect-workers-max-wait.`,
+		Example: `  export STAMPEDE_CLUSTER_TOKEN=$(openssl rand -hex 32)
+  stampede master -f test.star --headless -u 300 -r 30 -t 10m --expect-workers 3 --csv out/run
+  stampede worker --master-host master.example.com --region westeurope`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return app.master(cmd.Context(), o, mo)
+		},
+	}
+	fs := cmd.Flags()
+	o.register(fs)
+	fs.IntVar(&mo.expectWorkers, "expect-workers", 1, "with --headless: wait for this many workers before starting")
+	durationFlag(fs, &mo.maxWait, "expect-workers-max-wait", "", "give up when the expected workers have not connected after this long (default: wait forever)")
+	fs.StringVar(&mo.bindHost, "master-bind-host", "*", "address the worker port listens on (* = every interface)")
+	fs.IntVar(&mo.bindPort, "master-bind-port", 5557, "worker port")
+	fs.BoolVar(&mo.insecure, "insecure", false, "allow a master on a non-loopback address without a cluster token (anyone who reaches the port can join and receive the script)")
+	mo.tok.register(fs)
+	return cmd
+}
+
+// bindIsLoopback reports whether a bind address only accepts local
+// connections ("*" and "" are every interface).
+func bindIsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (mo *masterOptions) validate() (token string, err error) {
+	switch {
+	case mo.expectWorkers < 1:
+		return "", configErr("--expect-workers: must be >= 1, got %d", mo.expectWorkers)
+	case mo.bindPort < 0 || mo.bindPort > 65535:
+		return "", configErr("--master-bind-port: %d is not a port", mo.bindPort)
+	}
+	token, err = mo.tok.read()
+	if err != nil {
+		return "", err
+	}
+	if token == "" && !bindIsLoopback(mo.bindHost) && !mo.insecure {
+		return "", configErr("--master-bind-host %s is not a loopback address and no cluster token is set: "+
+			"anyone who reaches port %d could join and receive the script. Set --cluster-token, "+
+			"STAMPEDE_CLUSTER_TOKEN or --cluster-token-file (and the same on every worker), "+
+			"bind to 127.0.0.1, or pass --insecure to accept that risk", mo.bindHost, mo.bindPort)
+	}
+	return token, nil
+}
+
+func (mo *masterOptions) addr() string {
+	h := mo.bindHost
+	if h == "*" {
+		h = ""
+	}
+	return net.JoinHostPort(h, strconv.Itoa(mo.bindPort))
+}
+
+func (app *App) master(ctx context.Context, o *testOptions, mo *masterOptions) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	token, err := mo.validate()
+	if err != nil {
+		return err
+	}
+	if err := o.web.tls.validate(); err != nil {
+		return err
+	}
+	if !o.headless {
+		if err := o.web.validate(); err != nil {
+			return err
+		}
+	}
+	var tlsCfg *tls.Config
+	if o.web.tls.enabled() {
+		cert, err := tls.LoadX509KeyPair(o.web.tls.cert, o.web.tls.key)
+		if err != nil {
+			return configErr("--tls-cert/--tls-key: %v", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if token != "" && tlsCfg == nil && !bindIsLoopback(mo.bindHost) {
+		app.Log.Warn("the cluster token travels in clear text without --tls-cert/--tls-key; use TLS when workers reach the master over the internet")
+	}
+	if token == "" && !bindIsLoopback(mo.bindHost) {
+		app.Log.Warn("--insecure: the worker port accepts any worker, without a token", "addr", mo.addr())
+	}
+	s, err := o.loadScript()
+	if err != nil {
+		return err
+	}
+	vars, err := parseVars(o.vars)
+	if err != nil {
+		return configErr("%v", err)
+	}
+	sess := &session{app: app, o: o, script: s}
+	if err := sess.openOutputs(); err != nil {
+		return err
+	}
+	m := cluster.NewMaster(cluster.MasterConfig{
+		Script: s, Vars: vars, Seed: o.seed, HTTP: o.httpOptions(), StopTimeout: o.stopTimeout,
+		Token: token, TLS: tlsCfg, Version: Version, Log: app.Log,
+	})
+	lis, err := net.Listen("tcp", mo.addr())
+	if err != nil {
+		m.Close("")
+		return configErr("--master-bind-host/--master-bind-port: %v", err)
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- m.Serve(lis) }()
+	defer m.Close("the master is exiting")
+	app.Log.Info("master listening for workers", "addr", lis.Addr().String(), "tls", tlsCfg != nil, "token", token != "")
+
+	sess.eng = engine.New(engine.Config{Driver: m, Log: app.Log, OnTick: sess.tickHooks()})
+	sess.decorate = func(doc *output.Document) {
+		ws := m.Workers()
+		doc.Workers = ws
+		doc.Lost = m.Lost()
+		doc.Run.WorkerCount = len(ws)
+		seen := map[string]bool{}
+		for _, w := range ws {
+			if w.Region != "" && !seen[w.Region] {
+				seen[w.Region] = true
+				doc.Run.Regions = append(doc.Run.Regions, w.Region)
+			}
+		}
+		sort.Strings(doc.Run.Regions)
+	}
+
+	if !o.headless {
+		return sess.serveMasterUI(ctx, m)
+	}
+
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+
+	// Wait for the workers.
+	wctx, cancel := context.WithCancel(ctx)
+	if mo.maxWait > 0 {
+		wctx, cancel = context.WithTimeout(ctx, mo.maxWait)
+	}
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- m.WaitWorkers(wctx, mo.expectWorkers) }()
+	app.Log.Info("waiting for workers", "expect", mo.expectWorkers)
+	select {
+	case err := <-waitErr:
+		cancel()
+		if err != nil {
+			return &ExitError{Code: ExitFailed, Err: fmt.Errorf("--expect-workers %d: %w", mo.expectWorkers, err)}
+		}
+	case err := <-serveErr:
+		cancel()
+		return fmt.Errorf("worker port: %w", err)
+	case sg := <-sig:
+		cancel()
+		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("interrupted by %s while waiting for workers (%d of %d connected)", sg, m.Connected(), mo.expectWorkers)}
+	}
+
+	p := o.params(s)
+	sess.started = time.Now()
+	if err := sess.eng.Start(ctx, p); err != nil {
+		var fe *engine.FieldError
+		if errors.As(err, &fe) {
+			return configErr("%v", err)
+		}
+		return &ExitError{Code: ExitFailed, Err: err}
+	}
+	interrupted := false
+	select {
+	case <-sess.eng.Done():
+	case sg := <-sig:
+		interrupted = true
+		app.Log.Info("signal received: stopping workers and writing results (send again to quit at once)", "signal", sg.String())
+		go func() {
+			<-sig
+			fmt.Fprintln(app.Stderr, "second signal: exiting without waiting for workers")
+			os.Exit(ExitAborted)
+		}()
+		_ = sess.eng.StopWith("interrupted by " + sg.String())
+	}
+	<-sess.eng.Done()
+	ferr := sess.finish(interrupted && o.runTime > 0)
+	printLost(app, m.Lost())
+	return ferr
+}
+
+// printLost tells which workers were lost during the run, and when.
+func printLost(app *App, lost []output.LostWorker) {
+	if len(lost) == 0 {
+		return
+	}
+	fmt.Fprintln(app.Stdout)
+	fmt.Fprintf(app.Stdout, "Lost workers (their statistics up to their last acknowledged report are included):\n")
+	for _, l := range lost {
+		fmt.Fprintf(app.Stdout, "  %s (region %s, host %s, %d users): lost at %s, last heard %s: %s\n",
+			l.ID, l.Region, l.Host, l.Users, l.LostAt.UTC().Format(time.RFC3339), l.LastHeartbeat.UTC().Format("15:04:05.000"), l.Reason)
+	}
+}
+
+// serveMasterUI runs the master with the web UI, then writes the outputs.
+func (sess *session) serveMasterUI(ctx context.Context, m *cluster.Master) error {
+	if sess.webHistory != nil {
+		defer sess.webHistory.Close()
+	}
+	sess.started = time.Now()
+	err := sess.app.serveWeb(ctx, &sess.o.web, webServe{
+		Engine: sess.eng, Script: sess.script, Defaults: sess.o.params(sess.script), History: sess.webHistory,
+		UsersByClass: m.UsersByClass,
+		Document:     func(sum *stats.Summary) *output.Document { return sess.document(sum, false) },
+		Title:        "Stampede master",
+	})
+	if err != nil {
+		var ee *ExitError
+		if errors.As(err, &ee) {
+			return err
+		}
+		sess.app.Log.Error("web UI", "err", err)
+	}
+	ferr := sess.finish(false)
+	printLost(sess.app, m.Lost())
+	if ferr == nil && err != nil {
+		return &ExitError{Code: ExitFailed, Err: err}
+	}
+	return ferr
+}
