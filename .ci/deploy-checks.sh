@@ -1,0 +1,380 @@
+#!/usr/bin/env bash
+# Offline checks of the deployment: container image, Terraform module (with a
+# schema-only provider, since no provider can be downloaded here), GitHub
+# workflows, shell scripts and the Helm chart. Each check can fail, and the
+# negative checks prove it: a misspelled Terraform argument, a broken
+# workflow, a broken placement rule and invalid chart values must be caught.
+#
+#   bash .ci/deploy-checks.sh
+#
+# Installs what it lacks, quietly: shellcheck (apt), actionlint and helm
+# (go install, cached in $DEPLOY_CHECKS_TOOLS, default
+# ~/.cache/stampede-deploy-checks/bin). Terraform is not installable here; on
+# a machine without it the Terraform checks say that they were skipped.
+# Sends no traffic anywhere: the Terraform providers are the local
+# schema-only build, and the CLI configuration allows no other source.
+# Ends with "deploy-checks: N passed, N failed[, N skipped]".
+set -euo pipefail
+
+ACTIONLINT_VERSION=v1.7.12
+HELM_VERSION=v3.22.0
+
+export CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 TF_INPUT=0 DEBIAN_FRONTEND=noninteractive
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+tools=${DEPLOY_CHECKS_TOOLS:-$HOME/.cache/stampede-deploy-checks/bin}
+mkdir -p "$tools"
+export PATH="$tools:$PATH"
+work=$(mktemp -d)
+bg_pids=()
+cleanup() {
+  local p
+  for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+pass=0
+fail=0
+skip=0
+n=0
+
+# check NAME CMD...: passes when CMD succeeds.
+check() {
+  local name=$1
+  shift
+  n=$((n + 1))
+  local log="$work/check.$n.log"
+  local rc=0
+  # a subshell outside any `if`, so that `set -e` holds inside the check
+  (set -e; "$@") >"$log" 2>&1 </dev/null || rc=$?
+  if ((rc == 0)); then
+    pass=$((pass + 1))
+    echo "ok    $name"
+  else
+    fail=$((fail + 1))
+    echo "FAIL  $name"
+    tail -n 40 "$log" | sed 's/^/      /'
+  fi
+}
+
+# check_fails NAME PATTERN CMD...: passes when CMD fails and its output
+# matches the extended regular expression PATTERN (so it failed for the
+# reason the check is about).
+check_fails() {
+  local name=$1 pattern=$2
+  shift 2
+  n=$((n + 1))
+  local log="$work/check.$n.log"
+  local rc=0
+  (set -e; "$@") >"$log" 2>&1 </dev/null || rc=$?
+  if ((rc == 0)); then
+    fail=$((fail + 1))
+    echo "FAIL  $name (the command succeeded; it must fail)"
+    tail -n 20 "$log" | sed 's/^/      /'
+  elif grep -Eq -- "$pattern" "$log"; then
+    pass=$((pass + 1))
+    echo "ok    $name"
+  else
+    fail=$((fail + 1))
+    echo "FAIL  $name (failed, but not with /$pattern/)"
+    tail -n 40 "$log" | sed 's/^/      /'
+  fi
+}
+
+# absent PATTERN FILE: fails when FILE has a line matching PATTERN
+absent() { ! grep -q -- "$1" "$2"; }
+
+skipped() {
+  skip=$((skip + 1))
+  echo "skip  $1"
+}
+
+# ---------------------------------------------------------------------------
+# Tools. helm takes minutes to compile from scratch: build it in the
+# background while the other checks run.
+
+go_install_bg() { # NAME MODULE@VERSION VERSION-PROBE...
+  local name=$1 mod=$2
+  shift 2
+  if [[ -x "$tools/$name" ]] && "$@" 2>/dev/null | grep -q -- "${mod##*@}"; then
+    return 0
+  fi
+  (cd "$work" && GOBIN="$tools" GOFLAGS=-mod=mod go install "$mod") >"$work/install-$name.log" 2>&1 &
+  bg_pids+=("$!")
+  install_pid[$name]=$!
+}
+declare -A install_pid=()
+go_install_bg helm "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" "$tools/helm" version --short
+go_install_bg actionlint "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" "$tools/actionlint" -version
+
+wait_tool() { # NAME: wait for its background install; fail loudly if it failed
+  local name=$1
+  local pid=${install_pid[$name]:-}
+  if [[ -n "$pid" ]]; then
+    if ! wait "$pid"; then
+      echo "deploy-checks: installing $name failed:" >&2
+      tail -n 20 "$work/install-$name.log" >&2
+    fi
+    install_pid[$name]=""
+  fi
+  [[ -x "$tools/$name" ]]
+}
+
+if ! command -v shellcheck >/dev/null 2>&1; then
+  if [[ $(id -u) == 0 ]]; then
+    apt-get -qq update >/dev/null
+    apt-get -qq install -y shellcheck >/dev/null
+  else
+    echo "deploy-checks: shellcheck is missing and this is not root; install it (apt-get install shellcheck)" >&2
+  fi
+fi
+
+# ---------------------------------------------------------------------------
+# Shell scripts: every tracked (or new, not ignored) *.sh file, .ci/run and
+# any other file whose first line names sh or bash.
+
+mapfile -t shell_scripts < <(
+  git ls-files --cached --others --exclude-standard 2>/dev/null | while IFS= read -r f; do
+    [[ -f "$f" ]] || continue
+    case "$f" in
+      *.sh | .ci/run) echo "$f" ;;
+      *.yml | *.yaml | *.md | *.go | *.tf | *.hcl | *.star | *.json) ;;
+      *) if head -n1 -- "$f" 2>/dev/null | grep -Eq '^#!.*(/|env )(ba)?sh\b'; then echo "$f"; fi ;;
+    esac
+  done | sort -u
+)
+if command -v shellcheck >/dev/null 2>&1; then
+  for f in "${shell_scripts[@]}"; do
+    check "shellcheck $f" shellcheck -x -- "$f"
+  done
+  # shellcheck disable=SC2016 # the script is meant to be broken
+  printf '#!/usr/bin/env bash\nfor f in $(ls *.txt); do rm $f; done\n' >"$work/broken.sh"
+  check_fails "shellcheck: rejects a broken script" 'SC2045' shellcheck "$work/broken.sh"
+else
+  check "shellcheck: installed" false
+fi
+
+check "deploy scripts: wait-for-run / report-results / tf-vars tests (fake az)" bash deploy/scripts/test-scripts.sh
+
+# ---------------------------------------------------------------------------
+# Container image (no Docker engine here: check the Dockerfile's promises and
+# build the binary the way its build stage does).
+
+dockerfile_ok() {
+  local f=Dockerfile
+  [[ $(grep -c '^FROM ' "$f") -ge 2 ]] || { echo "not multi-stage"; return 1; }
+  grep -q 'CGO_ENABLED=0' "$f" || { echo "no CGO_ENABLED=0"; return 1; }
+  grep -Eq '^ENTRYPOINT \["stampede"\]' "$f" || { echo 'no ENTRYPOINT ["stampede"]'; return 1; }
+  if ! grep -Eq '^EXPOSE .*\b8089\b' "$f" || ! grep -Eq '^EXPOSE .*\b5557\b' "$f"; then
+    echo "8089/5557 not exposed"
+    return 1
+  fi
+  local user
+  user=$(grep -E '^USER ' "$f" | tail -n1 | awk '{print $2}')
+  [[ -n "$user" && "${user%%:*}" != 0 && "${user%%:*}" != root ]] || { echo "final image runs as root"; return 1; }
+  grep -q 'go build .*\./cmd/stampede' "$f" || { echo "does not build ./cmd/stampede"; return 1; }
+  if [[ ! -f .dockerignore ]] || ! grep -qx '.git' .dockerignore; then
+    echo ".dockerignore missing or lets .git in"
+    return 1
+  fi
+}
+check "Dockerfile: multi-stage, CGO_ENABLED=0, non-root, ENTRYPOINT stampede, EXPOSE 8089 5557, .dockerignore" dockerfile_ok
+
+if [[ -d cmd/stampede ]]; then
+  static_build() {
+    CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$work/stampede" ./cmd/stampede
+    go version -m "$work/stampede" | grep -q 'CGO_ENABLED=0'
+    if command -v file >/dev/null 2>&1; then file "$work/stampede" | grep -q 'statically linked'; fi
+    "$work/stampede" --help >/dev/null
+  }
+  check "image build step: static stampede binary (CGO_ENABLED=0) that runs" static_build
+  if [[ -x "$work/stampede" ]]; then
+    check "stampede check: Terraform test script" "$work/stampede" check -f deploy/terraform/azure-aci/tests/fixtures/test.star
+    chart_script() {
+      awk '/^  content: \|/{on=1; next} on && /^[^ ]/{exit} on && /^    /{sub(/^    /,""); print} on && /^$/{print}' deploy/helm/stampede/values.yaml >"$work/chart-default.star"
+      [[ -s "$work/chart-default.star" ]] && "$work/stampede" check -f "$work/chart-default.star"
+    }
+    check "stampede check: the Helm chart's default script" chart_script
+  fi
+else
+  skipped "image build step: cmd/stampede does not exist yet"
+fi
+
+# ---------------------------------------------------------------------------
+# Terraform, against the schema-only provider.
+
+tfdir=deploy/terraform/azure-aci
+providers="$work/providers"
+build_provider() {
+  mkdir -p "$providers"
+  (cd deploy/terraform/schema-provider && go vet ./... && go test -count=1 ./... && CGO_ENABLED=0 go build -o "$providers/terraform-provider-azurerm" .)
+  cp "$providers/terraform-provider-azurerm" "$providers/terraform-provider-random"
+  cp "$providers/terraform-provider-azurerm" "$providers/terraform-provider-tls"
+  cat >"$work/terraform.rc" <<EOF
+provider_installation {
+  dev_overrides {
+    "registry.terraform.io/hashicorp/azurerm" = "$providers"
+    "registry.terraform.io/hashicorp/random"  = "$providers"
+    "registry.terraform.io/hashicorp/tls"     = "$providers"
+  }
+  # no other installation method: nothing is ever downloaded
+}
+EOF
+}
+check "schema provider: vet, unit tests, build" build_provider
+
+# copy_module DEST: a fresh copy of the module (validate/test never touch the tree)
+copy_module() {
+  rm -rf "$1"
+  mkdir -p "$1"
+  cp -R "$tfdir/." "$1/"
+  rm -rf "$1/.terraform" "$1/.terraform.lock.hcl"
+}
+tf() { # DIR ARGS...: terraform with the schema-only provider, in DIR
+  local dir=$1
+  shift
+  (cd "$dir" && TF_CLI_CONFIG_FILE="$work/terraform.rc" terraform "$@" -no-color)
+}
+# inject DIR FILE SED-EXPR: edit a copy, and insist that the edit happened
+inject() {
+  local before
+  before=$(cksum <"$1/$2")
+  sed -i -e "$3" "$1/$2"
+  [[ "$(cksum <"$1/$2")" != "$before" ]] || { echo "injection '$3' changed nothing in $2" >&2; return 1; }
+}
+
+if command -v terraform >/dev/null 2>&1 && [[ -f "$work/terraform.rc" ]]; then
+  check "terraform fmt -check (deploy/terraform)" terraform fmt -check -recursive -diff deploy/terraform
+
+  copy_module "$work/tf/ok"
+  check "terraform validate (azure-aci, schema-only providers)" tf "$work/tf/ok" validate
+  check "terraform test (plans: 0 workers, 1 worker, 8 over 3 regions, headless)" tf "$work/tf/ok" test
+
+  misspelled() {
+    copy_module "$work/tf/typo"
+    inject "$work/tf/typo" containers.tf '0,/restart_policy      = local.restart_policy/s//restart_polcy       = local.restart_policy/'
+    tf "$work/tf/typo" validate
+  }
+  check_fails "terraform validate rejects a misspelled argument (restart_polcy)" 'Unsupported argument.*restart_polcy|restart_polcy.*not expected' misspelled
+
+  misspelled_nested() {
+    copy_module "$work/tf/typo2"
+    inject "$work/tf/typo2" containers.tf '0,/mount_path = local.script_dir/s//mount_pth  = local.script_dir/'
+    tf "$work/tf/typo2" validate
+  }
+  check_fails "terraform validate rejects a misspelled nested argument (volume.mount_pth)" 'Unsupported argument|mount_pth' misspelled_nested
+
+  missing_required() {
+    copy_module "$work/tf/missing"
+    inject "$work/tf/missing" main.tf '/account_replication_type *= "LRS"/d'
+    tf "$work/tf/missing" validate
+  }
+  check_fails "terraform validate rejects a missing required argument (account_replication_type)" 'Missing required argument' missing_required
+
+  wrong_value() {
+    copy_module "$work/tf/value"
+    inject "$work/tf/value" containers.tf 's/os_type             = "Linux"/os_type             = "Linus"/'
+    tf "$work/tf/value" validate
+  }
+  check_fails "terraform validate rejects a value outside the documented set (os_type)" 'Invalid value|Linus' wrong_value
+
+  broken_placement() {
+    copy_module "$work/tf/placement"
+    inject "$work/tf/placement" containers.tf 's/var.worker_regions\[i % length(var.worker_regions)\]/var.worker_regions[0]/'
+    tf "$work/tf/placement" test
+  }
+  check_fails "terraform test catches broken round-robin placement" 'round-robin' broken_placement
+
+  restarting_headless() {
+    copy_module "$work/tf/restart"
+    inject "$work/tf/restart" containers.tf 's/local.headless ? "Never" : "Always"/"Always"/'
+    tf "$work/tf/restart" test
+  }
+  check_fails "terraform test catches a headless master that restarts" 'must not be restarted' restarting_headless
+else
+  if ! command -v terraform >/dev/null 2>&1; then
+    skipped "terraform fmt/validate/test and their negative checks: terraform is not installed on this machine"
+  else
+    skipped "terraform validate/test: the schema-only provider did not build (see above)"
+  fi
+fi
+
+# ---------------------------------------------------------------------------
+# GitHub workflows: actionlint, which runs shellcheck on every run: script.
+
+if wait_tool actionlint; then
+  check "actionlint (with shellcheck) on .github/workflows" actionlint -shellcheck="$(command -v shellcheck || true)" .github/workflows/*.yml
+
+  broken_workflow() { # NAME SED-EXPR FILE
+    rm -rf "$work/wf/$1" && mkdir -p "$work/wf/$1/.github/workflows"
+    cp .github/workflows/*.yml "$work/wf/$1/.github/workflows/"
+    inject "$work/wf/$1/.github/workflows" "$3" "$2"
+    (cd "$work/wf/$1" && actionlint -shellcheck="$(command -v shellcheck || true)" ".github/workflows/$3")
+  }
+  check_fails "actionlint rejects a workflow with a misspelled key (runs_on)" 'runs_on|"runs-on" section is missing' \
+    broken_workflow key '0,/runs-on:/s//runs_on:/' headless.yml
+  check_fails "actionlint rejects a reference to an undefined step" 'property "waiting" is not defined' \
+    broken_workflow expr 's/steps.wait.outputs.exit_code/steps.waiting.outputs.exit_code/' headless.yml
+  # shellcheck disable=SC2016 # the injected script is meant to be broken
+  check_fails "actionlint + shellcheck reject a broken run: script" 'shellcheck reported issue' \
+    broken_workflow shell 's|run: bash .ci/run|run: for f in $(ls *.txt); do rm $f; done|' ci.yml
+else
+  check "actionlint $ACTIONLINT_VERSION installed" false
+fi
+
+# ---------------------------------------------------------------------------
+# Helm chart.
+
+chart=deploy/helm/stampede
+if wait_tool helm; then
+  check "helm lint (default values)" helm lint "$chart" --strict
+  check "helm lint (headless values)" helm lint "$chart" --strict -f "$chart/ci/headless-values.yaml"
+
+  template_default() {
+    helm template t "$chart" >"$work/default.yaml"
+    grep -q '^kind: Deployment' "$work/default.yaml"
+    absent '^kind: Job' "$work/default.yaml"
+    grep -q 'name: t-stampede-master' "$work/default.yaml"
+    grep -q 'name: t-stampede-worker$' "$work/default.yaml"
+    grep -q 'containerPort: 8089' "$work/default.yaml"
+    grep -q 'containerPort: 5557' "$work/default.yaml"
+    grep -q 'key: web-auth' "$work/default.yaml"
+    grep -q 'key: cluster-token' "$work/default.yaml"
+    grep -q 'stampede.io/region: "local"' "$work/default.yaml"
+    grep -q 'preferredDuringSchedulingIgnoredDuringExecution' "$work/default.yaml"
+    grep -q 'runAsNonRoot: true' "$work/default.yaml"
+  }
+  check "helm template (default): master Deployment + Service 8089/5557, workers, auth Secret" template_default
+
+  template_headless() {
+    helm template t "$chart" -f "$chart/ci/headless-values.yaml" >"$work/headless.yaml"
+    grep -q '^kind: Job' "$work/headless.yaml"
+    [[ $(grep -c '^kind: Deployment' "$work/headless.yaml") == 2 ]]
+    grep -q 'restartPolicy: Never' "$work/headless.yaml"
+    grep -A1 -- '- --results-url' "$work/headless.yaml" | grep -q 'azblob://results'
+    grep -q -- '- --headless' "$work/headless.yaml"
+    grep -A1 -- '- --expect-workers$' "$work/headless.yaml" | grep -q '"5"'
+    absent 'containerPort: 8089' "$work/headless.yaml"
+    absent 'key: web-auth' "$work/headless.yaml"
+    grep -q 'stampede.io/region: "eastus"' "$work/headless.yaml"
+    grep -q 'requiredDuringSchedulingIgnoredDuringExecution' "$work/headless.yaml"
+  }
+  check "helm template (headless): master Job with --results-url, no web UI, 2 regional worker Deployments" template_headless
+
+  check_fails "helm lint rejects an invalid value (worker.antiAffinity)" 'antiAffinity' \
+    helm lint "$chart" --set worker.antiAffinity=sometimes
+  check_fails "helm template rejects a headless run without run time" 'needs test.runTime' \
+    helm template t "$chart" --set headless.enabled=true
+else
+  check "helm $HELM_VERSION installed" false
+fi
+
+echo
+if ((skip > 0)); then
+  echo "deploy-checks: $pass passed, $fail failed, $skip skipped"
+else
+  echo "deploy-checks: $pass passed, $fail failed"
+fi
+((fail == 0))
