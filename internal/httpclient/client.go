@@ -131,11 +131,16 @@ func isRedirect(status int) bool {
 	return false
 }
 
-// redirectMethod is the method of the follow-up request, as browsers and
-// net/http do it: 301/302/303 turn a POST into a GET without a body.
+// redirectMethod is the method of the follow-up request and whether the
+// body goes with it, as browsers and net/http do it: 307/308 repeat the
+// request; 301/302/303 turn it into a GET (a HEAD stays a HEAD) without a
+// body.
 func redirectMethod(status int, method string) (string, bool) {
-	if status == 307 || status == 308 || method == http.MethodGet || method == http.MethodHead {
+	if status == 307 || status == 308 {
 		return method, true
+	}
+	if method == http.MethodGet || method == http.MethodHead {
+		return method, false
 	}
 	return http.MethodGet, false
 }

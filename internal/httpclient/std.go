@@ -5,12 +5,16 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"strings"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // stdClient is the net/http client: HTTP/2 where the server offers it,
@@ -82,6 +86,13 @@ func (s *stdClient) Do(ctx context.Context, r *Request) (*Response, error) {
 		}
 		return nil, err
 	}
+	if ce := resp.Header.Get("Content-Encoding"); !resp.Uncompressed && ce != "" {
+		// net/http only decodes what it asked for itself; a script that
+		// sets Accept-Encoding gets the body decoded all the same.
+		if dec, err := decodeBody(ce, b); err == nil {
+			b = dec
+		}
+	}
 	return &Response{
 		Status: resp.StatusCode, Proto: resp.Proto, URL: resp.Request.URL.String(),
 		Body: b, Elapsed: time.Since(start), header: resp.Header,
@@ -99,3 +110,20 @@ func unwrapURLError(err error) error {
 }
 
 func (s *stdClient) CloseIdle() { s.tr.CloseIdleConnections() }
+
+// decodeBody undoes a Content-Encoding, as fasthttp's BodyUncompressed does.
+func decodeBody(encoding string, b []byte) ([]byte, error) {
+	switch strings.ToLower(strings.TrimSpace(encoding)) {
+	case "gzip", "x-gzip":
+		return fasthttp.AppendGunzipBytes(nil, b)
+	case "deflate":
+		return fasthttp.AppendInflateBytes(nil, b)
+	case "br":
+		return fasthttp.AppendUnbrotliBytes(nil, b)
+	case "zstd":
+		return fasthttp.AppendUnzstdBytes(nil, b)
+	case "identity":
+		return b, nil
+	}
+	return nil, fmt.Errorf("unsupported Content-Encoding %q", encoding)
+}
