@@ -31,7 +31,6 @@ RUN mkdir -p /out/rootfs/home/stampede /out/rootfs/tmp /out/rootfs/etc \
 
 FROM scratch
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-COPY --from=build /usr/share/zoneinfo /usr/share/zoneinfo
 COPY --from=build /out/rootfs/ /
 COPY --from=build /out/stampede /usr/local/bin/stampede
 ENV PATH=/usr/local/bin HOME=/home/stampede

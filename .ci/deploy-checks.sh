@@ -203,6 +203,64 @@ else
 fi
 
 # ---------------------------------------------------------------------------
+# The stampede flags the deployment passes: documented in docs/cli-flags.md
+# for the right subcommand, and (when the binary built) accepted by it.
+
+# deployment_flags master|worker: the --flags the Terraform module and the
+# Helm chart give that subcommand
+deployment_flags() {
+  local tf=deploy/terraform/azure-aci/containers.tf
+  local split='resource "azurerm_container_group" "worker"'
+  local t=deploy/helm/stampede/templates
+  {
+    if [[ $1 == master ]]; then
+      sed "/$split/,\$d" "$tf"
+      cat "$t/_helpers.tpl" "$t/master-deployment.yaml" "$t/master-job.yaml"
+    else
+      sed -n "/$split/,\$p" "$tf"
+      cat "$t/worker-deployment.yaml"
+    fi
+  } | grep -oE -- '(^|[" ])--[a-z][a-z0-9-]+' | grep -oE -- '--[a-z0-9-]+' | sort -u
+}
+# documented_flags master|worker: the flags docs/cli-flags.md lists for it
+documented_flags() {
+  local doc=docs/cli-flags.md sections
+  if [[ $1 == master ]]; then sections='^## stampede (run|master)'; else sections='^## stampede worker'; fi
+  awk -v re="$sections" '/^## /{on = ($0 ~ re)} on && /^\|/' "$doc" | cut -d'|' -f2 | grep -oE -- '--[a-z][a-z0-9-]*'
+  echo --loglevel
+  echo --config
+}
+flags_documented() {
+  local cmd missing=0 f
+  for cmd in master worker; do
+    documented_flags "$cmd" | sort -u >"$work/doc-$cmd"
+    deployment_flags "$cmd" >"$work/use-$cmd"
+    [[ -s "$work/use-$cmd" ]] || { echo "found no flags for $cmd"; return 1; }
+    for f in $(comm -23 "$work/use-$cmd" "$work/doc-$cmd"); do
+      echo "stampede $cmd $f: used by the deployment, not in docs/cli-flags.md"
+      missing=1
+    done
+  done
+  return "$missing"
+}
+check "deployment's stampede flags are in the docs/cli-flags.md contract" flags_documented
+
+if [[ -x "$work/stampede" ]]; then
+  flags_accepted() {
+    local cmd missing=0 f
+    for cmd in master worker; do
+      "$work/stampede" "$cmd" --help 2>&1 | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u >"$work/help-$cmd"
+      for f in $(comm -23 <(deployment_flags "$cmd") "$work/help-$cmd"); do
+        echo "stampede $cmd $f: used by the deployment, unknown to the binary"
+        missing=1
+      done
+    done
+    return "$missing"
+  }
+  check "deployment's stampede flags are accepted by the built binary" flags_accepted
+fi
+
+# ---------------------------------------------------------------------------
 # Terraform, against the schema-only provider.
 
 tfdir=deploy/terraform/azure-aci

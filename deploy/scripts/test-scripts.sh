@@ -70,22 +70,39 @@ fi
 
 # report-results.sh
 mkdir -p "$tmp/pass/r1" "$tmp/failed/r1" "$tmp/none"
-printf '{"thresholds_passed": true, "requests": 1200, "failures": 0, "stats": []}\n' >"$tmp/pass/r1/stampede_summary.json"
+cat >"$tmp/pass/r1/stampede_summary.json" <<'JSON'
+{"format": "stampede-summary/1", "thresholds_passed": true,
+ "run": {"id": "r1", "users": 300, "duration_seconds": 600.2, "worker_count": 6,
+         "regions": ["eastus", "westeurope"], "stop_reason": "run time reached"},
+ "thresholds": [{"expr": "p95<500ms", "metric": "p95", "value": 231.5, "passed": true}],
+ "stats": {"total": {"method": "", "name": "Aggregated", "num_requests": 1200, "num_failures": 3,
+                     "total_rps": 2.04, "percentiles": {"50": 80.123, "95": 231.5, "99": 410.0}},
+           "regions": [{"region": "eastus", "total": {"num_requests": 600, "num_failures": 1, "total_rps": 1.02,
+                                                      "percentiles": {"50": 95.0, "95": 250.0, "99": 430.0}}}]}}
+JSON
 printf '<html></html>\n' >"$tmp/pass/r1/stampede_report.html"
 printf '{"other": 1}\n' >"$tmp/failed/r1/a.json"
-printf '{"thresholds_passed": false, "requests": 10}\n' >"$tmp/failed/r1/stampede_summary.json"
+printf '{"thresholds_passed": false, "thresholds": [{"expr": "p95<1ms", "metric": "p95", "value": 12.5, "passed": false, "message": "12.5 ms >= 1 ms"}]}\n' >"$tmp/failed/r1/stampede_summary.json"
 
 report() { GITHUB_STEP_SUMMARY="$tmp/summary.md" bash "$here/report-results.sh" "$@" >"$tmp/log" 2>&1; }
 
 : >"$tmp/summary.md"
-if report "$tmp/pass" 0 && grep -q 'Thresholds passed: \*\*true\*\*' "$tmp/summary.md" && grep -q '| requests | 1200 |' "$tmp/summary.md" && grep -q 'stampede_report.html' "$tmp/summary.md"; then
-  ok "report: passing run, summary table and report link"
+# shellcheck disable=SC2016 # the backquotes are Markdown, not expansions
+if report "$tmp/pass" 0 && grep -q 'Thresholds passed: \*\*true\*\*' "$tmp/summary.md" &&
+  grep -qF '| **all** | 1200 | 3 | 2 | 80.1 ms | 231.5 ms | 410 ms |' "$tmp/summary.md" &&
+  grep -qF '| region eastus | 600 | 1 | 1 | 95 ms | 250 ms | 430 ms |' "$tmp/summary.md" &&
+  grep -qF '| `p95<500ms` | 231.5 (p95) | yes |' "$tmp/summary.md" &&
+  grep -qF 'Run `r1`: 300 users, 600.2 s, 6 workers in eastus, westeurope; run time reached' "$tmp/summary.md" &&
+  grep -q 'stampede_report.html' "$tmp/summary.md"; then
+  ok "report: passing run, run line, thresholds, totals and regions tables, report link"
 else bad "report: passing run"; cat "$tmp/log" "$tmp/summary.md"; fi
 
 : >"$tmp/summary.md"
 if report "$tmp/failed" 1; then bad "report: failed thresholds must fail"; else
   rc=$?
-  if [[ $rc == 1 ]] && grep -q 'Thresholds passed: \*\*false\*\*' "$tmp/summary.md"; then ok "report: failed thresholds exit 1"; else bad "report: failed thresholds status $rc"; fi
+  if [[ $rc == 1 ]] && grep -q 'Thresholds passed: \*\*false\*\*' "$tmp/summary.md" && grep -qF '**no**: 12.5 ms >= 1 ms' "$tmp/summary.md"; then
+    ok "report: failed thresholds exit 1 and say why"
+  else bad "report: failed thresholds status $rc"; cat "$tmp/summary.md"; fi
 fi
 
 if report "$tmp/none" 1; then bad "report: no summary + exit 1 must fail"; else

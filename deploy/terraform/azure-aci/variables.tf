@@ -114,9 +114,9 @@ variable "spawn_rate" {
 }
 
 variable "run_time" {
-  description = "Test duration (-t), e.g. 30s, 5m, 1h30m. Required in headless mode; empty in webui mode runs until stopped."
+  description = "Test duration (-t), e.g. 30s, 5m, 1h30m. Required in headless mode; in webui mode empty runs until stopped."
   type        = string
-  default     = "5m"
+  default     = ""
 
   validation {
     condition     = var.run_time == "" || can(regex("^([0-9]+h)?([0-9]+m)?([0-9]+s)?$", var.run_time))
