@@ -38,6 +38,9 @@ type Params struct {
 	RunTime time.Duration
 	// Classes restricts the test to these user classes (empty: all).
 	Classes []string
+	// ClassUsers, when set, are exact per-class user counts (a load
+	// shape's per-class targets); Users is then their sum.
+	ClassUsers map[string]int
 }
 
 // Validate checks the parameters, naming the bad field.
@@ -49,6 +52,11 @@ func (p Params) Validate() error {
 		return &FieldError{"spawn_rate", "must be > 0"}
 	case p.RunTime < 0:
 		return &FieldError{"run_time", "must be >= 0"}
+	}
+	for c, n := range p.ClassUsers {
+		if n < 0 {
+			return &FieldError{"class_users", fmt.Sprintf("%s: must be >= 0", c)}
+		}
 	}
 	return nil
 }
@@ -281,8 +289,11 @@ func (e *Engine) loop(ctx context.Context, done chan struct{}) {
 func (e *Engine) collect(now time.Time) {
 	e.mu.Lock()
 	agg := e.agg
-	if e.state == StateSpawning && !e.cfg.Driver.Spawning() {
+	switch spawning := e.cfg.Driver.Spawning(); {
+	case e.state == StateSpawning && !spawning:
 		e.state = StateRunning
+	case e.state == StateRunning && spawning:
+		e.state = StateSpawning // a load shape's next stage is ramping
 	}
 	e.mu.Unlock()
 	e.cfg.Driver.Collect(now, agg.Add)

@@ -47,7 +47,20 @@ func (d *LocalDriver) Apply(_ context.Context, p Params) error {
 			}
 		}
 	}
-	d.r.SetTargets(runner.Distribute(d.classes, p.Users), p.SpawnRate)
+	targets := runner.Distribute(d.classes, p.Users)
+	if len(p.ClassUsers) > 0 {
+		targets = make(map[string]int, len(d.classes))
+		for _, c := range d.classes {
+			targets[c.Name] = 0
+		}
+		for name, n := range p.ClassUsers {
+			if _, ok := targets[name]; !ok {
+				return &FieldError{"class_users", fmt.Sprintf("%q is not a user class of this test", name)}
+			}
+			targets[name] = n
+		}
+	}
+	d.r.SetTargets(targets, p.SpawnRate)
 	return nil
 }
 

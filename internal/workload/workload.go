@@ -154,14 +154,14 @@ func PeakUsers(st []Stage) int {
 
 // Target is what a closed-model shape asks for at one moment.
 type Target struct {
-	Users     int
-	SpawnRate float64
+	Users     int     `json:"users"`
+	SpawnRate float64 `json:"spawn_rate"`
 	// Classes, when set, are exact per-class user counts (their sum is
 	// Users); otherwise Users are shared by the classes' weights.
-	Classes map[string]int
+	Classes map[string]int `json:"classes,omitempty"`
 	// Only, when set, restricts the users to these classes (shared by
 	// weight among them), like the user_classes of a Locust shape.
-	Only []string
+	Only []string `json:"only,omitempty"`
 }
 
 // Equal reports whether t and o ask for the same thing.
