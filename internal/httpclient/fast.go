@@ -3,6 +3,7 @@ package httpclient
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,13 +12,13 @@ import (
 )
 
 // fastClient is the default HTTP/1.1 client, on fasthttp. Each user has its
-// own connections per origin (hostConns), so connections are never shared between users
+// own HostClient per origin, so connections are never shared between users
 // (as with a browser per user, and as Locust does).
 type fastClient struct {
 	opts    Options
-	hosts   map[string]*hostConns
+	hosts   map[string]*fasthttp.HostClient
 	lastKey string
-	last    *hostConns
+	last    *fasthttp.HostClient
 	cookies jar
 }
 
@@ -68,7 +69,7 @@ func hasPort(host string) bool {
 	return c >= 0 && c > strings.LastIndexByte(host, ']')
 }
 
-func (c *fastClient) hostClient(rawURL string) (*hostConns, error) {
+func (c *fastClient) hostClient(rawURL string) (*fasthttp.HostClient, error) {
 	key, addr, isTLS, err := origin(rawURL)
 	if err != nil {
 		return nil, err
@@ -78,12 +79,21 @@ func (c *fastClient) hostClient(rawURL string) (*hostConns, error) {
 	}
 	hc := c.hosts[key]
 	if hc == nil {
-		hc = &hostConns{addr: addr, isTLS: isTLS}
+		hc = &fasthttp.HostClient{
+			Addr:                          addr,
+			IsTLS:                         isTLS,
+			MaxConns:                      2,
+			ReadBufferSize:                16 << 10,
+			NoDefaultUserAgentHeader:      true,
+			DisableHeaderNamesNormalizing: true,
+			DisablePathNormalizing:        true,
+			MaxIdleConnDuration:           90 * time.Second,
+		}
 		if isTLS {
-			hc.tls = &tls.Config{InsecureSkipVerify: c.opts.InsecureSkipVerify, ServerName: hostname(addr)}
+			hc.TLSConfig = &tls.Config{InsecureSkipVerify: c.opts.InsecureSkipVerify}
 		}
 		if c.hosts == nil {
-			c.hosts = make(map[string]*hostConns, 1)
+			c.hosts = make(map[string]*fasthttp.HostClient, 1)
 		}
 		c.hosts[key] = hc
 	}
@@ -108,7 +118,7 @@ func (c *fastClient) Do(ctx context.Context, r *Request) (*Response, error) {
 		}
 		resp, err := c.once(method, target, r.Header, body, deadline)
 		if err != nil {
-			if isTimeout(err) {
+			if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) {
 				err = &TimeoutError{After: timeout}
 			}
 			return nil, err
@@ -171,10 +181,7 @@ func (c *fastClient) once(method, target string, hdr []Header, body []byte, dead
 	if method == "HEAD" {
 		resp.SkipBody = true
 	}
-	req.Header.DisableNormalizing()
-	req.URI().DisablePathNormalizing = true
-	resp.Header.DisableNormalizing()
-	if err := hc.do(req, resp, deadline); err != nil {
+	if err := hc.DoDeadline(req, resp, deadline); err != nil {
 		return nil, err
 	}
 	out := &Response{Status: resp.StatusCode(), URL: target, Proto: "HTTP/1.1"}
@@ -202,6 +209,6 @@ func (c *fastClient) once(method, target string, hdr []Header, body []byte, dead
 
 func (c *fastClient) CloseIdle() {
 	for _, hc := range c.hosts {
-		hc.closeIdle()
+		hc.CloseIdleConnections()
 	}
 }
