@@ -258,7 +258,9 @@ func TestBrowser(t *testing.T) {
 	err := chromedp.Listen(ctx, func(ev any) {
 		switch ev := ev.(type) {
 		case *fetch.EventRequestPaused:
-			go func() { _, _ = chromedp.Call(ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID}) }()
+			go func() {
+				_, _ = chromedp.Call(ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+			}()
 		case *cdpruntime.EventExceptionThrown:
 			consoleMu.Lock()
 			console = append(console, "exception: "+ev.ExceptionDetails.Text+" "+exceptionText(ev.ExceptionDetails))
