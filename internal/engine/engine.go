@@ -143,27 +143,24 @@ func (e *Engine) Start(ctx context.Context, p Params) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	switch e.state {
-	case StateStopping:
+	if e.state == StateStopping {
 		return errors.New("the test is stopping; start again when it has stopped")
-	case StateReady, StateStopped:
+	}
+	if err := e.cfg.Driver.Apply(ctx, p); err != nil {
+		return err
+	}
+	if e.state == StateReady || e.state == StateStopped {
+		// A new test. Set up only once the driver took it, so that a start
+		// that fails leaves the last test's statistics and Done alone.
 		now := time.Now()
+		e.agg = stats.NewAggregate(now)
 		if e.state == StateStopped {
-			e.agg = stats.NewAggregate(now)
 			e.done = make(chan struct{})
-		} else {
-			e.agg = stats.NewAggregate(now)
 		}
 		e.started, e.ended, e.reason = now, time.Time{}, ""
 		loopCtx, cancel := context.WithCancel(context.Background())
 		e.loopCancel, e.loopDone = cancel, make(chan struct{})
 		go e.loop(loopCtx, e.loopDone)
-	}
-	if err := e.cfg.Driver.Apply(ctx, p); err != nil {
-		if e.state == StateReady || e.state == StateStopped {
-			e.loopCancel()
-		}
-		return err
 	}
 	e.params = p
 	e.state = StateSpawning

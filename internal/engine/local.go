@@ -80,11 +80,15 @@ func filterClasses(all []runner.Class, names []string) []runner.Class {
 func (d *LocalDriver) Stop(ctx context.Context) {
 	d.mu.Lock()
 	r := d.r
-	d.stopped = true
 	d.mu.Unlock()
 	if r != nil {
 		r.Stop(ctx)
 	}
+	// Only now may Collect forget the runner: until its users have ended,
+	// their requests in flight still land in its recorder.
+	d.mu.Lock()
+	d.stopped = true
+	d.mu.Unlock()
 }
 
 // Users is the number of running users.
