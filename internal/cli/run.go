@@ -127,6 +127,7 @@ func (o *testOptions) params(s *script.Script) engine.Params {
 
 func (app *App) runCmd() *cobra.Command {
 	o := &testOptions{}
+	prof := &profileOptions{} // hidden --cpuprofile/--memprofile (bench/engine)
 	cmd := &cobra.Command{
 		Use:   "run -f SCRIPT [flags]",
 		Short: "Run a load test on this machine",
@@ -145,10 +146,11 @@ Exit codes: 0 success; 1 a threshold failed, or a request failed and
   stampede run -f test.star --headless -u 100 -r 10 -t 5m --host https://staging.example.com --csv out/run`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return app.run(cmd.Context(), o)
+			return prof.around(func() error { return app.run(cmd.Context(), o) })
 		},
 	}
 	o.register(cmd.Flags())
+	prof.register(cmd.Flags())
 	return cmd
 }
 

@@ -3,7 +3,6 @@ package httpclient
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,13 +11,13 @@ import (
 )
 
 // fastClient is the default HTTP/1.1 client, on fasthttp. Each user has its
-// own HostClient per origin, so connections are never shared between users
+// own connections per origin (hostConns), so connections are never shared between users
 // (as with a browser per user, and as Locust does).
 type fastClient struct {
 	opts    Options
-	hosts   map[string]*fasthttp.HostClient
+	hosts   map[string]*hostConns
 	lastKey string
-	last    *fasthttp.HostClient
+	last    *hostConns
 	cookies jar
 }
 
@@ -69,7 +68,7 @@ func hasPort(host string) bool {
 	return c >= 0 && c > strings.LastIndexByte(host, ']')
 }
 
-func (c *fastClient) hostClient(rawURL string) (*fasthttp.HostClient, error) {
+func (c *fastClient) hostClient(rawURL string) (*hostConns, error) {
 	key, addr, isTLS, err := origin(rawURL)
 	if err != nil {
 		return nil, err
@@ -79,23 +78,18 @@ func (c *fastClient) hostClient(rawURL string) (*fasthttp.HostClient, error) {
 	}
 	hc := c.hosts[key]
 	if hc == nil {
-		hc = &fasthttp.HostClient{
-			Addr:                          addr,
-			IsTLS:                         isTLS,
-			MaxConns:                      2,
-			ReadBufferSize:                16 << 10,
-			NoDefaultUserAgentHeader:      true,
-			DisableHeaderNamesNormalizing: true,
-			DisablePathNormalizing:        true,
-			MaxIdleConnDuration:           90 * time.Second,
-		}
+		hc = &hostConns{addr: addr, isTLS: isTLS}
 		if isTLS {
-			hc.TLSConfig = &tls.Config{InsecureSkipVerify: c.opts.InsecureSkipVerify}
+			hc.tls = &tls.Config{InsecureSkipVerify: c.opts.InsecureSkipVerify, ServerName: hostname(addr)}
 		}
-		if c.hosts == nil {
-			c.hosts = make(map[string]*fasthttp.HostClient, 1)
+		// Most users talk to one origin, kept in last: the map is only
+		// made for a second one (it costs an idle user ~300 bytes).
+		if c.last != nil {
+			if c.hosts == nil {
+				c.hosts = map[string]*hostConns{c.lastKey: c.last}
+			}
+			c.hosts[key] = hc
 		}
-		c.hosts[key] = hc
 	}
 	c.lastKey, c.last = key, hc
 	return hc, nil
@@ -118,7 +112,7 @@ func (c *fastClient) Do(ctx context.Context, r *Request) (*Response, error) {
 		}
 		resp, err := c.once(method, target, r.Header, body, deadline)
 		if err != nil {
-			if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) {
+			if isTimeout(err) {
 				err = &TimeoutError{After: timeout}
 			}
 			return nil, err
@@ -181,7 +175,10 @@ func (c *fastClient) once(method, target string, hdr []Header, body []byte, dead
 	if method == "HEAD" {
 		resp.SkipBody = true
 	}
-	if err := hc.DoDeadline(req, resp, deadline); err != nil {
+	req.Header.DisableNormalizing()
+	req.URI().DisablePathNormalizing = true
+	resp.Header.DisableNormalizing()
+	if err := hc.do(req, resp, deadline); err != nil {
 		return nil, err
 	}
 	out := &Response{Status: resp.StatusCode(), URL: target, Proto: "HTTP/1.1"}
@@ -208,7 +205,10 @@ func (c *fastClient) once(method, target string, hdr []Header, body []byte, dead
 }
 
 func (c *fastClient) CloseIdle() {
+	if c.last != nil {
+		c.last.closeIdle()
+	}
 	for _, hc := range c.hosts {
-		hc.CloseIdleConnections()
+		hc.closeIdle()
 	}
 }

@@ -58,11 +58,47 @@ type user struct {
 	vu   *script.VU
 	stop chan struct{} // closed: finish the current task, then stop
 	once sync.Once
+
+	mu     sync.Mutex
+	parked *time.Timer // set while the user waits without a goroutine
+	resume func()      // what parked's timer runs
+}
+
+// parkAfter is the shortest wait for which a user's goroutine ends and a
+// timer starts a new one when the wait is over. A goroutine keeps the
+// stack its last task grew (Starlark and HTTP calls are deep): 10,000
+// users in a long wait held about 65 MB of stacks that way.
+const parkAfter = time.Second
+
+// park makes resume run in a new goroutine after w, or as soon as the
+// user is drained. It returns false, doing nothing, when the user is
+// already draining.
+func (u *user) park(w time.Duration, resume func()) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if closed(u.stop) {
+		return false
+	}
+	u.resume = resume
+	u.parked = time.AfterFunc(w, func() {
+		u.mu.Lock()
+		u.parked, u.resume = nil, nil
+		u.mu.Unlock()
+		resume()
+	})
+	return true
 }
 
 func (u *user) drain(timeout time.Duration) {
 	u.once.Do(func() {
+		u.mu.Lock()
 		close(u.stop)
+		t, resume := u.parked, u.resume
+		u.parked, u.resume = nil, nil
+		u.mu.Unlock()
+		if t != nil && t.Stop() {
+			go resume() // wake the parked user now, to run on_stop
+		}
 		if timeout <= 0 {
 			u.vu.Interrupt()
 			return
@@ -272,11 +308,17 @@ func (r *Runner) stopOne(class string) {
 	u.drain(r.cfg.StopTimeout)
 }
 
+// run is a new user's goroutine: on_start, then the task loop.
 func (r *Runner) run(u *user) {
-	defer r.wg.Done()
+	u.vu.OnStart(r.ctx)
+	r.loop(u)
+}
+
+// loop runs tasks until the user stops, then on_stop. A wait of parkAfter
+// or more ends the goroutine; a timer calls loop again in a new one.
+func (r *Runner) loop(u *user) {
 	v := u.vu
 	ctx := r.ctx
-	v.OnStart(ctx)
 	var timer *time.Timer
 	for !v.Stopped() && !v.Interrupted() && !closed(u.stop) {
 		d := v.RunTask(ctx)
@@ -286,6 +328,12 @@ func (r *Runner) run(u *user) {
 		w := v.NextWait(d)
 		if w <= 0 {
 			continue
+		}
+		if w >= parkAfter && u.park(w, func() { r.loop(u) }) {
+			if timer != nil {
+				timer.Stop()
+			}
+			return
 		}
 		if timer == nil {
 			timer = time.NewTimer(w)
@@ -300,6 +348,7 @@ func (r *Runner) run(u *user) {
 	if timer != nil {
 		timer.Stop()
 	}
+	defer r.wg.Done()
 	v.OnStop(ctx)
 	v.Close()
 	if v.Stopped() {

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# run.sh: requests/s of wrk, hey, Locust (FastHttpUser) and Stampede (default
+# HTTP/1.1 client and the --http2 net/http client) against one local nginx,
+# measured in the same run, on the same pinned cores, and each tool's ratio
+# to wrk.
+#
+#   bench/engine/run.sh                      # 10 s per tool, 50 connections
+#   DURATION=20 CONNS=100 ROUNDS=3 bench/engine/run.sh
+#   TOOLS="wrk stampede" bench/engine/run.sh
+#
+# Settings (environment):
+#   DURATION   seconds each tool runs (default 10)
+#   CONNS      connections / users / workers of every tool (default 50)
+#   ROUNDS     measure every tool this many times, interleaved; the table
+#              shows the best round and every round (default 1)
+#   TOOLS      which tools, in order (default: wrk hey locust stampede stampede-http2)
+#   TARGET_CPU core of nginx (default 0); LOAD_CPU core of the tools (default 1)
+#   PORT       nginx port on 127.0.0.1 (default 18480)
+#   CPUPROFILE write a CPU profile of the default-client Stampede run here
+#   STAMPEDE_BIN use this stampede binary instead of building one
+#
+# Not a test: it prints figures. Only loopback traffic, every run bounded.
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+DURATION=${DURATION:-10}
+CONNS=${CONNS:-50}
+ROUNDS=${ROUNDS:-1}
+TOOLS=${TOOLS:-wrk hey locust stampede stampede-http2}
+CPUPROFILE=${CPUPROFILE:-}
+
+need_count DURATION "$DURATION"
+need_count CONNS "$CONNS"
+need_count ROUNDS "$ROUNDS"
+
+WORK=$(mktemp -d /tmp/stampede-bench.XXXXXX)
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+check_cores
+need_cmd taskset util-linux
+need_cmd nginx nginx-light nginx
+need_cmd python3 python3
+for t in $TOOLS; do
+	case $t in
+	wrk) need_cmd wrk wrk ;;
+	hey) need_cmd hey hey ;;
+	locust) need_cmd locust python3-locust ;;
+	stampede | stampede-http2) ;;
+	*) die "unknown tool $t (wrk hey locust stampede stampede-http2)" ;;
+	esac
+done
+if [ -n "${STAMPEDE_BIN:-}" ]; then
+	STAMPEDE=$STAMPEDE_BIN
+else
+	build_stampede
+fi
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+start_nginx 4096
+URL="http://127.0.0.1:$PORT/"
+# A hard bound on every tool's run: its duration plus start and stop time.
+BOUND=$((DURATION + 60))
+
+# load CMD...: run a load generator pinned to LOAD_CPU, bounded in time.
+load() {
+	timeout -k 5 "$BOUND" taskset -c "$LOAD_CPU" "$@"
+}
+
+# Each measure_* prints requests/s on stdout (and keeps the tool's output
+# in $WORK/<tool>.<round>.out).
+
+measure_wrk() {
+	local out=$1
+	load wrk -t1 -c"$CONNS" -d"${DURATION}s" "$URL" >"$out" 2>&1
+	awk '/^Requests\/sec:/ {print $2}' "$out"
+}
+
+measure_hey() {
+	local out=$1
+	load hey -z "${DURATION}s" -c "$CONNS" "$URL" >"$out" 2>&1
+	awk '/Requests\/sec:/ {print $2}' "$out"
+}
+
+measure_locust() {
+	local out=$1
+	local csv="$WORK/locust"
+	rm -f "${csv}"_*.csv
+	# Locust warns above 100 users/s; the spawn is over in the first second.
+	load locust -f "$BENCH_DIR/locustfile.py" --headless -u "$CONNS" -r "$CONNS" \
+		-t "${DURATION}s" --host "${URL%/}" --csv "$csv" --only-summary \
+		--loglevel WARNING --stop-timeout 1 >"$out" 2>&1 || true
+	# The "Aggregated" row's "Requests/s" column.
+	python3 - "${csv}_stats.csv" <<'EOF'
+import csv, sys
+with open(sys.argv[1], newline="") as f:
+    for row in csv.DictReader(f):
+        if row["Name"] == "Aggregated":
+            print(row["Requests/s"])
+EOF
+}
+
+# measure_stampede OUT [FLAGS...]: requests / duration from the JSON summary.
+measure_stampede() {
+	local out=$1
+	shift
+	local json="$WORK/stampede.json"
+	rm -f "$json"
+	load "$STAMPEDE" run -f "$BENCH_DIR/loop.star" --headless -u "$CONNS" -r 100000 \
+		-t "${DURATION}s" --host "${URL%/}" --json "$json" --loglevel warn "$@" >"$out" 2>&1
+	python3 - "$json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+n, s = d["stats"]["total"]["num_requests"], d["run"]["duration_seconds"]
+f = d["stats"]["total"]["num_failures"]
+if f:
+    print(f"stampede: {f} of {n} requests failed", file=sys.stderr)
+print(f"{n / s:.2f}")
+EOF
+}
+
+measure() {
+	local tool=$1 round=$2
+	local out="$WORK/$tool.$round.out"
+	case $tool in
+	wrk) measure_wrk "$out" ;;
+	hey) measure_hey "$out" ;;
+	locust) measure_locust "$out" ;;
+	stampede)
+		if [ -n "$CPUPROFILE" ] && [ "$round" = 1 ]; then
+			measure_stampede "$out" --cpuprofile "$CPUPROFILE"
+		else
+			measure_stampede "$out"
+		fi
+		;;
+	stampede-http2) measure_stampede "$out" --http2 ;;
+	esac
+}
+
+log "warming up nginx (2 s of Stampede load)"
+timeout -k 5 30 taskset -c "$LOAD_CPU" "$STAMPEDE" run -f "$BENCH_DIR/loop.star" --headless \
+	-u "$CONNS" -r 100000 -t 2s --host "${URL%/}" --loglevel error >/dev/null 2>&1 || true
+
+declare -A best all
+for round in $(seq 1 "$ROUNDS"); do
+	for tool in $TOOLS; do
+		log "round $round/$ROUNDS: $tool (${DURATION}s, $CONNS connections, core $LOAD_CPU)"
+		rps=$(measure "$tool" "$round" || true)
+		if ! [[ $rps =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
+			printf 'warning: %s gave no requests/s; its output:\n' "$tool" >&2
+			tail -n 20 "$WORK/$tool.$round.out" >&2 || true
+			rps=0
+		fi
+		all[$tool]="${all[$tool]:-}${all[$tool]:+ }$(printf '%.0f' "$rps")"
+		if awk -v a="$rps" -v b="${best[$tool]:-0}" 'BEGIN{exit !(a>b)}'; then
+			best[$tool]=$rps
+		fi
+		sleep 1 # let TIME_WAIT and the target settle between tools
+	done
+done
+
+wrk_rps=${best[wrk]:-}
+echo
+printf 'Stampede engine benchmark: %s s per tool, %s connections/users, target nginx (1 worker) on core %s, tools on core %s, %s round(s)\n' \
+	"$DURATION" "$CONNS" "$TARGET_CPU" "$LOAD_CPU" "$ROUNDS"
+printf '%s, %s, go %s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}')" "$(go env GOVERSION 2>/dev/null || echo '?')"
+printf '%-16s %12s %10s   %s\n' tool "requests/s" "÷ wrk" "every round"
+for tool in $TOOLS; do
+	ratio="-"
+	if [ -n "$wrk_rps" ] && awk -v w="$wrk_rps" 'BEGIN{exit !(w>0)}'; then
+		ratio=$(awk -v a="${best[$tool]:-0}" -v w="$wrk_rps" 'BEGIN{printf "%.2f", a/w}')
+	fi
+	printf '%-16s %12.0f %10s   %s\n' "$tool" "${best[$tool]:-0}" "$ratio" "${all[$tool]:-}"
+done
+if [ -n "$wrk_rps" ] && [ -n "${best[stampede]:-}" ]; then
+	ratio=$(awk -v a="${best[stampede]}" -v w="$wrk_rps" 'BEGIN{printf "%.2f", a/w}')
+	verdict=$(awk -v r="$ratio" 'BEGIN{print (r>=0.6) ? "meets" : "MISSES"}')
+	printf '\nStampede (default client) at %s× wrk %s the 0.6× target.\n' "$ratio" "$verdict"
+fi

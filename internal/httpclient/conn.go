@@ -1,0 +1,222 @@
+package httpclient
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// hostConns holds one user's keep-alive connections to one origin.
+//
+// It replaces fasthttp.HostClient, which costs an idle user about 25 KB:
+// its read and write buffers live in per-HostClient pools (so every user
+// keeps its own 16 KB + 4 KB), and it runs one idle-connection cleaner
+// goroutine per HostClient. Here the buffers come from process-wide pools
+// and are held only while a request is on the wire, and idle connections
+// are expired when the user next looks for one. The wire format (request
+// writing, response parsing, bodies, chunking) is still fasthttp's.
+type hostConns struct {
+	addr  string // host:port to dial
+	isTLS bool
+	tls   *tls.Config
+	idle  []idleConn // most recently used last
+}
+
+type idleConn struct {
+	c    net.Conn
+	last time.Time
+}
+
+const (
+	// maxIdlePerHost is how many idle connections a user keeps per origin
+	// (a user makes one request at a time).
+	maxIdlePerHost = 2
+	// maxIdleTime is how long an unused connection is kept (as net/http's
+	// IdleConnTimeout and the HostClient setting it replaces).
+	maxIdleTime = 90 * time.Second
+	// readBufferSize bounds the response header block, as HostClient's
+	// ReadBufferSize did.
+	readBufferSize  = 16 << 10
+	writeBufferSize = 4 << 10
+)
+
+// Process-wide buffer pools: a buffer is taken for one request's write or
+// read and given back at once, so 10,000 idle users hold none. (A
+// sync.Pool is a cache, not state: any Get may return a fresh buffer.)
+var (
+	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufferSize) }}
+	headPool   = sync.Pool{New: func() any { return new(headReader) }}
+)
+
+// headReader reads the bytes of a response's first read, then the rest
+// from the connection.
+type headReader struct {
+	buf  [512]byte
+	head []byte
+	r    io.Reader
+}
+
+func (h *headReader) Read(p []byte) (int, error) {
+	if len(h.head) > 0 {
+		n := copy(p, h.head)
+		h.head = h.head[n:]
+		return n, nil
+	}
+	return h.r.Read(p)
+}
+
+// do sends req and reads resp on one of h's connections, dialling a new
+// one when none is idle. A request that fails on a reused connection
+// before any response byte arrived (the server closed it while it was
+// idle) is retried once on a fresh connection if its method is idempotent.
+func (h *hostConns) do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
+	for attempt := 0; ; attempt++ {
+		conn, reused, err := h.conn(deadline)
+		if err != nil {
+			return err
+		}
+		retryable, err := roundTrip(conn, req, resp, deadline)
+		if err == nil {
+			if req.ConnectionClose() || resp.ConnectionClose() {
+				conn.Close()
+			} else {
+				h.put(conn)
+			}
+			return nil
+		}
+		conn.Close()
+		if !(reused && retryable && attempt == 0 && idempotent(req) && !isTimeout(err)) {
+			return err
+		}
+		resp.Reset()
+	}
+}
+
+// conn returns an idle connection that has not expired, or dials one.
+func (h *hostConns) conn(deadline time.Time) (c net.Conn, reused bool, err error) {
+	now := time.Now()
+	for len(h.idle) > 0 {
+		ic := h.idle[len(h.idle)-1]
+		h.idle[len(h.idle)-1] = idleConn{}
+		h.idle = h.idle[:len(h.idle)-1]
+		if now.Sub(ic.last) <= maxIdleTime {
+			return ic.c, true, nil
+		}
+		ic.c.Close()
+	}
+	c, err = h.dial(deadline)
+	return c, false, err
+}
+
+func (h *hostConns) dial(deadline time.Time) (net.Conn, error) {
+	d := net.Dialer{Deadline: deadline, KeepAlive: 30 * time.Second}
+	c, err := d.Dial("tcp", h.addr)
+	if err != nil {
+		return nil, err
+	}
+	if !h.isTLS {
+		return c, nil
+	}
+	tc := tls.Client(c, h.tls)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return tc, nil
+}
+
+// put keeps c for the next request; beyond maxIdlePerHost the oldest goes.
+func (h *hostConns) put(c net.Conn) {
+	if len(h.idle) >= maxIdlePerHost {
+		h.idle[0].c.Close()
+		copy(h.idle, h.idle[1:])
+		h.idle = h.idle[:len(h.idle)-1]
+	}
+	h.idle = append(h.idle, idleConn{c: c, last: time.Now()})
+}
+
+// closeIdle closes every idle connection.
+func (h *hostConns) closeIdle() {
+	for i, ic := range h.idle {
+		ic.c.Close()
+		h.idle[i] = idleConn{}
+	}
+	h.idle = h.idle[:0]
+}
+
+// roundTrip writes req and reads resp on c. retryable reports that no
+// response byte was read, so the server cannot have answered.
+func roundTrip(c net.Conn, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) (retryable bool, err error) {
+	if err := c.SetDeadline(deadline); err != nil {
+		return true, err
+	}
+	bw := writerPool.Get().(*bufio.Writer)
+	bw.Reset(c)
+	err = req.Write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	bw.Reset(nil)
+	writerPool.Put(bw)
+	if err != nil {
+		return true, err
+	}
+	// The first read goes into a small buffer, so that a user waiting for
+	// its answer holds 512 bytes, not a 16 KB reader: with thousands of
+	// users waiting on a slow server, big buffers would add up to many
+	// megabytes, which the pool then keeps for two GC cycles.
+	hr := headPool.Get().(*headReader)
+	defer func() {
+		hr.head, hr.r = nil, nil
+		headPool.Put(hr)
+	}()
+	n, err := c.Read(hr.buf[:])
+	if n == 0 {
+		if err == nil || errors.Is(err, io.EOF) {
+			err = fasthttp.ErrConnectionClosed
+		}
+		return true, err
+	}
+	hr.head, hr.r = hr.buf[:n], c
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(hr)
+	defer func() {
+		br.Reset(nil)
+		readerPool.Put(br)
+	}()
+	return false, resp.Read(br)
+}
+
+func idempotent(req *fasthttp.Request) bool {
+	h := &req.Header
+	return h.IsGet() || h.IsHead() || h.IsPut() || h.IsDelete() || h.IsOptions() || h.IsTrace()
+}
+
+// isTimeout reports whether err is a deadline having passed.
+func isTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// hostname is addr without its port, for TLS server name verification.
+func hostname(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
+}
