@@ -267,15 +267,21 @@ func (m *Master) Connect(stream pb.Cluster_ConnectServer) error {
 	return nil
 }
 
+// sendLoop sends the queued messages; a heartbeat goes out when nothing
+// else was sent for an interval (an ack every second usually stands for
+// it, which halves the master's writes).
 func (m *Master) sendLoop(ctx context.Context, stream pb.Cluster_ConnectServer, c *masterConn) {
-	hb := time.NewTicker(m.cfg.Heartbeat)
+	hb := time.NewTimer(m.cfg.Heartbeat)
 	defer hb.Stop()
 	for {
-		for _, msg := range c.out.drain() {
-			if err := stream.Send(msg); err != nil {
-				c.cancel()
-				return
+		if msgs := c.out.drain(); len(msgs) > 0 {
+			for _, msg := range msgs {
+				if err := stream.Send(msg); err != nil {
+					c.cancel()
+					return
+				}
 			}
+			resetTimer(hb, m.cfg.Heartbeat)
 		}
 		select {
 		case <-ctx.Done():
@@ -359,6 +365,9 @@ func (m *Master) handle(w *workerState, c *masterConn, msg *pb.WorkerMessage) {
 	case *pb.WorkerMessage_Heartbeat:
 		w.hb = x.Heartbeat
 	case *pb.WorkerMessage_Report:
+		if x.Report.Status != nil {
+			w.hb = x.Report.Status
+		}
 		m.reportLocked(w, c, x.Report)
 	case *pb.WorkerMessage_Prepared:
 		p := x.Prepared

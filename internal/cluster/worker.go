@@ -344,11 +344,22 @@ func (w *Worker) sendLoop(ctx context.Context, stream pb.Cluster_ConnectClient, 
 			}
 		}
 		w.mu.Unlock()
-		for _, r := range batch {
-			if err := stream.Send(&pb.WorkerMessage{Msg: &pb.WorkerMessage_Report{Report: r}}); err != nil {
+		for i, r := range batch {
+			msg := r
+			if i == len(batch)-1 {
+				// The last report carries the heartbeat (a shallow copy:
+				// the queued report stays as it is for resending).
+				msg = &pb.Report{Seq: r.Seq, TestId: r.TestId, Delta: r.Delta, Final: r.Final, Status: w.heartbeat()}
+			}
+			if err := stream.Send(&pb.WorkerMessage{Msg: &pb.WorkerMessage_Report{Report: msg}}); err != nil {
 				return err
 			}
 			sent = r.Seq
+		}
+		if len(batch) > 0 {
+			w.mu.Lock()
+			resetTimer(hb, w.hbInt)
+			w.mu.Unlock()
 		}
 		for _, m := range control.drain() {
 			if err := stream.Send(m); err != nil {
@@ -369,6 +380,17 @@ func (w *Worker) sendLoop(ctx context.Context, stream pb.Cluster_ConnectClient, 
 			w.mu.Unlock()
 		}
 	}
+}
+
+// resetTimer restarts t for d, draining a pending fire.
+func resetTimer(t *time.Timer, d time.Duration) {
+	if !t.Stop() {
+		select {
+		case <-t.C:
+		default:
+		}
+	}
+	t.Reset(d)
 }
 
 func (w *Worker) heartbeat() *pb.Heartbeat {

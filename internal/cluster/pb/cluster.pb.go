@@ -253,6 +253,9 @@ func (x *Hello) GetCpuCount() int32 {
 	return 0
 }
 
+// Heartbeat is sent every interval by both sides (the master's is empty).
+// Any other message counts as a heartbeat too: a side that sent something
+// else during the interval skips it.
 type Heartbeat struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Users    int32                  `protobuf:"varint,1,opt,name=users,proto3" json:"users,omitempty"`
@@ -355,7 +358,10 @@ type Report struct {
 	TestId uint64                 `protobuf:"varint,2,opt,name=test_id,json=testId,proto3" json:"test_id,omitempty"`
 	Delta  *Delta                 `protobuf:"bytes,3,opt,name=delta,proto3" json:"delta,omitempty"`
 	// final is set on the last report of a test.
-	Final         bool `protobuf:"varint,4,opt,name=final,proto3" json:"final,omitempty"`
+	Final bool `protobuf:"varint,4,opt,name=final,proto3" json:"final,omitempty"`
+	// status, when set, stands for a heartbeat: a worker that sends a
+	// report sends no separate heartbeat in that interval.
+	Status        *Heartbeat `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -416,6 +422,13 @@ func (x *Report) GetFinal() bool {
 		return x.Final
 	}
 	return false
+}
+
+func (x *Report) GetStatus() *Heartbeat {
+	if x != nil {
+		return x.Status
+	}
+	return nil
 }
 
 // Prepared answers Prepare: error is empty when the script loaded.
@@ -1716,12 +1729,13 @@ const file_cluster_proto_rawDesc = "" +
 	"\x0eusers_by_class\x18\a \x03(\v20.stampede.cluster.v1.Heartbeat.UsersByClassEntryR\fusersByClass\x1a?\n" +
 	"\x11UsersByClassEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"{\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"\xb3\x01\n" +
 	"\x06Report\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x17\n" +
 	"\atest_id\x18\x02 \x01(\x04R\x06testId\x120\n" +
 	"\x05delta\x18\x03 \x01(\v2\x1a.stampede.cluster.v1.DeltaR\x05delta\x12\x14\n" +
-	"\x05final\x18\x04 \x01(\bR\x05final\"^\n" +
+	"\x05final\x18\x04 \x01(\bR\x05final\x126\n" +
+	"\x06status\x18\x05 \x01(\v2\x1e.stampede.cluster.v1.HeartbeatR\x06status\"^\n" +
 	"\bPrepared\x12\x17\n" +
 	"\atest_id\x18\x01 \x01(\x04R\x06testId\x12#\n" +
 	"\rscript_sha256\x18\x02 \x01(\tR\fscriptSha256\x12\x14\n" +
@@ -1880,31 +1894,32 @@ var file_cluster_proto_depIdxs = []int32{
 	5,  // 4: stampede.cluster.v1.WorkerMessage.stopped:type_name -> stampede.cluster.v1.Stopped
 	21, // 5: stampede.cluster.v1.Heartbeat.users_by_class:type_name -> stampede.cluster.v1.Heartbeat.UsersByClassEntry
 	16, // 6: stampede.cluster.v1.Report.delta:type_name -> stampede.cluster.v1.Delta
-	7,  // 7: stampede.cluster.v1.MasterMessage.welcome:type_name -> stampede.cluster.v1.Welcome
-	2,  // 8: stampede.cluster.v1.MasterMessage.master_heartbeat:type_name -> stampede.cluster.v1.Heartbeat
-	9,  // 9: stampede.cluster.v1.MasterMessage.ack:type_name -> stampede.cluster.v1.Ack
-	10, // 10: stampede.cluster.v1.MasterMessage.prepare:type_name -> stampede.cluster.v1.Prepare
-	12, // 11: stampede.cluster.v1.MasterMessage.targets:type_name -> stampede.cluster.v1.Targets
-	14, // 12: stampede.cluster.v1.MasterMessage.stop:type_name -> stampede.cluster.v1.Stop
-	15, // 13: stampede.cluster.v1.MasterMessage.quit:type_name -> stampede.cluster.v1.Quit
-	8,  // 14: stampede.cluster.v1.MasterMessage.reject:type_name -> stampede.cluster.v1.Reject
-	22, // 15: stampede.cluster.v1.Prepare.files:type_name -> stampede.cluster.v1.Prepare.FilesEntry
-	23, // 16: stampede.cluster.v1.Prepare.vars:type_name -> stampede.cluster.v1.Prepare.VarsEntry
-	11, // 17: stampede.cluster.v1.Prepare.http:type_name -> stampede.cluster.v1.HTTPOptions
-	13, // 18: stampede.cluster.v1.Targets.closed:type_name -> stampede.cluster.v1.ClosedModel
-	24, // 19: stampede.cluster.v1.ClosedModel.users:type_name -> stampede.cluster.v1.ClosedModel.UsersEntry
-	17, // 20: stampede.cluster.v1.Delta.entries:type_name -> stampede.cluster.v1.Entry
-	19, // 21: stampede.cluster.v1.Delta.errors:type_name -> stampede.cluster.v1.ErrorCount
-	20, // 22: stampede.cluster.v1.Delta.exceptions:type_name -> stampede.cluster.v1.ExceptionCount
-	18, // 23: stampede.cluster.v1.Entry.latency:type_name -> stampede.cluster.v1.Timing
-	18, // 24: stampede.cluster.v1.Entry.service:type_name -> stampede.cluster.v1.Timing
-	0,  // 25: stampede.cluster.v1.Cluster.Connect:input_type -> stampede.cluster.v1.WorkerMessage
-	6,  // 26: stampede.cluster.v1.Cluster.Connect:output_type -> stampede.cluster.v1.MasterMessage
-	26, // [26:27] is the sub-list for method output_type
-	25, // [25:26] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	2,  // 7: stampede.cluster.v1.Report.status:type_name -> stampede.cluster.v1.Heartbeat
+	7,  // 8: stampede.cluster.v1.MasterMessage.welcome:type_name -> stampede.cluster.v1.Welcome
+	2,  // 9: stampede.cluster.v1.MasterMessage.master_heartbeat:type_name -> stampede.cluster.v1.Heartbeat
+	9,  // 10: stampede.cluster.v1.MasterMessage.ack:type_name -> stampede.cluster.v1.Ack
+	10, // 11: stampede.cluster.v1.MasterMessage.prepare:type_name -> stampede.cluster.v1.Prepare
+	12, // 12: stampede.cluster.v1.MasterMessage.targets:type_name -> stampede.cluster.v1.Targets
+	14, // 13: stampede.cluster.v1.MasterMessage.stop:type_name -> stampede.cluster.v1.Stop
+	15, // 14: stampede.cluster.v1.MasterMessage.quit:type_name -> stampede.cluster.v1.Quit
+	8,  // 15: stampede.cluster.v1.MasterMessage.reject:type_name -> stampede.cluster.v1.Reject
+	22, // 16: stampede.cluster.v1.Prepare.files:type_name -> stampede.cluster.v1.Prepare.FilesEntry
+	23, // 17: stampede.cluster.v1.Prepare.vars:type_name -> stampede.cluster.v1.Prepare.VarsEntry
+	11, // 18: stampede.cluster.v1.Prepare.http:type_name -> stampede.cluster.v1.HTTPOptions
+	13, // 19: stampede.cluster.v1.Targets.closed:type_name -> stampede.cluster.v1.ClosedModel
+	24, // 20: stampede.cluster.v1.ClosedModel.users:type_name -> stampede.cluster.v1.ClosedModel.UsersEntry
+	17, // 21: stampede.cluster.v1.Delta.entries:type_name -> stampede.cluster.v1.Entry
+	19, // 22: stampede.cluster.v1.Delta.errors:type_name -> stampede.cluster.v1.ErrorCount
+	20, // 23: stampede.cluster.v1.Delta.exceptions:type_name -> stampede.cluster.v1.ExceptionCount
+	18, // 24: stampede.cluster.v1.Entry.latency:type_name -> stampede.cluster.v1.Timing
+	18, // 25: stampede.cluster.v1.Entry.service:type_name -> stampede.cluster.v1.Timing
+	0,  // 26: stampede.cluster.v1.Cluster.Connect:input_type -> stampede.cluster.v1.WorkerMessage
+	6,  // 27: stampede.cluster.v1.Cluster.Connect:output_type -> stampede.cluster.v1.MasterMessage
+	27, // [27:28] is the sub-list for method output_type
+	26, // [26:27] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_cluster_proto_init() }
