@@ -284,9 +284,9 @@ func fullDocument() *output.Document {
 			Start: start, End: start.Add(30 * time.Second), Regions: []string{"eastus", "westeurope"}, WorkerCount: 2, StopReason: "run time elapsed"},
 		Stats: &stats.Summary{
 			Start: start, End: start.Add(30 * time.Second),
-			Entries: []stats.EntryStats{entry("GET", "/", 200, 0, 10), entry("POST", "/checkout <fast>", 100, 3, 40)},
-			Total:   entry("", "Aggregated", 300, 3, 20),
-			Errors:  []stats.ErrorStats{{Method: "POST", Name: "/checkout <fast>", Error: "HTTP 500 <b>", Occurrences: 3}},
+			Entries:    []stats.EntryStats{entry("GET", "/", 200, 0, 10), entry("POST", "/checkout <fast>", 100, 3, 40)},
+			Total:      entry("", "Aggregated", 300, 3, 20),
+			Errors:     []stats.ErrorStats{{Method: "POST", Name: "/checkout <fast>", Error: "HTTP 500 <b>", Occurrences: 3}},
 			Exceptions: []stats.ExceptionStats{{Count: 1, Message: "boom", Traceback: "File \"x.star\", line 3\n  in task", Nodes: []string{"w1"}}},
 			Regions: []stats.RegionStats{
 				{Region: "eastus", Entries: []stats.EntryStats{entry("GET", "/", 100, 0, 9)}, Total: entry("", "Aggregated", 150, 0, 18)},
@@ -328,7 +328,7 @@ func TestRenderFullDocument(t *testing.T) {
 		t.Error("unescaped markup from the data")
 	}
 	for _, row := range []string{
-		"|eastus|150|0|0.00%|21.6|",             // region table
+		"|eastus|150|0|0.00%|21.6|",                 // region table
 		"|≤ 10 ms|180 (60.00%, cumulative 66.67%)|", // distribution buckets
 		"|w1|eastus|10.0.0.4|stopped|5|",
 	} {

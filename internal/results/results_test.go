@@ -1,0 +1,245 @@
+package results
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"gocloud.dev/blob"
+)
+
+func TestNewRunID(t *testing.T) {
+	now := time.Date(2026, 11, 27, 10, 15, 0, 0, time.FixedZone("CET", 3600))
+	re := regexp.MustCompile(`^20261127-091500-[a-z]+-[a-z]+$`)
+	seen := map[string]bool{}
+	for i := 0; i < 50; i++ {
+		id := NewRunID(now)
+		if !re.MatchString(id) {
+			t.Fatalf("run id %q does not match %s", id, re)
+		}
+		if err := CheckRunID(id); err != nil {
+			t.Fatal(err)
+		}
+		seen[id] = true
+	}
+	if len(seen) < 10 {
+		t.Errorf("only %d distinct ids in 50", len(seen))
+	}
+}
+
+func TestCheckRunID(t *testing.T) {
+	for id, ok := range map[string]bool{
+		"nightly-42": true, "v1.2_rc": true, "": false, "../up": false, "a/b": false, ".hidden": false,
+		"with space": false, strings.Repeat("x", 129): false,
+	} {
+		if err := CheckRunID(id); (err == nil) != ok {
+			t.Errorf("CheckRunID(%q) = %v, want ok=%v", id, err, ok)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	t.Setenv("AZURE_STORAGE_KEY", "c2VjcmV0LWtleS12YWx1ZQ==")
+	tests := []struct{ in, want string }{
+		{"azblob://c?prefix=x/&protocol=http", "azblob://c?prefix=x/&protocol=http"},
+		{"azblob://c?sig=abc123&sp=rw", "azblob://c?sig=REDACTED&sp=rw"},
+		{"s3://b?region=eu-west-1&secret_access_key=AKIA", "s3://b?region=eu-west-1&secret_access_key=REDACTED"},
+		{"https://user:hunter2@host/x", "https://user:REDACTED@host/x"},
+	}
+	for _, tc := range tests {
+		got := RedactURL(tc.in)
+		// Query order is not kept: compare parsed forms.
+		g, _ := url.Parse(got)
+		w, _ := url.Parse(tc.want)
+		if g.Scheme != w.Scheme || g.Host != w.Host || g.Query().Encode() != w.Query().Encode() || g.User.String() != w.User.String() {
+			t.Errorf("RedactURL(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	msg := "PUT https://a.blob.core.windows.net/c/k?se=2026&sig=Zm9vYmFy%3D&sp=w: 403; DefaultEndpointsProtocol=https;AccountName=a;AccountKey=Zm9vYmFyYmF6;EndpointSuffix=x key c2VjcmV0LWtleS12YWx1ZQ=="
+	got := RedactText(msg)
+	for _, secret := range []string{"Zm9vYmFy%3D", "Zm9vYmFyYmF6", "c2VjcmV0LWtleS12YWx1ZQ=="} {
+		if strings.Contains(got, secret) {
+			t.Errorf("RedactText left %q in %q", secret, got)
+		}
+	}
+	if !strings.Contains(got, "AccountName=a") || !strings.Contains(got, "sig=REDACTED") {
+		t.Errorf("RedactText removed too much: %q", got)
+	}
+}
+
+func writeFiles(t *testing.T, names ...string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	var out []string
+	for _, n := range names {
+		p := filepath.Join(dir, n)
+		if err := os.WriteFile(p, []byte("content of "+n+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func TestFileUpload(t *testing.T) {
+	dest := t.TempDir()
+	ctx := context.Background()
+	bk, err := Open(ctx, "file://"+dest+"?prefix=results/", "run-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bk.Close()
+	files := writeFiles(t, "run_stats.csv", "run.json", "run.html", "run-1.log")
+	files = append(files, filepath.Join(t.TempDir(), "missing.csv"))
+	keys, err := bk.Upload(ctx, files)
+	if err == nil || !strings.Contains(err.Error(), "missing.csv") {
+		t.Errorf("missing file: err = %v", err)
+	}
+	if len(keys) != 4 {
+		t.Errorf("keys = %v", keys)
+	}
+	var got []string
+	filepath.Walk(dest, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			rel, _ := filepath.Rel(dest, p)
+			got = append(got, rel)
+		}
+		return nil
+	})
+	sort.Strings(got)
+	want := []string{"results/run-1/run-1.log", "results/run-1/run.html", "results/run-1/run.json", "results/run-1/run_stats.csv"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("bucket holds %v, want %v (no probe, no .attrs)", got, want)
+	}
+	b, _ := os.ReadFile(filepath.Join(dest, "results/run-1/run.json"))
+	if string(b) != "content of run.json\n" {
+		t.Errorf("content = %q", b)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct{ url, id, want string }{
+		{"file:///nonexistent/stampede-dir", "r", "--results-url file:///nonexistent/stampede-dir"},
+		{"ftp://host/x", "r", `unsupported scheme "ftp"`},
+		{"not a url", "r", "not a URL"},
+		{"file://" + t.TempDir(), "bad/id", "--run-id"},
+	}
+	for _, tc := range tests {
+		_, err := Open(ctx, tc.url, tc.id)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Open(%q) = %v, want an error with %q", tc.url, err, tc.want)
+		}
+	}
+}
+
+// Azurite's well-known development account (public, documented by
+// Microsoft for the emulator).
+const (
+	azuriteAccount = "devstoreaccount1"
+	azuriteKey     = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+// AzuriteURL returns an azblob:// URL for container on the Azurite named
+// by STAMPEDE_TEST_AZURITE (see .ci/azurite.sh), setting the account
+// variables. Outside CI the test is skipped when Azurite is not there; in
+// CI it fails.
+func azuriteURL(t *testing.T, containerName, query string) string {
+	t.Helper()
+	endpoint := os.Getenv("STAMPEDE_TEST_AZURITE")
+	if endpoint == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("STAMPEDE_TEST_AZURITE is not set: run `source .ci/azurite.sh` to install and start Azurite (npm package azurite) first")
+		}
+		t.Skip("STAMPEDE_TEST_AZURITE not set; `source .ci/azurite.sh` starts Azurite")
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		t.Fatalf("STAMPEDE_TEST_AZURITE=%q: want http://HOST:PORT", endpoint)
+	}
+	t.Setenv("AZURE_STORAGE_ACCOUNT", azuriteAccount)
+	t.Setenv("AZURE_STORAGE_KEY", azuriteKey)
+	return fmt.Sprintf("azblob://%s?protocol=http&domain=%s&localemu=true%s", containerName, u.Host, query)
+}
+
+// CreateContainer makes a fresh container on Azurite.
+func createContainer(t *testing.T, rawURL string) {
+	t.Helper()
+	ctx := context.Background()
+	b, err := blob.OpenBucket(ctx, rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var c *container.Client
+	if !b.As(&c) {
+		t.Fatal("not an azblob bucket")
+	}
+	if _, err := c.Create(ctx, nil); err != nil {
+		t.Fatalf("creating container on Azurite: %v", err)
+	}
+}
+
+func TestAzuriteUpload(t *testing.T) {
+	name := fmt.Sprintf("stampede-test-%d", rand.Uint32())
+	base := azuriteURL(t, name, "")
+	ctx := context.Background()
+
+	// A container that does not exist fails at Open, with no secret in the message.
+	_, err := Open(ctx, base+"&prefix=ci/", "r1")
+	if err == nil || !strings.Contains(err.Error(), "cannot write") {
+		t.Fatalf("missing container: err = %v", err)
+	}
+	if strings.Contains(err.Error(), azuriteKey) {
+		t.Fatal("error message holds the account key")
+	}
+
+	createContainer(t, base)
+	bk, err := Open(ctx, base+"&prefix=ci/", "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bk.Close()
+	files := writeFiles(t, "r1_stats.csv", "r1_stats_history.csv", "r1.json", "r1.html", "r1.log")
+	keys, err := bk.Upload(ctx, files)
+	if err != nil || len(keys) != len(files) {
+		t.Fatalf("Upload = %v, %v", keys, err)
+	}
+	// Read back through a bucket without the prefix: every file is under ci/r1/.
+	raw, err := blob.OpenBucket(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var got []string
+	it := raw.List(nil)
+	for {
+		obj, err := it.Next(ctx)
+		if err != nil {
+			break
+		}
+		got = append(got, obj.Key)
+	}
+	sort.Strings(got)
+	want := []string{"ci/r1/r1.html", "ci/r1/r1.json", "ci/r1/r1.log", "ci/r1/r1_stats.csv", "ci/r1/r1_stats_history.csv"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("container holds %v, want %v", got, want)
+	}
+	b, err := raw.ReadAll(ctx, "ci/r1/r1.json")
+	if err != nil || string(b) != "content of r1.json\n" {
+		t.Errorf("read back %q, %v", b, err)
+	}
+	attrs, err := raw.Attributes(ctx, "ci/r1/r1.html")
+	if err != nil || !strings.HasPrefix(attrs.ContentType, "text/html") {
+		t.Errorf("content type %q, %v", attrs.ContentType, err)
+	}
+}

@@ -1,0 +1,195 @@
+package results
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gocloud.dev/blob"
+	// The bucket drivers --results-url can name.
+	_ "gocloud.dev/blob/azureblob"
+	_ "gocloud.dev/blob/fileblob"
+	_ "gocloud.dev/blob/gcsblob"
+	_ "gocloud.dev/blob/s3blob"
+	"gocloud.dev/gcerrors"
+)
+
+// Bucket is an opened --results-url: the run's outputs go under
+// RUN_ID/ in it (after the URL's own ?prefix=).
+type Bucket struct {
+	b *blob.Bucket
+	// URL is the results URL with secrets redacted, for messages.
+	URL   string
+	RunID string
+	// Attempts is how often one file is tried (default 5); Backoff the
+	// first wait between attempts, doubled after each (default 1 s).
+	Attempts int
+	Backoff  time.Duration
+	Log      *slog.Logger
+}
+
+// Open opens the bucket at rawURL and checks that the run's folder can be
+// written, by writing and deleting a small probe object, so a wrong URL,
+// missing container or missing credentials fail before any load is sent.
+func Open(ctx context.Context, rawURL, runID string) (*Bucket, error) {
+	red := RedactURL(rawURL)
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme == "" {
+		return nil, fmt.Errorf("--results-url %s: not a URL (want azblob://CONTAINER, s3://BUCKET, gs://BUCKET or file:///PATH)", red)
+	}
+	switch u.Scheme {
+	case "azblob", "s3", "gs", "file":
+	default:
+		return nil, fmt.Errorf("--results-url %s: unsupported scheme %q (want azblob, s3, gs or file)", red, u.Scheme)
+	}
+	if u.Scheme == "file" {
+		// fileblob writes a .attrs file beside every object unless told
+		// not to; results are plain files.
+		q := u.Query()
+		if q.Get("metadata") == "" {
+			q.Set("metadata", "skip")
+			u.RawQuery = q.Encode()
+			rawURL = u.String()
+		}
+	}
+	if err := CheckRunID(runID); err != nil {
+		return nil, err
+	}
+	b, err := blob.OpenBucket(ctx, rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("--results-url %s: %s", red, RedactText(err.Error()))
+	}
+	bk := &Bucket{b: b, URL: red, RunID: runID}
+	if err := bk.probe(ctx); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return bk, nil
+}
+
+func (bk *Bucket) probe(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	key := bk.RunID + "/.stampede-probe"
+	// Bucket.Upload rather than WriteAll: azureblob v0.47.0's streaming
+	// writer dereferences a nil pipe when the upload fails (as it does for
+	// a missing container); its Upload path does not.
+	probe := strings.NewReader("stampede checks that results can be written here\n")
+	if err := bk.b.Upload(ctx, key, probe, &blob.WriterOptions{ContentType: "text/plain"}); err != nil {
+		return fmt.Errorf("--results-url %s: cannot write %s: %s", bk.URL, key, describe(err))
+	}
+	if err := bk.b.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return fmt.Errorf("--results-url %s: wrote but cannot delete %s: %s", bk.URL, key, describe(err))
+	}
+	return nil
+}
+
+// describe turns a driver error into one line without secrets.
+func describe(err error) string {
+	msg := RedactText(err.Error())
+	switch gcerrors.Code(err) {
+	case gcerrors.NotFound:
+		msg = "not found (does the container or bucket exist?): " + msg
+	case gcerrors.PermissionDenied:
+		msg = "permission denied (check the credentials): " + msg
+	}
+	if i := strings.IndexByte(msg, '\n'); i > 0 {
+		// Azure errors run over many lines; the first names the problem.
+		msg = msg[:i] + " …"
+	}
+	return msg
+}
+
+// Key returns the object key of a local file: RUN_ID/BASENAME.
+func (bk *Bucket) Key(file string) string { return path.Join(bk.RunID, filepath.Base(file)) }
+
+// Upload copies every file to RUN_ID/ in the bucket, retrying each with
+// exponential backoff. It returns the keys written and an error naming
+// each file that could not be uploaded (those stay on local disk).
+func (bk *Bucket) Upload(ctx context.Context, files []string) ([]string, error) {
+	attempts, backoff := bk.Attempts, bk.Backoff
+	if attempts <= 0 {
+		attempts = 5
+	}
+	if backoff <= 0 {
+		backoff = time.Second
+	}
+	log := bk.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	var keys []string
+	var errs []error
+	seen := map[string]string{}
+	for _, f := range files {
+		key := bk.Key(f)
+		if prev, dup := seen[key]; dup {
+			errs = append(errs, fmt.Errorf("%s: same name as %s; not uploaded", f, prev))
+			continue
+		}
+		seen[key] = f
+		var err error
+		wait := backoff
+		for try := 1; try <= attempts; try++ {
+			if err = bk.uploadFile(ctx, f, key); err == nil {
+				break
+			}
+			if errors.Is(err, os.ErrNotExist) || ctx.Err() != nil || try == attempts {
+				break
+			}
+			log.Warn("upload failed, retrying", "file", f, "attempt", try, "wait", wait, "err", err)
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+			}
+			wait *= 2
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", f, err))
+			continue
+		}
+		keys = append(keys, key)
+	}
+	return keys, errors.Join(errs...)
+}
+
+func (bk *Bucket) uploadFile(ctx context.Context, file, key string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := bk.b.Upload(ctx, key, f, &blob.WriterOptions{ContentType: contentType(file)}); err != nil {
+		return errors.New(describe(err))
+	}
+	return nil
+}
+
+func contentType(file string) string {
+	switch strings.ToLower(filepath.Ext(file)) {
+	case ".csv":
+		return "text/csv; charset=utf-8"
+	case ".json":
+		return "application/json"
+	case ".html":
+		return "text/html; charset=utf-8"
+	case ".log", ".txt":
+		return "text/plain; charset=utf-8"
+	}
+	return "application/octet-stream"
+}
+
+// As exposes the driver's bucket type (e.g. *container.Client for
+// azblob), for tests and tools.
+func (bk *Bucket) As(i any) bool { return bk.b.As(i) }
+
+// Close releases the bucket.
+func (bk *Bucket) Close() error { return bk.b.Close() }
