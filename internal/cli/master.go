@@ -96,7 +96,7 @@ within --expect-workers-max-wait.`,
 	o.register(fs)
 	fs.IntVar(&mo.expectWorkers, "expect-workers", 1, "with --headless: wait for this many workers before starting")
 	durationFlag(fs, &mo.maxWait, "expect-workers-max-wait", "", "give up when the expected workers have not connected after this long (default: wait forever)")
-	fs.StringVar(&mo.bindHost, "master-bind-host", "*", "address the worker port listens on (* = every interface)")
+	fs.StringVar(&mo.bindHost, "master-bind-host", "0.0.0.0", "address the worker port listens on (0.0.0.0 or * = every interface)")
 	fs.IntVar(&mo.bindPort, "master-bind-port", 5557, "worker port")
 	fs.BoolVar(&mo.insecure, "insecure", false, "allow a master on a non-loopback address without a cluster token (anyone who reaches the port can join and receive the script)")
 	mo.tok.register(fs)

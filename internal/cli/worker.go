@@ -54,8 +54,8 @@ master reports every region separately. See docs/distributed.md.`,
 	fs := cmd.Flags()
 	fs.StringVar(&o.masterHost, "master-host", "127.0.0.1", "host name or address of the master")
 	fs.IntVar(&o.masterPort, "master-port", 5557, "worker port of the master")
-	fs.StringVar(&o.region, "region", "", "region label of this worker's statistics (default: \"default\")")
-	fs.StringVar(&o.name, "name", "", "worker id, unique in the cluster (default: host name and a random suffix)")
+	fs.StringVar(&o.region, "region", "", "region label of this worker's statistics (default \"local\")")
+	fs.StringVar(&o.name, "name", "", "worker id, unique in the cluster (default: HOSTNAME-PID)")
 	fs.BoolVar(&o.tls, "tls", false, "connect to the master over TLS, verifying it against the system's roots")
 	fs.StringVar(&o.tlsCA, "tls-ca", "", "PEM file of the CA that signed the master's certificate (implies --tls)")
 	fs.StringVar(&o.tlsServerName, "tls-server-name", "", "name to verify the master's certificate against (default: --master-host)")
@@ -102,13 +102,21 @@ func (app *App) worker(ctx context.Context, o *workerOptions) error {
 	}
 	region := o.region
 	if region == "" {
-		region = "default"
+		region = "local"
+	}
+	name := o.name
+	if name == "" {
+		host, _ := os.Hostname()
+		if host == "" {
+			host = "worker"
+		}
+		name = host + "-" + strconv.Itoa(os.Getpid())
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	w := cluster.NewWorker(cluster.WorkerConfig{
 		MasterAddr: net.JoinHostPort(o.masterHost, strconv.Itoa(o.masterPort)),
-		ID:         o.name, Region: region, Token: token, TLS: tlsCfg, Version: Version, Log: app.Log,
+		ID:         name, Region: region, Token: token, TLS: tlsCfg, Version: Version, Log: app.Log,
 	})
 	app.Log.Info("worker starting", "id", w.ID(), "region", region, "master", net.JoinHostPort(o.masterHost, strconv.Itoa(o.masterPort)), "tls", tlsCfg != nil)
 	err = w.Run(ctx)

@@ -346,3 +346,44 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
 	_ = os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
 	return certFile, keyFile
 }
+
+// The master dies (SIGKILL): the worker stops all load after 10 s without
+// a word from it and keeps dialling; a new master on the same port gets
+// it back and runs a test with an exact count.
+func TestMasterRestart(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t)
+	script := writeScript(t, testScript)
+	port := freePort(t)
+	dir := t.TempDir()
+	m1 := start(t, "master-1", nil, nil, masterArgs(script, port, tg, filepath.Join(dir, "one"), "-u", "3", "-r", "50", "-t", "60s")...)
+	w := start(t, "worker", nil, nil, workerArgs(port, "eu", "w-1")...)
+	waitFor(t, 20*time.Second, "load", func() bool { return tg.total.Load() > 30 })
+	killedAt := time.Now()
+	_ = syscall.Kill(-m1.cmd.Process.Pid, syscall.SIGKILL)
+	m1.wait(t, 10*time.Second)
+	waitFor(t, 20*time.Second, "the worker to stop its load", func() bool {
+		return strings.Contains(w.stderr.String(), "stopping all load")
+	})
+	if since := time.Since(killedAt); since < 9*time.Second {
+		t.Errorf("the worker stopped its load %s after the master died, want ~10s", since)
+	}
+	time.Sleep(500 * time.Millisecond) // requests in flight land
+	idle := tg.total.Load()
+	time.Sleep(1500 * time.Millisecond)
+	if n := tg.total.Load(); n != idle {
+		t.Fatalf("load went on without a master: %d -> %d", idle, n)
+	}
+	out := filepath.Join(dir, "two")
+	m2 := start(t, "master-2", nil, nil, masterArgs(script, port, tg, out, "-u", "3", "-r", "50", "-t", "3s")...)
+	if code := m2.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("master-2 exit %d", code)
+	}
+	if code := w.wait(t, 15*time.Second); code != 0 {
+		t.Errorf("worker exit %d", code)
+	}
+	doc := readDoc(t, out+".json")
+	if got, want := doc.Stats.Total.Requests, tg.total.Load()-idle; got != want || want == 0 {
+		t.Errorf("master-2 counted %d requests, the target saw %d during its test", got, want)
+	}
+}

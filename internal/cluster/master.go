@@ -78,6 +78,7 @@ type Master struct {
 	pb.UnimplementedClusterServer
 	cfg MasterConfig
 	srv *grpc.Server
+	id  string // random per master process
 
 	mu        sync.Mutex
 	workers   map[string]*workerState
@@ -143,7 +144,7 @@ func NewMaster(cfg MasterConfig) *Master {
 	if cfg.ReportInterval <= 0 {
 		cfg.ReportInterval = DefaultReportInterval
 	}
-	m := &Master{cfg: cfg, workers: map[string]*workerState{}, changed: make(chan struct{})}
+	m := &Master{cfg: cfg, id: randomHex(8), workers: map[string]*workerState{}, changed: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.monitor, m.monDone = cancel, make(chan struct{})
 	go m.watch(ctx)
@@ -320,7 +321,7 @@ func (m *Master) join(h *pb.Hello, c *masterConn) (*workerState, error) {
 	w.conn, w.lastSeen, w.missing, w.lastErr = c, now, false, ""
 	w.hb = &pb.Heartbeat{TestId: h.TestId}
 	c.send(&pb.MasterMessage{Msg: &pb.MasterMessage_Welcome{Welcome: &pb.Welcome{
-		MasterVersion: m.cfg.Version, LastSeq: w.lastSeq,
+		MasterVersion: m.cfg.Version, LastSeq: w.lastSeq, MasterId: m.id,
 		HeartbeatIntervalMs: m.cfg.Heartbeat.Milliseconds(), ReportIntervalMs: m.cfg.ReportInterval.Milliseconds(),
 	}}})
 	m.cfg.Log.Info("worker connected", "worker", w.id, "region", w.region, "host", w.hostname, "rejoined", rejoined)
@@ -394,7 +395,7 @@ func (m *Master) reportLocked(w *workerState, c *masterConn, r *pb.Report) {
 		ack() // a report sent again after a reconnect: already applied
 		return
 	}
-	if r.Seq != w.lastSeq+1 {
+	if r.Seq != w.lastSeq+1 && w.lastSeq != 0 {
 		m.cfg.Log.Warn("reports missing from a worker", "worker", w.id, "expected_seq", w.lastSeq+1, "got_seq", r.Seq)
 	}
 	w.lastSeq = r.Seq

@@ -78,6 +78,7 @@ type Worker struct {
 	usage     procUsage
 	reportInt time.Duration
 	hbInt     time.Duration
+	masterID  string // the master that welcomed this worker last
 }
 
 type workerTest struct {
@@ -272,6 +273,21 @@ func (w *Worker) session(parent context.Context) (bool, error) {
 		return false, errors.New("protocol error: the master's first message is not a welcome")
 	}
 	w.mu.Lock()
+	prevMaster := w.masterID
+	w.mu.Unlock()
+	if prevMaster != "" && wel.MasterId != prevMaster {
+		// The master was restarted: what this worker runs and has not
+		// delivered belongs to a test no master holds any more.
+		w.stopTest("a new master")
+		w.mu.Lock()
+		if n := len(w.outbox); n > 0 {
+			w.cfg.Log.Warn("a new master: dropping the statistics of the previous master's test", "reports", n)
+		}
+		w.outbox = nil
+		w.mu.Unlock()
+	}
+	w.mu.Lock()
+	w.masterID = wel.MasterId
 	w.lastHeard = time.Now()
 	w.ackLocked(wel.LastSeq)
 	if wel.HeartbeatIntervalMs > 0 {

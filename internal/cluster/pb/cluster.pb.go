@@ -733,8 +733,13 @@ type Welcome struct {
 	// heartbeat_interval_ms is how often both sides send heartbeats.
 	HeartbeatIntervalMs int64 `protobuf:"varint,3,opt,name=heartbeat_interval_ms,json=heartbeatIntervalMs,proto3" json:"heartbeat_interval_ms,omitempty"`
 	ReportIntervalMs    int64 `protobuf:"varint,4,opt,name=report_interval_ms,json=reportIntervalMs,proto3" json:"report_interval_ms,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// master_id is random per master process: a worker welcomed by another
+	// master than the one that gave it its test (the master was restarted)
+	// stops that test and drops its unsent reports, which no master can
+	// place any more.
+	MasterId      string `protobuf:"bytes,5,opt,name=master_id,json=masterId,proto3" json:"master_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Welcome) Reset() {
@@ -793,6 +798,13 @@ func (x *Welcome) GetReportIntervalMs() int64 {
 		return x.ReportIntervalMs
 	}
 	return 0
+}
+
+func (x *Welcome) GetMasterId() string {
+	if x != nil {
+		return x.MasterId
+	}
+	return ""
 }
 
 // Reject refuses a worker for good (version mismatch, duplicate id); the
@@ -1752,12 +1764,13 @@ const file_cluster_proto_rawDesc = "" +
 	"\x04stop\x18\x06 \x01(\v2\x19.stampede.cluster.v1.StopH\x00R\x04stop\x12/\n" +
 	"\x04quit\x18\a \x01(\v2\x19.stampede.cluster.v1.QuitH\x00R\x04quit\x125\n" +
 	"\x06reject\x18\b \x01(\v2\x1b.stampede.cluster.v1.RejectH\x00R\x06rejectB\x05\n" +
-	"\x03msg\"\xad\x01\n" +
+	"\x03msg\"\xca\x01\n" +
 	"\aWelcome\x12%\n" +
 	"\x0emaster_version\x18\x01 \x01(\tR\rmasterVersion\x12\x19\n" +
 	"\blast_seq\x18\x02 \x01(\x04R\alastSeq\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x03 \x01(\x03R\x13heartbeatIntervalMs\x12,\n" +
-	"\x12report_interval_ms\x18\x04 \x01(\x03R\x10reportIntervalMs\" \n" +
+	"\x12report_interval_ms\x18\x04 \x01(\x03R\x10reportIntervalMs\x12\x1b\n" +
+	"\tmaster_id\x18\x05 \x01(\tR\bmasterId\" \n" +
 	"\x06Reject\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x17\n" +
 	"\x03Ack\x12\x10\n" +
