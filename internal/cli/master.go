@@ -214,34 +214,21 @@ func (app *App) master(ctx context.Context, o *testOptions, mo *masterOptions) e
 	}
 
 	if !o.headless {
+		if o.web.autostart {
+			// --autostart starts the test at once: with the workers.
+			if err := app.waitWorkers(ctx, m, mo, serveErr); err != nil {
+				return err
+			}
+		}
 		return sess.serveMasterUI(ctx, m)
 	}
 
+	if err := app.waitWorkers(ctx, m, mo, serveErr); err != nil {
+		return err
+	}
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sig)
-
-	// Wait for the workers.
-	wctx, cancel := context.WithCancel(ctx)
-	if mo.maxWait > 0 {
-		wctx, cancel = context.WithTimeout(ctx, mo.maxWait)
-	}
-	waitErr := make(chan error, 1)
-	go func() { waitErr <- m.WaitWorkers(wctx, mo.expectWorkers) }()
-	app.Log.Info("waiting for workers", "expect", mo.expectWorkers)
-	select {
-	case err := <-waitErr:
-		cancel()
-		if err != nil {
-			return &ExitError{Code: ExitFailed, Err: fmt.Errorf("--expect-workers %d: %w", mo.expectWorkers, err)}
-		}
-	case err := <-serveErr:
-		cancel()
-		return fmt.Errorf("worker port: %w", err)
-	case sg := <-sig:
-		cancel()
-		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("interrupted by %s while waiting for workers (%d of %d connected)", sg, m.Connected(), mo.expectWorkers)}
-	}
 
 	p := o.params(s)
 	sess.started = time.Now()
@@ -269,6 +256,33 @@ func (app *App) master(ctx context.Context, o *testOptions, mo *masterOptions) e
 	ferr := sess.finish(interrupted && o.runTime > 0)
 	printLost(app, m.Lost())
 	return ferr
+}
+
+// waitWorkers waits for --expect-workers workers, for at most
+// --expect-workers-max-wait; Ctrl-C ends the wait.
+func (app *App) waitWorkers(ctx context.Context, m *cluster.Master, mo *masterOptions, serveErr <-chan error) error {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	wctx, cancel := context.WithCancel(ctx)
+	if mo.maxWait > 0 {
+		wctx, cancel = context.WithTimeout(ctx, mo.maxWait)
+	}
+	defer cancel()
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- m.WaitWorkers(wctx, mo.expectWorkers) }()
+	app.Log.Info("waiting for workers", "expect", mo.expectWorkers)
+	select {
+	case err := <-waitErr:
+		if err != nil {
+			return &ExitError{Code: ExitFailed, Err: fmt.Errorf("--expect-workers %d: %w", mo.expectWorkers, err)}
+		}
+		return nil
+	case err := <-serveErr:
+		return fmt.Errorf("worker port: %w", err)
+	case sg := <-sig:
+		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("interrupted by %s while waiting for workers (%d of %d connected)", sg, m.Connected(), mo.expectWorkers)}
+	}
 }
 
 // printLost tells which workers were lost during the run, and when.
