@@ -39,6 +39,7 @@ type testOptions struct {
 	seed           int64
 	vars           []string
 	exitOnError    int
+	ci             ciOptions // --html, --threshold, --abort-on-fail, --results-url, --run-id (ci.go)
 	http2          bool
 	insecureTLS    bool
 	requestTimeout time.Duration
@@ -59,6 +60,7 @@ func (o *testOptions) register(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.seed, "seed", 0, "seed for the scripts' random module, to repeat a run (default: random)")
 	fs.StringArrayVar(&o.vars, "var", nil, "KEY=VALUE visible to the script as vars[KEY] (repeatable)")
 	fs.IntVar(&o.exitOnError, "exit-code-on-error", 0, "exit with this code when any request failed (0: failed requests alone do not fail the run)")
+	o.ci.register(fs)
 	fs.BoolVar(&o.http2, "http2", false, "use Go's net/http client (HTTP/2 where offered, HTTP(S)_PROXY honoured) instead of the faster HTTP/1.1 client")
 	fs.BoolVar(&o.insecureTLS, "insecure-skip-verify", false, "do not verify the target's TLS certificate")
 	durationFlag(fs, &o.requestTimeout, "request-timeout", "", "default timeout of one request (default 60s)")
@@ -163,6 +165,7 @@ type session struct {
 	csv      *output.CSVFiles
 	progress *output.Progress
 	started  time.Time
+	ci       *ciState // thresholds, HTML report, upload (ci.go)
 
 	// webHistory keeps the full-history download of the web UI.
 	webHistory *web.History
@@ -230,6 +233,9 @@ func (app *App) run(ctx context.Context, o *testOptions) error {
 // before any load is sent.
 func (sess *session) openOutputs() error {
 	o := sess.o
+	if err := sess.openCI(); err != nil {
+		return err
+	}
 	if o.csvPrefix != "" {
 		c, err := output.OpenCSV(o.csvPrefix, o.csvFullHistory)
 		if err != nil {
@@ -261,7 +267,7 @@ func checkWritableDir(flag, file string) error {
 
 // tickHooks write the history CSV and the progress line once a second.
 func (sess *session) tickHooks() []engine.TickFunc {
-	hooks := sess.webHooks()
+	hooks := append(sess.webHooks(), sess.ciHooks()...)
 	if sess.csv != nil {
 		hooks = append(hooks, func(now time.Time, p stats.Point, e *engine.Engine) {
 			if err := sess.csv.History(now, p.Users, e.Snapshot(false)); err != nil {
@@ -314,6 +320,7 @@ func (sess *session) finish(aborted bool) error {
 		}
 	}
 	doc := sess.document(sum, aborted)
+	sess.ciDocument(doc)
 	if o.jsonFile != "" {
 		if err := output.WriteJSON(o.jsonFile, doc); err != nil {
 			errs = append(errs, fmt.Sprintf("--json: %v", err))
@@ -323,12 +330,15 @@ func (sess *session) finish(aborted bool) error {
 	if err := output.PrintSummary(app.Stdout, sum); err != nil {
 		errs = append(errs, err.Error())
 	}
+	errs = append(errs, sess.ciFinish(doc)...)
 	if len(errs) > 0 {
 		return &ExitError{Code: ExitFailed, Err: errors.New("writing results: " + strings.Join(errs, "; "))}
 	}
 	switch {
 	case aborted:
 		return &ExitError{Code: ExitAborted}
+	case !doc.ThresholdsPassed:
+		return thresholdsFailed(doc)
 	case o.exitOnError > 0 && sum.Total.Failures > 0:
 		return &ExitError{Code: o.exitOnError, Err: fmt.Errorf("%d of %d requests failed (--exit-code-on-error)", sum.Total.Failures, sum.Total.Requests)}
 	}
