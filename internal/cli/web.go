@@ -16,6 +16,7 @@ import (
 
 	"github.com/stampede-load/stampede/internal/engine"
 	"github.com/stampede-load/stampede/internal/output"
+	"github.com/stampede-load/stampede/internal/report"
 	"github.com/stampede-load/stampede/internal/script"
 	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/internal/web"
@@ -134,7 +135,8 @@ type webServe struct {
 	UsersByClass func() map[string]int
 	// Document builds the JSON summary download.
 	Document func(*stats.Summary) *output.Document
-	// Report writes the HTML report (nil: not offered).
+	// Report writes the HTML report (nil: internal/report's, from
+	// Document).
 	Report func(io.Writer, *stats.Summary) error
 	// Title names the page (default "Stampede").
 	Title string
@@ -149,6 +151,13 @@ func (app *App) serveWeb(ctx context.Context, o *webOptions, ws webServe) error 
 	creds, err := o.credentials()
 	if err != nil {
 		return err
+	}
+	if ws.Report == nil && ws.Document != nil {
+		// The HTML report of the download tab: the same document as --json.
+		doc := ws.Document
+		ws.Report = func(w io.Writer, sum *stats.Summary) error {
+			return report.Render(w, report.FromDocument(doc(sum), "Stampede web UI"))
+		}
 	}
 	srv, err := web.New(web.Config{
 		Engine: ws.Engine, Script: ws.Script, Defaults: ws.Defaults, Auth: creds, Title: ws.Title,

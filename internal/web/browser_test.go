@@ -126,6 +126,17 @@ browser = user(tasks=[home, item, item, item], weight=3, wait_time=between(0.02,
 buyer = user(tasks=[item, broken, flaky], wait_time=between(0.02, 0.05))
 `
 
+// manyNamesScript makes 2,000 distinct request names within seconds.
+const manyNamesScript = `
+host = %q
+
+def sweep(u):
+    for i in range(2000):
+        u.http.get("/", name="/names/" + str(10000 + i))
+
+sweeper = user(tasks=[sweep], wait_time=between(0.5, 1))
+`
+
 type proc struct {
 	cmd    *exec.Cmd
 	url    string
@@ -205,6 +216,7 @@ func TestBrowser(t *testing.T) {
 	p := startStampede(t, bin, "run", "-f", scriptFile, "--web-host", "127.0.0.1", "--web-port", "0",
 		"--web-auth", webUser+":"+webPass, "--csv", csvPrefix, "-u", "6", "-r", "6")
 	base := p.url
+	cur := p // the process the browser looks at, for failure logs
 
 	t.Run("401 without credentials", func(t *testing.T) {
 		for _, r := range []struct{ method, path string }{
@@ -317,7 +329,7 @@ func TestBrowser(t *testing.T) {
 			_ = chromedp.Do(ctx, shot("failure"))
 			consoleMu.Lock()
 			defer consoleMu.Unlock()
-			t.Fatalf("%s: %v\nbrowser console:\n%s\nstampede log:\n%s", step, err, strings.Join(console, "\n"), p.log())
+			t.Fatalf("%s: %v\nbrowser console:\n%s\nstampede log:\n%s", step, err, strings.Join(console, "\n"), cur.log())
 		}
 	}
 	id := func(s string) chromedp.ID { return chromedp.ID(s) }
@@ -366,7 +378,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(id("start-btn")),
 		chromedp.WaitNotVisible(id("start-panel")),
 		poll("running state", `["spawning","running"].includes(window.stampede.ev && window.stampede.ev.state)`),
-		poll("statistics rows", `document.querySelectorAll("#stats-body tr").length === 3`),
+		poll("statistics rows", `document.querySelectorAll("#stats-body tr:not(.spacer)").length === 3`),
 		poll("ten users", `window.stampede.ev.users === 10`),
 		poll("failures", `window.stampede.ev.error_count >= 1 && window.stampede.ev.exception_count >= 1`),
 		poll("a few seconds of history", `window.stampede.hist.t.length >= 4`),
@@ -376,7 +388,7 @@ func TestBrowser(t *testing.T) {
 	run("sort the table by request count",
 		chromedp.Click(chromedp.CSS(`#stats-head th[data-col="2"]`)),
 		poll("sorted rows", `(() => {
-			const v = [...document.querySelectorAll("#stats-body tr td:nth-child(3)")].map(td => Number(td.textContent.replace(/,/g, "")));
+			const v = [...document.querySelectorAll("#stats-body tr:not(.spacer) td:nth-child(3)")].map(td => Number(td.textContent.replace(/,/g, "")));
 			return v.length === 3 && v.every((x, i) => i === 0 || v[i-1] >= x);
 		})()`),
 	)
@@ -454,8 +466,16 @@ func TestBrowser(t *testing.T) {
 		shot("15-download"),
 		chromedp.Click(chromedp.CSS(`#downloads a[href="stats/requests/csv"]`)),
 	)
-	file := waitDownload(t, downloads, "requests_")
+	file := waitDownload(t, downloads, "requests_", ".csv")
 	checkStatsCSV(t, file)
+	run("download the HTML report",
+		poll("the report link", `!document.getElementById("dl-report").hidden`),
+		chromedp.Click(chromedp.CSS(`#downloads a[href="stats/report?download=1"]`)),
+	)
+	rep, err := os.ReadFile(waitDownload(t, downloads, "report_", ".html"))
+	if err != nil || !strings.Contains(string(rep), "<html") || !strings.Contains(string(rep), "/item/{id}") {
+		t.Errorf("HTML report: %v\n%.300s", err, rep)
+	}
 
 	// Ctrl-C: the UI process exits and still writes its --csv outputs.
 	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
@@ -475,6 +495,59 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("%s: %v", suffix, err)
 		}
 	}
+
+	// 2,000 request names: the table and the stream stay fast.
+	manyFile := filepath.Join(tmp, "many.star")
+	if err := os.WriteFile(manyFile, []byte(fmt.Sprintf(manyNamesScript, tgt.URL)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cur = startStampede(t, bin, "run", "-f", manyFile, "--web-host", "127.0.0.1", "--web-port", "0",
+		"--web-auth", webUser+":"+webPass, "--autostart", "-u", "2", "-r", "2")
+	run("2,000 request names",
+		chromedp.Navigate(cur.url+"/"),
+		poll("2,000 names", `window.stampede.ev && window.stampede.ev.entries.length === 2000 &&
+			document.getElementById("rows-info").textContent === "2000 request names"`),
+		// Only the rows in view exist; scrolling to the end shows the last name.
+		poll("a window of rows", `(() => {
+			const n = document.querySelectorAll("#stats-body tr:not(.spacer)").length;
+			return n > 10 && n < 300 && document.getElementById("stats-body").textContent.includes("/names/10000");
+		})()`),
+		chromedp.Sleep(2500*time.Millisecond),
+		shot("16-statistics-2000-names"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("stats-wrap").scrollTop = 1e7`),
+		poll("the last name after scrolling", `document.getElementById("stats-body").textContent.includes("/names/11999")`),
+		shot("17-statistics-2000-names-end"),
+	)
+	renderMs, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`window.stampede.renderMs`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventBytes, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`window.stampede.eventBytes`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sortMs, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`(() => {
+		const t0 = performance.now();
+		document.querySelector('#stats-head th[data-col="2"]').click();
+		return performance.now() - t0;
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("2,000 names: one update renders in %.1f ms, sorting takes %.1f ms, one event is %.0f KB of JSON", renderMs, sortMs, eventBytes/1024)
+	// Generous bounds for a loaded 2-core CI machine; typical figures are
+	// a tenth of these.
+	if renderMs > 250 || sortMs > 500 {
+		t.Errorf("the statistics table is slow with 2,000 names: update %.0f ms, sort %.0f ms", renderMs, sortMs)
+	}
+	if err := cur.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-cur.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("second stampede did not exit\n%s", cur.log())
+	}
 	t.Logf("screenshots in %s", out)
 }
 
@@ -487,20 +560,20 @@ func exceptionText(d *cdpruntime.ExceptionDetails) string {
 
 func jsString(s string) string { return fmt.Sprintf("%q", s) }
 
-// waitDownload waits for a finished download whose name starts with prefix.
-func waitDownload(t *testing.T, dir, prefix string) string {
+// waitDownload waits for a finished download named prefix*suffix.
+func waitDownload(t *testing.T, dir, prefix, suffix string) string {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), prefix) && strings.HasSuffix(e.Name(), ".csv") {
+			if strings.HasPrefix(e.Name(), prefix) && strings.HasSuffix(e.Name(), suffix) {
 				return filepath.Join(dir, e.Name())
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("no %s*.csv downloaded into %s", prefix, dir)
+	t.Fatalf("no %s*%s downloaded into %s", prefix, suffix, dir)
 	return ""
 }
 
