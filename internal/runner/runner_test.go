@@ -126,9 +126,11 @@ func TestSpawnRate(t *testing.T) {
 		t.Error("Spawning() = false right after SetTargets")
 	}
 	time.Sleep(time.Second)
-	// 10/s: about 10 users after one second (generous bounds for a busy machine)
-	if n := r.Users(); n < 4 || n > 13 {
-		t.Errorf("after 1 s at 10 users/s: %d users", n)
+	// 10/s: one at once, then one every 100 ms (generous bounds for a busy machine)
+	n, el := r.Users(), time.Since(begin).Seconds()
+	want := min(20, 1+10*el)
+	if float64(n) < want-6 || float64(n) > want+3 {
+		t.Errorf("after %.2f s at 10 users/s: %d users, want about %.0f", el, n, want)
 	}
 	waitFor(t, 6*time.Second, "20 users", func() bool { return r.Users() == 20 })
 	if el := time.Since(begin); el < 1500*time.Millisecond {
