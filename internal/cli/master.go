@@ -197,7 +197,9 @@ func (app *App) master(ctx context.Context, o *testOptions, mo *masterOptions) e
 	defer m.Close("the master is exiting")
 	app.Log.Info("master listening for workers", "addr", lis.Addr().String(), "tls", tlsCfg != nil, "token", token != "")
 
-	sess.eng = engine.New(engine.Config{Driver: m, Log: app.Log, OnTick: sess.tickHooks()})
+	// Workers get --stop-timeout to finish their tasks, then the master
+	// waits a little longer for their final reports.
+	sess.eng = engine.New(engine.Config{Driver: m, Log: app.Log, OnTick: sess.tickHooks(), StopGrace: o.stopTimeout + 30*time.Second})
 	sess.decorate = func(doc *output.Document) {
 		ws := m.Workers()
 		doc.Workers = ws

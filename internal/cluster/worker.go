@@ -88,6 +88,8 @@ type workerTest struct {
 	cancel  context.CancelFunc
 	gen     uint64
 	stopped bool
+	// stopTimeout is the test's --stop-timeout.
+	stopTimeout time.Duration
 }
 
 // NewWorker returns a worker; Run connects it.
@@ -518,7 +520,7 @@ func (w *Worker) prepare(p *pb.Prepare) *pb.Prepared {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.Start(ctx)
 	w.mu.Lock()
-	w.test = &workerTest{id: p.TestId, hash: s.Hash, r: r, cancel: cancel}
+	w.test = &workerTest{id: p.TestId, hash: s.Hash, r: r, cancel: cancel, stopTimeout: time.Duration(p.StopTimeoutMs) * time.Millisecond}
 	w.mu.Unlock()
 	w.cfg.Log.Info("test prepared", "test", p.TestId, "script", p.Main, "sha256", short(s.Hash))
 	return reply
@@ -565,7 +567,7 @@ func (w *Worker) stopTestLocked(why string) uint64 {
 	w.mu.Unlock()
 	if t != nil && !t.stopped {
 		w.cfg.Log.Info("stopping users", "test", t.id, "why", why)
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), t.stopTimeout+25*time.Second)
 		t.r.Stop(ctx)
 		cancel()
 		w.mu.Lock()
