@@ -203,6 +203,7 @@ func (app *App) serveWeb(ctx context.Context, o *webOptions, ws webServe) error 
 	var quit <-chan time.Time
 	done := ws.Engine.Done()
 	var serveErr error
+	reason := "web UI closed"
 loop:
 	for {
 		select {
@@ -213,9 +214,11 @@ loop:
 				fmt.Fprintln(app.Stderr, "second signal: exiting without waiting for users")
 				os.Exit(ExitAborted)
 			}()
+			reason = "interrupted by " + sg.String()
 			break loop
 		case serveErr = <-errc:
 			errc = nil
+			reason = "web UI failed"
 			break loop
 		case <-done:
 			done = nil
@@ -237,7 +240,7 @@ loop:
 	case engine.StateReady:
 		// No test was started: nothing to wait for.
 	case engine.StateSpawning, engine.StateRunning:
-		_ = ws.Engine.StopWith("web UI closed")
+		_ = ws.Engine.StopWith(reason)
 		<-ws.Engine.Done()
 	default:
 		<-ws.Engine.Done()
