@@ -351,6 +351,9 @@ func (r *response) Attr(name string) (starlark.Value, error) {
 			if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0, &msg); err != nil {
 				return nil, err
 			}
+			if msg == "" { // an empty message would record a success
+				msg = "marked as failed by the script"
+			}
 			r.verdict, r.failMsg = -1, msg
 			return starlark.None, nil
 		}), nil

@@ -172,12 +172,15 @@ func (v *VU) pickTask() starlark.Callable {
 
 // call runs fn(u), then records its requests and any script error.
 func (v *VU) call(ctx context.Context, fn starlark.Callable) {
+	// Uncancel before looking at the flag: Interrupt sets the flag, then
+	// cancels, so an Interrupt that comes after this check still cancels
+	// the call instead of being undone by it.
+	v.thread.Uncancel()
 	if v.interrupted.Load() {
 		return
 	}
 	v.ctx = ctx
 	v.thread.Steps = 0
-	v.thread.Uncancel()
 	_, err := starlark.Call(v.thread, fn, starlark.Tuple{v.u}, nil)
 	v.ctx = nil
 	v.flush()

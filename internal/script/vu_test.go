@@ -485,6 +485,7 @@ def t(u):
     r.failure("first")
     r.success()
     u.http.get("/status/200", name="failure default message").failure()
+    u.http.get("/status/200", name="empty failure message").failure("")
     r = u.http.get("/status/500", name="kept")
     if r.ok or r.status_code != 500 or r:
         fail("500 is not ok")
@@ -517,6 +518,7 @@ d = user(tasks=[later])
 		{"default 399", 0, ""},
 		{"last word wins", 0, ""},
 		{"failure default message", 1, "marked as failed by the script"},
+		{"empty failure message", 1, "marked as failed by the script"},
 		{"kept", 1, "HTTP 500 Internal Server Error"},
 		{"later", 0, ""},
 	}
