@@ -67,9 +67,9 @@ func (f fieldValues) get(k string) (string, bool) {
 }
 
 // readSwarmFields accepts application/json, urlencoded and multipart forms.
-func readSwarmFields(r *http.Request) (fieldValues, error) {
+func readSwarmFields(w http.ResponseWriter, r *http.Request) (fieldValues, error) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	r.Body = http.MaxBytesReader(nil, r.Body, 1<<20)
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 	if ct == "application/json" {
 		var req swarmRequest
 		dec := json.NewDecoder(r.Body)
@@ -230,7 +230,7 @@ func parseRunTime(v string) (time.Duration, error) {
 }
 
 func (s *Server) handleSwarm(w http.ResponseWriter, r *http.Request) {
-	f, err := readSwarmFields(r)
+	f, err := readSwarmFields(w, r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "", err.Error())
 		return

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -89,7 +90,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 }
 
 func (c *collector) entry(ch chan<- prometheus.Metric, e *stats.EntryStats, region string) {
-	lv := []string{e.Method, e.Name, region}
+	// Label values must be UTF-8 or the whole scrape fails; request names
+	// come from scripts and URLs, so repair them.
+	lv := []string{strings.ToValidUTF8(e.Method, "\uFFFD"), strings.ToValidUTF8(e.Name, "\uFFFD"), strings.ToValidUTF8(region, "\uFFFD")}
 	ch <- prometheus.MustNewConstMetric(c.requests, prometheus.CounterValue, float64(e.Requests), lv...)
 	ch <- prometheus.MustNewConstMetric(c.failures, prometheus.CounterValue, float64(e.Failures), lv...)
 	ch <- prometheus.MustNewConstMetric(c.contentBytes, prometheus.CounterValue, float64(e.TotalContentBytes), lv...)

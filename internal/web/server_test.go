@@ -28,6 +28,7 @@ type fakeDriver struct {
 	users   int
 	stopped bool
 	regions bool
+	badName bool // also record a request name that is not valid UTF-8
 }
 
 func (d *fakeDriver) Apply(_ context.Context, p engine.Params) error {
@@ -75,6 +76,12 @@ func (d *fakeDriver) Collect(now time.Time, add func(stats.Origin, *stats.Delta)
 		f.Requests, f.Failures = 1, 1
 		f.Latency.Record(5 * time.Millisecond)
 		delta.Entries[stats.Key{Method: "POST", Name: "/fail"}] = f
+		if d.badName {
+			b := stats.NewEntry()
+			b.Requests = 1
+			b.Latency.Record(time.Millisecond)
+			delta.Entries[stats.Key{Method: "GET", Name: "/bad\xffname"}] = b
+		}
 		delta.Errors[stats.ErrorKey{Method: "POST", Name: "/fail", Error: "HTTP 500"}] = 1
 		delta.Exceptions[stats.ExceptionKey{Message: "boom", Traceback: "test.star:3: in task"}] = 1
 		add(o, delta)
@@ -504,6 +511,7 @@ func TestReportNotOffered(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	f := newFixture(t, "", true)
+	f.drv.badName = true
 	f.start(url.Values{"user_count": {"5"}, "spawn_rate": {"5"}})
 	f.waitRequests()
 	res := f.do("GET", "/metrics", "", "", "", "")
@@ -521,6 +529,7 @@ func TestMetrics(t *testing.T) {
 		`stampede_state{state="running"} 1`,
 		`stampede_state{state="stopped"} 0`,
 		"go_goroutines",
+		"stampede_requests_total{method=\"GET\",name=\"/bad\ufffdname\",region=\"\"}",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
