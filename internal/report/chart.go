@@ -65,9 +65,8 @@ func lineChart(title, unit string, ts []time.Time, ss []series) template.HTML {
 	}
 	fmt.Fprintf(&b, `<text x="12" y="%d" class="unit" transform="rotate(-90 12 %d)">%s</text>`, padTop+int(ph/2), padTop+int(ph/2), template.HTMLEscapeString(unit))
 	// Time labels: elapsed time from the first point.
-	ticks := 8
-	for i := 0; i <= ticks; i++ {
-		sec := span * float64(i) / float64(ticks)
+	tick := timeStep(span)
+	for sec := 0.0; sec <= span+1e-9; sec += tick {
 		xx := padL + sec/span*pw
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="tick"/>`, xx, xx, chartH-padBottom, chartH-padBottom+4)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d" class="xl">%s</text>`, xx, chartH-padBottom+18, elapsedLabel(time.Duration(sec*float64(time.Second))))
@@ -161,6 +160,16 @@ func niceScale(v float64) (top, step float64) {
 		top += step
 	}
 	return top, step
+}
+
+// timeStep is a round tick interval in seconds giving at most 10 ticks.
+func timeStep(span float64) float64 {
+	for _, s := range []float64{1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200} {
+		if span/s <= 10 {
+			return s
+		}
+	}
+	return math.Ceil(span/10/86400) * 86400
 }
 
 func shortNum(v float64) string {
