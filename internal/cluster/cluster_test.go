@@ -219,6 +219,9 @@ func TestCutAndRestoreConnection(t *testing.T) {
 	if !strings.Contains(m.stderr.String(), "worker=w-b region=us host") || !strings.Contains(m.stderr.String(), "rejoined=true") {
 		t.Errorf("w-b did not rejoin:\n%s", lastLines(m.stderr.String(), 40))
 	}
+	if !strings.Contains(m.stderr.String(), `why="worker missing"`) {
+		t.Errorf("w-b's users were not placed elsewhere while it was missing")
+	}
 	if !strings.Contains(b.stderr.String(), "reconnecting") {
 		t.Errorf("w-b did not notice the cut")
 	}
