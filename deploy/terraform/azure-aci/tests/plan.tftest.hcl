@@ -208,3 +208,42 @@ run "headless_needs_run_time" {
 
   expect_failures = [azurerm_container_group.master]
 }
+
+run "names_fit_azure_limits" {
+  command = plan
+
+  # the longest prefix and a long pet name
+  override_resource {
+    target          = random_pet.name
+    override_during = plan
+    values = {
+      id = "incomprehensiblyverboseplatypus"
+    }
+  }
+
+  variables {
+    prefix  = "abcdefghijkl"
+    workers = 1
+  }
+
+  assert {
+    condition     = can(regex("^[a-z0-9]{3,24}$", azurerm_storage_account.results.name))
+    error_message = "storage account names are 3-24 lower-case letters and digits"
+  }
+  assert {
+    condition     = can(regex("^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$", azurerm_key_vault.main.name)) && !strcontains(azurerm_key_vault.main.name, "--")
+    error_message = "Key Vault names are 3-24 letters, digits and single dashes, starting with a letter"
+  }
+  assert {
+    condition     = can(regex("^[a-z][a-z0-9-]{3,61}[a-z0-9]$", azurerm_container_group.master[0].dns_name_label))
+    error_message = "the master's DNS label must be a valid ACI DNS name label"
+  }
+  assert {
+    condition     = output.web_ui_url == "https://abcdefghijkl-incomprehensiblyverboseplatypus.westeurope.azurecontainer.io:8089"
+    error_message = "the web UI URL is the master's FQDN on 8089"
+  }
+  assert {
+    condition     = output.run_id == "run-incomprehensiblyverboseplatypus"
+    error_message = "an empty run_id derives from the pet name"
+  }
+}
