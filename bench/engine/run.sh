@@ -64,9 +64,20 @@ URL="http://127.0.0.1:$PORT/"
 # A hard bound on every tool's run: its duration plus start and stop time.
 BOUND=$((DURATION + 60))
 
-# load CMD...: run a load generator pinned to LOAD_CPU, bounded in time.
+# load CMD...: run a load generator pinned to LOAD_CPU, bounded in time,
+# and write the CPU time it used (user + system, seconds) to $WORK/cpu.
 load() {
-	timeout -k 5 "$BOUND" taskset -c "$LOAD_CPU" "$@"
+	local rc=0
+	(
+		rc=0
+		timeout -k 5 "$BOUND" taskset -c "$LOAD_CPU" "$@" || rc=$?
+		# times' second line: user and system time of this subshell's children.
+		# (Not piped: a pipeline's builtin runs in a fork, which has no children.)
+		times >"$WORK/times"
+		awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } printf "%.3f\n", t }' "$WORK/times" >"$WORK/cpu"
+		exit "$rc"
+	) || rc=$?
+	return "$rc"
 }
 
 # Each measure_* prints requests/s on stdout (and keeps the tool's output
@@ -143,39 +154,51 @@ log "warming up nginx (2 s of Stampede load)"
 timeout -k 5 30 taskset -c "$LOAD_CPU" "$STAMPEDE" run -f "$BENCH_DIR/loop.star" --headless \
 	-u "$CONNS" -r 100000 -t 2s --host "${URL%/}" --loglevel error >/dev/null 2>&1 || true
 
-declare -A best all
+# best: highest requests/s per tool; all: every round's; per_cpu: the
+# highest requests per CPU-second of the tool's own process.
+declare -A best all per_cpu
 for round in $(seq 1 "$ROUNDS"); do
 	for tool in $TOOLS; do
 		log "round $round/$ROUNDS: $tool (${DURATION}s, $CONNS connections, core $LOAD_CPU)"
+		rm -f "$WORK/cpu"
 		rps=$(measure "$tool" "$round" || true)
 		if ! [[ $rps =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
 			printf 'warning: %s gave no requests/s; its output:\n' "$tool" >&2
 			tail -n 20 "$WORK/$tool.$round.out" >&2 || true
 			rps=0
 		fi
+		cpu=$(cat "$WORK/cpu" 2>/dev/null || echo 0)
+		pc=$(awk -v r="$rps" -v d="$DURATION" -v c="$cpu" 'BEGIN{ if (c > 0) printf "%.0f", r * d / c; else print 0 }')
 		all[$tool]="${all[$tool]:-}${all[$tool]:+ }$(printf '%.0f' "$rps")"
 		if awk -v a="$rps" -v b="${best[$tool]:-0}" 'BEGIN{exit !(a>b)}'; then
 			best[$tool]=$rps
+		fi
+		if [ "$pc" -gt "${per_cpu[$tool]:-0}" ]; then
+			per_cpu[$tool]=$pc
 		fi
 		sleep 1 # let TIME_WAIT and the target settle between tools
 	done
 done
 
+# ratio A B: A/B with two decimals, "-" when B is 0 or missing.
+ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print "-" }'; }
+
 wrk_rps=${best[wrk]:-}
+wrk_cpu=${per_cpu[wrk]:-}
 echo
 printf 'Stampede engine benchmark: %s s per tool, %s connections/users, target nginx (1 worker) on core %s, tools on core %s, %s round(s)\n' \
 	"$DURATION" "$CONNS" "$TARGET_CPU" "$LOAD_CPU" "$ROUNDS"
-printf '%s, %s, go %s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}')" "$(go env GOVERSION 2>/dev/null || echo '?')"
-printf '%-16s %12s %10s   %s\n' tool "requests/s" "÷ wrk" "every round"
+printf '%s, %s, go %s, load average %s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" \
+	"$(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}')" \
+	"$(go env GOVERSION 2>/dev/null || echo '?')" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-16s %12s %8s %14s %8s   %s\n' tool "requests/s" "÷ wrk" "req/CPU-second" "÷ wrk" "requests/s of every round"
 for tool in $TOOLS; do
-	ratio="-"
-	if [ -n "$wrk_rps" ] && awk -v w="$wrk_rps" 'BEGIN{exit !(w>0)}'; then
-		ratio=$(awk -v a="${best[$tool]:-0}" -v w="$wrk_rps" 'BEGIN{printf "%.2f", a/w}')
-	fi
-	printf '%-16s %12.0f %10s   %s\n' "$tool" "${best[$tool]:-0}" "$ratio" "${all[$tool]:-}"
+	printf '%-16s %12.0f %8s %14s %8s   %s\n' "$tool" "${best[$tool]:-0}" "$(ratio "${best[$tool]:-}" "$wrk_rps")" \
+		"${per_cpu[$tool]:-0}" "$(ratio "${per_cpu[$tool]:-}" "$wrk_cpu")" "${all[$tool]:-}"
 done
 if [ -n "$wrk_rps" ] && [ -n "${best[stampede]:-}" ]; then
-	ratio=$(awk -v a="${best[stampede]}" -v w="$wrk_rps" 'BEGIN{printf "%.2f", a/w}')
-	verdict=$(awk -v r="$ratio" 'BEGIN{print (r>=0.6) ? "meets" : "MISSES"}')
-	printf '\nStampede (default client) at %s× wrk %s the 0.6× target.\n' "$ratio" "$verdict"
+	r=$(ratio "${best[stampede]}" "$wrk_rps")
+	verdict=$(awk -v r="$r" 'BEGIN{print (r >= 0.6) ? "meets" : "MISSES"}')
+	printf '\nStampede (default client) at %s× wrk %s the 0.6× target' "$r" "$verdict"
+	printf ' (%s× wrk per CPU-second of the load generator).\n' "$(ratio "${per_cpu[stampede]:-}" "$wrk_cpu")"
 fi

@@ -141,3 +141,40 @@ func TestDrainRacesWithWake(t *testing.T) {
 		}
 	}
 }
+
+func TestMemoryReleasedAfterBigRamp(t *testing.T) {
+	tests := []struct {
+		users int
+		want  int64
+	}{
+		{releaseAfterRamp, 1}, // once, releaseDelay after the ramp
+		{10, 0},               // small changes never force a GC
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint(tc.users), func(t *testing.T) {
+			t.Parallel()
+			cs := &countingServer{}
+			srv := httptest.NewServer(cs)
+			defer srv.Close()
+			s, err := script.LoadFiles("test.star", map[string][]byte{"test.star": []byte(fmt.Sprintf(idleScript, "3600"))}, script.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := New(Config{Script: s, Host: srv.URL})
+			var released atomic.Int64
+			r.release = func() { released.Add(1) }
+			r.Start(context.Background())
+			r.SetTargets(map[string]int{"idler": tc.users}, 100000)
+			waitUntil(t, "every user made its request", 30*time.Second, func() bool { return cs.hello.Load() == int64(tc.users) })
+			time.Sleep(releaseDelay + 2*time.Second)
+			if got := released.Load(); got != tc.want {
+				t.Errorf("released %d times after a ramp to %d users, want %d", got, tc.users, tc.want)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if !r.Stop(ctx) {
+				t.Fatal("users did not stop")
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -39,6 +40,9 @@ type Runner struct {
 	cfg   Config
 	rec   *stats.Recorder
 	order []string
+	// release returns freed memory to the OS after a big ramp
+	// (debug.FreeOSMemory; tests count the calls).
+	release func()
 
 	mu        sync.Mutex
 	target    map[string]int
@@ -120,6 +124,7 @@ func New(cfg Config) *Runner {
 		gone:   map[string]int{},
 		kick:   make(chan struct{}, 1),
 	}
+	r.release = debug.FreeOSMemory
 	for _, c := range cfg.Script.Classes {
 		r.order = append(r.order, c.Name)
 	}
@@ -218,11 +223,24 @@ func (r *Runner) Flush(now time.Time) *stats.Delta { return r.rec.Flush(now) }
 // iterations into it).
 func (r *Runner) Recorder() *stats.Recorder { return r.rec }
 
+// A ramp of at least releaseAfterRamp users leaves its garbage (the
+// first requests' buffers, the stacks of users that were waiting for
+// their answers) in a heap that the Go runtime gives back to the OS only
+// over minutes: releaseDelay after such a ramp ends, the spawner returns
+// it at once. 10,000 users idling after a ramp held 105 MB of RSS two
+// minutes later without this.
+const (
+	releaseAfterRamp = 1000
+	releaseDelay     = 5 * time.Second
+)
+
 func (r *Runner) spawner() {
 	defer close(r.spawnDone)
 	var next time.Time
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	spawned := 0                 // users started since the last release
+	var release <-chan time.Time // fires releaseDelay after a big ramp
 	for {
 		r.mu.Lock()
 		if r.stopping {
@@ -234,10 +252,17 @@ func (r *Runner) spawner() {
 		r.mu.Unlock()
 
 		if spawn == "" && stop == "" {
+			if spawned >= releaseAfterRamp {
+				spawned, release = 0, time.After(releaseDelay)
+			}
 			select {
 			case <-r.ctx.Done():
 				return
 			case <-r.kick:
+				continue
+			case <-release:
+				release = nil
+				r.release()
 				continue
 			}
 		}
@@ -258,6 +283,7 @@ func (r *Runner) spawner() {
 		next = next.Add(time.Duration(float64(time.Second) / rate))
 		if spawn != "" {
 			r.spawn(spawn)
+			spawned++
 		} else {
 			r.stopOne(stop)
 		}
