@@ -43,7 +43,8 @@ type testOptions struct {
 	http2          bool
 	insecureTLS    bool
 	requestTimeout time.Duration
-	web            webOptions // web UI flags (web.go), also on master
+	web            webOptions      // web UI flags (web.go), also on master
+	wl             workloadOptions // stages / arrival rate (workload.go)
 }
 
 func (o *testOptions) register(fs *pflag.FlagSet) {
@@ -65,6 +66,7 @@ func (o *testOptions) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.insecureTLS, "insecure-skip-verify", false, "do not verify the target's TLS certificate")
 	durationFlag(fs, &o.requestTimeout, "request-timeout", "", "default timeout of one request (default 60s)")
 	o.web.register(fs)
+	o.wl.register(fs)
 }
 
 // validate checks the flags before anything is loaded.
@@ -82,7 +84,7 @@ func (o *testOptions) validate() error {
 	if err := checkHost("--host", o.host); err != nil {
 		return configErr("%v", err)
 	}
-	return nil
+	return o.wl.validate()
 }
 
 // loadScript loads the script, reporting problems as config errors.
@@ -173,6 +175,16 @@ type session struct {
 	// decorate, when set, completes the JSON document (the master adds
 	// its workers, lost workers and regions).
 	decorate func(*output.Document)
+	// plan is the workload model; driver the engine's driver for it.
+	plan   *workloadPlan
+	driver engine.Driver
+}
+
+// stopWith ends the test from a shape or schedule that is over.
+func (sess *session) stopWith(reason string) {
+	if sess.eng != nil {
+		_ = sess.eng.StopWith(reason)
+	}
 }
 
 func (app *App) run(ctx context.Context, o *testOptions) error {
@@ -188,7 +200,11 @@ func (app *App) run(ctx context.Context, o *testOptions) error {
 	if err != nil {
 		return err
 	}
-	sess := &session{app: app, o: o, script: s}
+	plan, err := o.wl.plan(s)
+	if err != nil {
+		return err
+	}
+	sess := &session{app: app, o: o, script: s, plan: plan}
 	if err := sess.openOutputs(); err != nil {
 		return err
 	}
@@ -198,7 +214,9 @@ func (app *App) run(ctx context.Context, o *testOptions) error {
 			StopTimeout: o.stopTimeout, Log: app.Log,
 		}), nil
 	}}
-	sess.eng = engine.New(engine.Config{Driver: driver, Log: app.Log, OnTick: sess.tickHooks()})
+	sess.driver = plan.driver(o, s, driver, app, sess.stopWith)
+	app.Log.Info("workload", plan.describe()...)
+	sess.eng = engine.New(engine.Config{Driver: sess.driver, Log: app.Log, OnTick: sess.tickHooks()})
 	if !o.headless {
 		return sess.serveUI(ctx, driver)
 	}
@@ -358,6 +376,9 @@ func (sess *session) document(sum *stats.Summary, aborted bool) *output.Document
 		},
 		Stats:            sum,
 		ThresholdsPassed: true,
+	}
+	if sess.plan != nil {
+		sess.plan.runInfo(&doc.Run, sess.driver)
 	}
 	if sess.decorate != nil {
 		sess.decorate(doc)

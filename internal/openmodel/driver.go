@@ -21,7 +21,8 @@ type Driver struct {
 	Origin stats.Origin
 	// OnFinish is called when a schedule with an end (arrival stages)
 	// is over and its last iterations have finished; the CLI stops the
-	// engine there with the reason "arrival stages finished".
+	// engine there with the reason "arrival stages finished". A schedule
+	// cut by the run time (Config.End) is left to the engine's deadline.
 	OnFinish func()
 
 	mu      sync.Mutex
@@ -43,7 +44,11 @@ func (d *Driver) Apply(ctx context.Context, p engine.Params) error {
 		return err
 	}
 	if s.cfg.OnFinish == nil && d.OnFinish != nil {
-		s.cfg.OnFinish = d.OnFinish
+		s.cfg.OnFinish = func() {
+			if s.scheduleEnded.Load() {
+				d.OnFinish()
+			}
+		}
 	}
 	s.Start(context.Background())
 	d.s, d.stopped = s, false

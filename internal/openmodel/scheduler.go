@@ -85,6 +85,14 @@ type Config struct {
 	OnIteration func(intended, started time.Time)
 }
 
+// Pacer precision: the longest a runtime timer is assumed to be late,
+// and how much longer than that the pacer may sleep in the kernel, where
+// it cannot see a stop or a rebalance.
+const (
+	maxSlack = 2 * time.Millisecond
+	maxSpin  = 500 * time.Microsecond
+)
+
 // Defaults.
 const (
 	DefaultMaxUsers  = 100
@@ -129,6 +137,9 @@ type Scheduler struct {
 	maxQueue  atomic.Int64
 	rateNow   atomic.Uint64 // float64 bits: the current target rate of this scheduler
 	finished  atomic.Bool
+	// scheduleEnded: the schedule itself ran out (a ramp's last stage),
+	// not Config.End.
+	scheduleEnded atomic.Bool
 }
 
 // class is the users and queue of one user class.
@@ -284,8 +295,9 @@ type Status struct {
 	Started, Dropped, Delayed, Abandoned int64
 	// MaxQueued is the longest the queue has been.
 	MaxQueued int64
-	// Finished is set once the schedule has ended.
-	Finished bool
+	// Finished is set once the schedule has ended; ScheduleEnded when it
+	// ran out by itself (the last arrival stage), not at Config.End.
+	Finished, ScheduleEnded bool
 }
 
 // Status returns the current counters.
@@ -300,6 +312,7 @@ func (s *Scheduler) Status() Status {
 	st.Started, st.Dropped = s.started.Load(), s.dropped.Load()
 	st.Delayed, st.Abandoned = s.queued.Load(), s.abandoned.Load()
 	st.MaxQueued, st.Finished = s.maxQueue.Load(), s.finished.Load()
+	st.ScheduleEnded = s.scheduleEnded.Load()
 	return st
 }
 
@@ -322,6 +335,11 @@ func (s *Scheduler) pacer(startAt time.Time) {
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	// slack is how early the pacer sets its runtime timer, from the
+	// lateness of past wake-ups; the last stretch before a due time is
+	// slept in the kernel (preciseSleep), so iterations start within tens
+	// of microseconds of their schedule instead of a timer tick late.
+	slack := time.Duration(0)
 	var (
 		lastWarn    time.Time
 		warnDropped int64
@@ -344,7 +362,11 @@ func (s *Scheduler) pacer(startAt time.Time) {
 	for {
 		// when is iteration k due?
 		due, ok := sched.TimeOf(c0 + (k+s.cfg.Phase-base)/share)
-		if !ok || due >= end {
+		if !ok {
+			s.scheduleEnded.Store(true)
+			break
+		}
+		if due >= end {
 			break
 		}
 		dueNs := originNs + int64(due*1e9)
@@ -355,7 +377,15 @@ func (s *Scheduler) pacer(startAt time.Time) {
 			if now.Sub(lastWarn) >= s.cfg.WarnEvery {
 				lastWarn, warnDropped, warnQueued = s.warn(now, lastWarn, warnDropped, warnQueued)
 			}
-			timer.Reset(wait)
+			if wait <= slack+maxSpin {
+				// close enough: a runtime timer would wake up late by
+				// about the slack; sleep in the kernel instead, which
+				// keeps its precision (hrtimers) and costs no CPU
+				preciseSleep(wait)
+				continue
+			}
+			sleep := wait - slack
+			timer.Reset(sleep)
 			select {
 			case <-s.pacerCtx.Done():
 				s.closeIdle()
@@ -364,6 +394,10 @@ func (s *Scheduler) pacer(startAt time.Time) {
 				timer.Stop() // Go ≥ 1.23: no stale tick to drain
 				rebase(sh)
 			case <-timer.C:
+				// learn how late timers fire here (about 1 ms on Linux,
+				// where the runtime's poller sleeps in milliseconds)
+				over := time.Since(now) - sleep
+				slack += (min(max(over, 0), maxSlack) - slack) / 8
 			}
 			continue
 		}

@@ -28,12 +28,16 @@ func PrintSummary(w io.Writer, s *stats.Summary) error {
 	entries := sortedEntries(s.Entries)
 	total := aggregated(s.Total)
 
+	if HasServiceTimes(s) {
+		fmt.Fprint(bw, openModelNote)
+	}
 	statsTable(entries, &total).render(bw)
 	fmt.Fprintln(bw)
 
 	fmt.Fprintln(bw, "Response time percentiles (ms)")
 	percentileTable(entries, &total).render(bw)
 	fmt.Fprintln(bw)
+	printServiceTimes(bw, s)
 
 	if len(s.Errors) > 0 {
 		fmt.Fprintln(bw, "Error report")

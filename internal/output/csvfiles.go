@@ -69,6 +69,9 @@ func (c *CSVFiles) Paths(s *stats.Summary) []string {
 	if s != nil && len(s.Regions) > 0 {
 		p = append(p, c.prefix+SuffixRegions)
 	}
+	if HasServiceTimes(s) {
+		p = append(p, c.prefix+SuffixServiceStats)
+	}
 	return p
 }
 
@@ -111,6 +114,9 @@ func (c *CSVFiles) writeAll(s *stats.Summary) error {
 	}
 	if len(s.Regions) > 0 {
 		files = append(files, file{SuffixRegions, WriteRegionsCSV})
+	}
+	if HasServiceTimes(s) {
+		files = append(files, file{SuffixServiceStats, WriteServiceStatsCSV})
 	}
 	var errs []error
 	for _, f := range files {
