@@ -179,13 +179,17 @@ func (app *App) master(ctx context.Context, o *testOptions, mo *masterOptions) e
 	if err != nil {
 		return configErr("%v", err)
 	}
-	sess := &session{app: app, o: o, script: s}
+	plan, err := o.wl.plan(s)
+	if err != nil {
+		return err
+	}
+	sess := &session{app: app, o: o, script: s, plan: plan}
 	if err := sess.openOutputs(); err != nil {
 		return err
 	}
 	m := cluster.NewMaster(cluster.MasterConfig{
 		Script: s, Vars: vars, Seed: o.seed, HTTP: o.httpOptions(), StopTimeout: o.stopTimeout,
-		Token: token, TLS: tlsCfg, Version: Version, Log: app.Log,
+		Token: token, TLS: tlsCfg, Version: Version, Log: app.Log, Open: plan.clusterOpen(),
 	})
 	lis, err := net.Listen("tcp", mo.addr())
 	if err != nil {
@@ -199,7 +203,9 @@ func (app *App) master(ctx context.Context, o *testOptions, mo *masterOptions) e
 
 	// Workers get --stop-timeout to finish their tasks, then the master
 	// waits a little longer for their final reports.
-	sess.eng = engine.New(engine.Config{Driver: m, Log: app.Log, OnTick: sess.tickHooks(), StopGrace: o.stopTimeout + 30*time.Second})
+	sess.driver = plan.masterDriver(m, s, app, sess.stopWith)
+	app.Log.Info("workload", plan.describe()...)
+	sess.eng = engine.New(engine.Config{Driver: sess.driver, Log: app.Log, OnTick: sess.tickHooks(), StopGrace: o.stopTimeout + 30*time.Second})
 	sess.decorate = func(doc *output.Document) {
 		ws := m.Workers()
 		doc.Workers = ws

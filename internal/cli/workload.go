@@ -1,11 +1,15 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"math"
+	"sync"
+	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/stampede-load/stampede/internal/cluster"
 	"github.com/stampede-load/stampede/internal/engine"
 	"github.com/stampede-load/stampede/internal/openmodel"
 	"github.com/stampede-load/stampede/internal/output"
@@ -187,9 +191,11 @@ func (p *workloadPlan) runInfo(ri *output.RunInfo, drv engine.Driver) {
 	ri.Model = p.model
 	ri.Stages = p.stagesDesc
 	ri.ArrivalRate = p.arrivalRate
-	switch d := drv.(type) {
-	case *openmodel.Driver:
+	if p.schedule != nil {
 		ri.Users, ri.SpawnRate = p.maxUsers, 0
+		return
+	}
+	switch d := drv.(type) {
 	case *shape.Driver:
 		ri.Users = d.Peak()
 		ri.SpawnRate = d.Status().Target.SpawnRate
@@ -208,3 +214,65 @@ func (p *workloadPlan) describe() []any {
 }
 
 func (p *workloadPlan) String() string { return fmt.Sprint(p.describe()...) }
+
+// clusterOpen is the open model for a master's workers (nil: closed).
+func (p *workloadPlan) clusterOpen() *cluster.OpenModel {
+	if p.schedule == nil {
+		return nil
+	}
+	return &cluster.OpenModel{Schedule: p.schedule.Spec(), MaxUsers: p.maxUsers, MaxQueue: p.maxQueue}
+}
+
+// masterDriver wraps a cluster master for the plan: a shape sets its
+// users; an arrival schedule with an end stops the test when it is over
+// (the workers pace the iterations themselves).
+func (p *workloadPlan) masterDriver(m *cluster.Master, s *script.Script, app *App, stop func(reason string)) engine.Driver {
+	if p.schedule == nil {
+		return p.wrapShape(m, s, app, stop)
+	}
+	if d, ok := p.schedule.Duration(); ok {
+		return &scheduleEnd{Driver: m, after: d + time.Second, stop: stop}
+	}
+	return m
+}
+
+// scheduleEnd ends a distributed open-model test when its arrival stages
+// are over, plus a second for the last iterations to finish.
+type scheduleEnd struct {
+	engine.Driver
+	after time.Duration
+	stop  func(reason string)
+
+	mu    sync.Mutex
+	timer *time.Timer
+}
+
+func (d *scheduleEnd) Apply(ctx context.Context, p engine.Params) error {
+	if err := d.Driver.Apply(ctx, p); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.timer == nil {
+		d.timer = time.AfterFunc(d.after, func() { d.stop("arrival stages finished") })
+	}
+	return nil
+}
+
+func (d *scheduleEnd) Stop(ctx context.Context) {
+	d.mu.Lock()
+	if d.timer != nil {
+		d.timer.Stop()
+		d.timer = nil
+	}
+	d.mu.Unlock()
+	d.Driver.Stop(ctx)
+}
+
+// Workers lists the master's workers.
+func (d *scheduleEnd) Workers() []output.WorkerInfo {
+	if wl, ok := d.Driver.(engine.WorkerLister); ok {
+		return wl.Workers()
+	}
+	return nil
+}

@@ -69,6 +69,9 @@ type MasterConfig struct {
 	Heartbeat      time.Duration
 	MissingAfter   time.Duration
 	ReportInterval time.Duration
+	// Open, when set, runs the open model: the workers share its arrival
+	// rate instead of running users (openmodel.go).
+	Open *OpenModel
 }
 
 // Master is the master's side of the cluster. It is an engine.Driver (and
@@ -99,6 +102,10 @@ type testState struct {
 	stopping bool
 	params   engine.Params
 	classes  []runner.Class
+	// origin is time zero of an open-model schedule; openPlaced is set
+	// once its first shares went out.
+	origin     time.Time
+	openPlaced bool
 }
 
 type originDelta struct {
@@ -424,7 +431,7 @@ func (m *Master) prepareMsg(w *workerState) *pb.MasterMessage {
 	return &pb.MasterMessage{Msg: &pb.MasterMessage_Prepare{Prepare: &pb.Prepare{
 		TestId: m.test.id, Main: mainName(s), Files: s.Files, ScriptSha256: s.Hash,
 		Vars: m.cfg.Vars, Seed: m.cfg.Seed, StopTimeoutMs: m.cfg.StopTimeout.Milliseconds(),
-		IdOffset: int64(w.index) * idStride, Host: m.test.params.Host,
+		IdOffset: int64(w.index) * idStride, Host: m.test.params.Host, OpenModel: m.cfg.Open != nil,
 		Http: &pb.HTTPOptions{Http2: h.HTTP2, InsecureSkipVerify: h.InsecureSkipVerify, UserAgent: h.UserAgent, TimeoutMs: h.Timeout.Milliseconds()},
 	}}}
 }
@@ -466,12 +473,19 @@ func (m *Master) eligibleLocked() []*workerState {
 // changed its new absolute targets.
 func (m *Master) rebalanceLocked(why string) {
 	ws := m.eligibleLocked()
+	if m.cfg.Open != nil {
+		m.rebalanceOpenLocked(ws, why)
+		return
+	}
 	pws := make([]placeWorker, len(ws))
 	for i, w := range ws {
 		pws[i] = placeWorker{ID: w.id, Host: w.hostname}
 	}
 	p := m.test.params
 	plan := place(m.test.classes, p.Users, pws)
+	if len(p.ClassUsers) > 0 {
+		plan = placeTotals(m.test.classes, p.ClassUsers, pws)
+	}
 	rate := p.SpawnRate
 	if len(ws) > 0 {
 		rate /= float64(len(ws))
@@ -607,7 +621,7 @@ func (m *Master) Apply(_ context.Context, p engine.Params) error {
 		if m.connectedLocked() == 0 {
 			return errors.New("no workers are connected")
 		}
-		m.test = testState{id: m.test.id + 1, active: true, params: p, classes: classes}
+		m.test = testState{id: m.test.id + 1, active: true, params: p, classes: classes, origin: time.Now()}
 		m.pending, m.lost = nil, nil
 		for _, w := range m.workers {
 			w.assigned, w.assignedGen = nil, 0

@@ -21,6 +21,12 @@ type placeWorker struct {
 // worker of every host, then the second, ...), so a small test lands on as
 // many machines as it can.
 func place(classes []runner.Class, users int, workers []placeWorker) map[string]map[string]int {
+	return placeTotals(classes, runner.Distribute(classes, users), workers)
+}
+
+// placeTotals deals given per-class totals (a load shape's per-class
+// targets) over the workers as place does.
+func placeTotals(classes []runner.Class, totals map[string]int, workers []placeWorker) map[string]map[string]int {
 	out := make(map[string]map[string]int, len(workers))
 	for _, w := range workers {
 		out[w.ID] = make(map[string]int, len(classes))
@@ -32,7 +38,6 @@ func place(classes []runner.Class, users int, workers []placeWorker) map[string]
 		return out
 	}
 	order := interleaveHosts(workers)
-	totals := runner.Distribute(classes, users)
 	i := 0
 	for _, c := range classes {
 		for k := 0; k < totals[c.Name]; k++ {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/stampede-load/stampede/internal/cluster/pb"
 	"github.com/stampede-load/stampede/internal/httpclient"
+	"github.com/stampede-load/stampede/internal/openmodel"
 	"github.com/stampede-load/stampede/internal/runner"
 	"github.com/stampede-load/stampede/internal/script"
 )
@@ -90,6 +91,15 @@ type workerTest struct {
 	stopped bool
 	// stopTimeout is the test's --stop-timeout.
 	stopTimeout time.Duration
+	// The open model's scheduler (nil in the closed model) and what it is
+	// made from (openmodel.go).
+	om       *openmodel.Scheduler
+	sc       *script.Script
+	ctx      context.Context
+	host     string
+	http     httpclient.Options
+	seed     int64
+	idOffset int
 }
 
 // NewWorker returns a worker; Run connects it.
@@ -419,6 +429,9 @@ func (w *Worker) heartbeat() *pb.Heartbeat {
 	if t := w.test; t != nil && !t.stopped {
 		h.TestId, h.TargetsGeneration = t.id, t.gen
 		h.Users, h.Spawning = int32(t.r.Users()), t.r.Spawning()
+		if t.om != nil {
+			h.Users += int32(t.om.Users())
+		}
 		byClass := t.r.UsersByClass()
 		h.UsersByClass = make(map[string]int32, len(byClass))
 		for c, n := range byClass {
@@ -520,7 +533,8 @@ func (w *Worker) prepare(p *pb.Prepare) *pb.Prepared {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.Start(ctx)
 	w.mu.Lock()
-	w.test = &workerTest{id: p.TestId, hash: s.Hash, r: r, cancel: cancel, stopTimeout: time.Duration(p.StopTimeoutMs) * time.Millisecond}
+	w.test = &workerTest{id: p.TestId, hash: s.Hash, r: r, cancel: cancel, stopTimeout: time.Duration(p.StopTimeoutMs) * time.Millisecond,
+		sc: s, ctx: ctx, host: p.Host, http: h, seed: p.Seed, idOffset: int(p.IdOffset)}
 	w.mu.Unlock()
 	w.cfg.Log.Info("test prepared", "test", p.TestId, "script", p.Main, "sha256", short(s.Hash))
 	return reply
@@ -539,6 +553,13 @@ func (w *Worker) applyTargets(t *pb.Targets) error {
 	cur := w.test
 	if cur == nil || cur.id != t.TestId || cur.stopped {
 		return nil // targets of a test this worker does not run (it failed to load or stopped)
+	}
+	if open := t.GetOpen(); open != nil {
+		if err := w.applyOpenLocked(cur, open); err != nil {
+			return err
+		}
+		cur.gen = t.Generation
+		return nil
 	}
 	closed := t.GetClosed()
 	if closed == nil {
@@ -568,6 +589,9 @@ func (w *Worker) stopTestLocked(why string) uint64 {
 	if t != nil && !t.stopped {
 		w.cfg.Log.Info("stopping users", "test", t.id, "why", why)
 		ctx, cancel := context.WithTimeout(context.Background(), t.stopTimeout+25*time.Second)
+		if t.om != nil {
+			t.om.Stop(ctx)
+		}
 		t.r.Stop(ctx)
 		cancel()
 		w.mu.Lock()

@@ -77,6 +77,16 @@ type Config struct {
 	// or dropped iterations (default 5 s).
 	WarnEvery time.Duration
 
+	// Recorder, when set, records the iterations' requests (a cluster
+	// worker shares its runner's); it must keep service times. Default:
+	// a recorder of the scheduler's own.
+	Recorder *stats.Recorder
+	// CatchUp starts the schedule at Origin even when Start is called
+	// later, sending at once what was due since then (a worker that was
+	// part of a test from its start); otherwise a scheduler started late
+	// begins at the schedule's current point (a worker that joined).
+	CatchUp bool
+
 	// OnFinish is called (on its own goroutine) when the schedule has
 	// ended and every started iteration has finished.
 	OnFinish func()
@@ -184,9 +194,13 @@ func New(cfg Config) (*Scheduler, error) {
 	if cfg.WarnEvery <= 0 {
 		cfg.WarnEvery = defaultWarnEvery
 	}
+	rec := cfg.Recorder
+	if rec == nil || !rec.OpenModel() {
+		rec = stats.NewRecorder(4*runtime.GOMAXPROCS(0), time.Now(), true)
+	}
 	s := &Scheduler{
 		cfg:   cfg,
-		rec:   stats.NewRecorder(4*runtime.GOMAXPROCS(0), time.Now(), true),
+		rec:   rec,
 		ctl:   make(chan float64, 1),
 		all:   map[*vu]struct{}{},
 		share: cfg.Share,
@@ -243,6 +257,9 @@ func (s *Scheduler) Start(ctx context.Context) {
 		s.origin = now
 	}
 	s.pacerDone = make(chan struct{})
+	if s.cfg.CatchUp && s.origin.Before(now) {
+		now = s.origin
+	}
 	go s.pacer(now)
 }
 

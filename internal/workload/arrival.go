@@ -118,6 +118,7 @@ type Schedule struct {
 	ends     []float64 // end of each segment, seconds
 	rates    []float64 // rate at the end of each segment
 	cum      []float64 // Count at the end of each segment
+	stages   []ArrivalStage
 	desc     string
 }
 
@@ -129,7 +130,7 @@ func Constant(rate float64) *Schedule {
 // Ramping returns a schedule that starts at start iterations per second
 // and follows stages; it ends after the last stage.
 func Ramping(start float64, stages []ArrivalStage) *Schedule {
-	s := &Schedule{start: start, desc: FormatArrivalStages(stages)}
+	s := &Schedule{start: start, desc: FormatArrivalStages(stages), stages: append([]ArrivalStage(nil), stages...)}
 	if start > 0 {
 		s.desc = FormatRate(start) + " then " + s.desc
 	}
@@ -150,6 +151,31 @@ func Ramping(start float64, stages []ArrivalStage) *Schedule {
 }
 
 func (s *Schedule) ramp() bool { return s.ends != nil }
+
+// ScheduleSpec is what defines a Schedule, for sending it to workers.
+type ScheduleSpec struct {
+	// Constant is a constant rate (Start, forever); otherwise a ramp from
+	// Start through Stages.
+	Constant bool
+	Start    float64
+	Stages   []ArrivalStage
+}
+
+// Spec returns the definition of s.
+func (s *Schedule) Spec() ScheduleSpec {
+	if !s.ramp() {
+		return ScheduleSpec{Constant: true, Start: s.constant}
+	}
+	return ScheduleSpec{Start: s.start, Stages: append([]ArrivalStage(nil), s.stages...)}
+}
+
+// NewSchedule makes the schedule sp defines.
+func NewSchedule(sp ScheduleSpec) *Schedule {
+	if sp.Constant {
+		return Constant(sp.Start)
+	}
+	return Ramping(sp.Start, sp.Stages)
+}
 
 // String describes the schedule ("500/s" or the stages).
 func (s *Schedule) String() string { return s.desc }

@@ -222,3 +222,20 @@ func TestSchedulePeakAndRate(t *testing.T) {
 		t.Errorf("String = %q", s.String())
 	}
 }
+
+func TestScheduleSpecRoundTrip(t *testing.T) {
+	for _, s := range []*Schedule{
+		Constant(250),
+		Ramping(10, []ArrivalStage{{time.Second, 100}, {0, 50}, {2 * time.Second, 0}}),
+	} {
+		back := NewSchedule(s.Spec())
+		for _, x := range []float64{0, 0.5, 1, 1.5, 2.9, 10} {
+			if back.Count(x) != s.Count(x) || back.Rate(x) != s.Rate(x) {
+				t.Errorf("%s: round trip differs at %v", s, x)
+			}
+		}
+		if back.String() != s.String() {
+			t.Errorf("String %q != %q", back.String(), s.String())
+		}
+	}
+}

@@ -1102,6 +1102,7 @@ type Targets struct {
 	// Types that are valid to be assigned to Model:
 	//
 	//	*Targets_Closed
+	//	*Targets_Open
 	Model         isTargets_Model `protobuf_oneof:"model"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1174,6 +1175,15 @@ func (x *Targets) GetClosed() *ClosedModel {
 	return nil
 }
 
+func (x *Targets) GetOpen() *OpenModel {
+	if x != nil {
+		if x, ok := x.Model.(*Targets_Open); ok {
+			return x.Open
+		}
+	}
+	return nil
+}
+
 type isTargets_Model interface {
 	isTargets_Model()
 }
@@ -1182,7 +1192,192 @@ type Targets_Closed struct {
 	Closed *ClosedModel `protobuf:"bytes,4,opt,name=closed,proto3,oneof"`
 }
 
+type Targets_Open struct {
+	Open *OpenModel `protobuf:"bytes,5,opt,name=open,proto3,oneof"`
+}
+
 func (*Targets_Closed) isTargets_Model() {}
+
+func (*Targets_Open) isTargets_Model() {}
+
+// OpenModel is this worker's share of an arrival-rate schedule (the
+// whole test's), as internal/openmodel runs it.
+type OpenModel struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// constant: start_rate forever; otherwise a ramp from start_rate
+	// through stages. Rates are iterations per second.
+	Constant  bool            `protobuf:"varint,1,opt,name=constant,proto3" json:"constant,omitempty"`
+	StartRate float64         `protobuf:"fixed64,2,opt,name=start_rate,json=startRate,proto3" json:"start_rate,omitempty"`
+	Stages    []*ArrivalStage `protobuf:"bytes,3,rep,name=stages,proto3" json:"stages,omitempty"`
+	// share of the rate in (0, 1]; the shares of all workers add up to 1.
+	Share float64 `protobuf:"fixed64,4,opt,name=share,proto3" json:"share,omitempty"`
+	// phase in [0, 1) interleaves the workers' iterations.
+	Phase float64 `protobuf:"fixed64,5,opt,name=phase,proto3" json:"phase,omitempty"`
+	// origin_unix_nano is time zero of the schedule (the master's clock).
+	OriginUnixNano int64 `protobuf:"varint,6,opt,name=origin_unix_nano,json=originUnixNano,proto3" json:"origin_unix_nano,omitempty"`
+	// end_ms stops the schedule at origin + end (0: the schedule's end).
+	EndMs int64 `protobuf:"varint,7,opt,name=end_ms,json=endMs,proto3" json:"end_ms,omitempty"`
+	// catch_up: the worker was placed at the test's start and sends at
+	// once what was due since origin; otherwise it starts from now.
+	CatchUp bool `protobuf:"varint,8,opt,name=catch_up,json=catchUp,proto3" json:"catch_up,omitempty"`
+	// this worker's pool of users and queue of due iterations.
+	MaxUsers      int32 `protobuf:"varint,9,opt,name=max_users,json=maxUsers,proto3" json:"max_users,omitempty"`
+	MaxQueue      int32 `protobuf:"varint,10,opt,name=max_queue,json=maxQueue,proto3" json:"max_queue,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenModel) Reset() {
+	*x = OpenModel{}
+	mi := &file_cluster_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenModel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenModel) ProtoMessage() {}
+
+func (x *OpenModel) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenModel.ProtoReflect.Descriptor instead.
+func (*OpenModel) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *OpenModel) GetConstant() bool {
+	if x != nil {
+		return x.Constant
+	}
+	return false
+}
+
+func (x *OpenModel) GetStartRate() float64 {
+	if x != nil {
+		return x.StartRate
+	}
+	return 0
+}
+
+func (x *OpenModel) GetStages() []*ArrivalStage {
+	if x != nil {
+		return x.Stages
+	}
+	return nil
+}
+
+func (x *OpenModel) GetShare() float64 {
+	if x != nil {
+		return x.Share
+	}
+	return 0
+}
+
+func (x *OpenModel) GetPhase() float64 {
+	if x != nil {
+		return x.Phase
+	}
+	return 0
+}
+
+func (x *OpenModel) GetOriginUnixNano() int64 {
+	if x != nil {
+		return x.OriginUnixNano
+	}
+	return 0
+}
+
+func (x *OpenModel) GetEndMs() int64 {
+	if x != nil {
+		return x.EndMs
+	}
+	return 0
+}
+
+func (x *OpenModel) GetCatchUp() bool {
+	if x != nil {
+		return x.CatchUp
+	}
+	return false
+}
+
+func (x *OpenModel) GetMaxUsers() int32 {
+	if x != nil {
+		return x.MaxUsers
+	}
+	return 0
+}
+
+func (x *OpenModel) GetMaxQueue() int32 {
+	if x != nil {
+		return x.MaxQueue
+	}
+	return 0
+}
+
+type ArrivalStage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DurationMs    int64                  `protobuf:"varint,1,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	Rate          float64                `protobuf:"fixed64,2,opt,name=rate,proto3" json:"rate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ArrivalStage) Reset() {
+	*x = ArrivalStage{}
+	mi := &file_cluster_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ArrivalStage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ArrivalStage) ProtoMessage() {}
+
+func (x *ArrivalStage) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ArrivalStage.ProtoReflect.Descriptor instead.
+func (*ArrivalStage) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ArrivalStage) GetDurationMs() int64 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *ArrivalStage) GetRate() float64 {
+	if x != nil {
+		return x.Rate
+	}
+	return 0
+}
 
 // ClosedModel is users per class and this worker's share of the spawn
 // rate (users per second).
@@ -1196,7 +1391,7 @@ type ClosedModel struct {
 
 func (x *ClosedModel) Reset() {
 	*x = ClosedModel{}
-	mi := &file_cluster_proto_msgTypes[13]
+	mi := &file_cluster_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1208,7 +1403,7 @@ func (x *ClosedModel) String() string {
 func (*ClosedModel) ProtoMessage() {}
 
 func (x *ClosedModel) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[13]
+	mi := &file_cluster_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1221,7 +1416,7 @@ func (x *ClosedModel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosedModel.ProtoReflect.Descriptor instead.
 func (*ClosedModel) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{13}
+	return file_cluster_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ClosedModel) GetUsers() map[string]int32 {
@@ -1247,7 +1442,7 @@ type Stop struct {
 
 func (x *Stop) Reset() {
 	*x = Stop{}
-	mi := &file_cluster_proto_msgTypes[14]
+	mi := &file_cluster_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1259,7 +1454,7 @@ func (x *Stop) String() string {
 func (*Stop) ProtoMessage() {}
 
 func (x *Stop) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[14]
+	mi := &file_cluster_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1272,7 +1467,7 @@ func (x *Stop) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stop.ProtoReflect.Descriptor instead.
 func (*Stop) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{14}
+	return file_cluster_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Stop) GetTestId() uint64 {
@@ -1292,7 +1487,7 @@ type Quit struct {
 
 func (x *Quit) Reset() {
 	*x = Quit{}
-	mi := &file_cluster_proto_msgTypes[15]
+	mi := &file_cluster_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1304,7 +1499,7 @@ func (x *Quit) String() string {
 func (*Quit) ProtoMessage() {}
 
 func (x *Quit) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[15]
+	mi := &file_cluster_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1317,7 +1512,7 @@ func (x *Quit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quit.ProtoReflect.Descriptor instead.
 func (*Quit) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{15}
+	return file_cluster_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Quit) GetReason() string {
@@ -1341,7 +1536,7 @@ type Delta struct {
 
 func (x *Delta) Reset() {
 	*x = Delta{}
-	mi := &file_cluster_proto_msgTypes[16]
+	mi := &file_cluster_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1353,7 +1548,7 @@ func (x *Delta) String() string {
 func (*Delta) ProtoMessage() {}
 
 func (x *Delta) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[16]
+	mi := &file_cluster_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1366,7 +1561,7 @@ func (x *Delta) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delta.ProtoReflect.Descriptor instead.
 func (*Delta) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{16}
+	return file_cluster_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Delta) GetStartUnixNano() int64 {
@@ -1427,7 +1622,7 @@ type Entry struct {
 
 func (x *Entry) Reset() {
 	*x = Entry{}
-	mi := &file_cluster_proto_msgTypes[17]
+	mi := &file_cluster_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1439,7 +1634,7 @@ func (x *Entry) String() string {
 func (*Entry) ProtoMessage() {}
 
 func (x *Entry) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[17]
+	mi := &file_cluster_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1452,7 +1647,7 @@ func (x *Entry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Entry.ProtoReflect.Descriptor instead.
 func (*Entry) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{17}
+	return file_cluster_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Entry) GetMethod() string {
@@ -1519,7 +1714,7 @@ type Timing struct {
 
 func (x *Timing) Reset() {
 	*x = Timing{}
-	mi := &file_cluster_proto_msgTypes[18]
+	mi := &file_cluster_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1531,7 +1726,7 @@ func (x *Timing) String() string {
 func (*Timing) ProtoMessage() {}
 
 func (x *Timing) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[18]
+	mi := &file_cluster_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1544,7 +1739,7 @@ func (x *Timing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Timing.ProtoReflect.Descriptor instead.
 func (*Timing) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{18}
+	return file_cluster_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Timing) GetCount() int64 {
@@ -1594,7 +1789,7 @@ type ErrorCount struct {
 
 func (x *ErrorCount) Reset() {
 	*x = ErrorCount{}
-	mi := &file_cluster_proto_msgTypes[19]
+	mi := &file_cluster_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1606,7 +1801,7 @@ func (x *ErrorCount) String() string {
 func (*ErrorCount) ProtoMessage() {}
 
 func (x *ErrorCount) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[19]
+	mi := &file_cluster_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1619,7 +1814,7 @@ func (x *ErrorCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorCount.ProtoReflect.Descriptor instead.
 func (*ErrorCount) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{19}
+	return file_cluster_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ErrorCount) GetMethod() string {
@@ -1661,7 +1856,7 @@ type ExceptionCount struct {
 
 func (x *ExceptionCount) Reset() {
 	*x = ExceptionCount{}
-	mi := &file_cluster_proto_msgTypes[20]
+	mi := &file_cluster_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1673,7 +1868,7 @@ func (x *ExceptionCount) String() string {
 func (*ExceptionCount) ProtoMessage() {}
 
 func (x *ExceptionCount) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[20]
+	mi := &file_cluster_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1686,7 +1881,7 @@ func (x *ExceptionCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExceptionCount.ProtoReflect.Descriptor instead.
 func (*ExceptionCount) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{20}
+	return file_cluster_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ExceptionCount) GetMessage() string {
@@ -1802,15 +1997,33 @@ const file_cluster_proto_rawDesc = "" +
 	"\n" +
 	"user_agent\x18\x03 \x01(\tR\tuserAgent\x12\x1d\n" +
 	"\n" +
-	"timeout_ms\x18\x04 \x01(\x03R\ttimeoutMs\"\x9b\x01\n" +
+	"timeout_ms\x18\x04 \x01(\x03R\ttimeoutMs\"\xd1\x01\n" +
 	"\aTargets\x12\x17\n" +
 	"\atest_id\x18\x01 \x01(\x04R\x06testId\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x02 \x01(\x04R\n" +
 	"generation\x12\x12\n" +
 	"\x04host\x18\x03 \x01(\tR\x04host\x12:\n" +
-	"\x06closed\x18\x04 \x01(\v2 .stampede.cluster.v1.ClosedModelH\x00R\x06closedB\a\n" +
-	"\x05model\"\xa9\x01\n" +
+	"\x06closed\x18\x04 \x01(\v2 .stampede.cluster.v1.ClosedModelH\x00R\x06closed\x124\n" +
+	"\x04open\x18\x05 \x01(\v2\x1e.stampede.cluster.v1.OpenModelH\x00R\x04openB\a\n" +
+	"\x05model\"\xc3\x02\n" +
+	"\tOpenModel\x12\x1a\n" +
+	"\bconstant\x18\x01 \x01(\bR\bconstant\x12\x1d\n" +
+	"\n" +
+	"start_rate\x18\x02 \x01(\x01R\tstartRate\x129\n" +
+	"\x06stages\x18\x03 \x03(\v2!.stampede.cluster.v1.ArrivalStageR\x06stages\x12\x14\n" +
+	"\x05share\x18\x04 \x01(\x01R\x05share\x12\x14\n" +
+	"\x05phase\x18\x05 \x01(\x01R\x05phase\x12(\n" +
+	"\x10origin_unix_nano\x18\x06 \x01(\x03R\x0eoriginUnixNano\x12\x15\n" +
+	"\x06end_ms\x18\a \x01(\x03R\x05endMs\x12\x19\n" +
+	"\bcatch_up\x18\b \x01(\bR\acatchUp\x12\x1b\n" +
+	"\tmax_users\x18\t \x01(\x05R\bmaxUsers\x12\x1b\n" +
+	"\tmax_queue\x18\n" +
+	" \x01(\x05R\bmaxQueue\"C\n" +
+	"\fArrivalStage\x12\x1f\n" +
+	"\vduration_ms\x18\x01 \x01(\x03R\n" +
+	"durationMs\x12\x12\n" +
+	"\x04rate\x18\x02 \x01(\x01R\x04rate\"\xa9\x01\n" +
 	"\vClosedModel\x12A\n" +
 	"\x05users\x18\x01 \x03(\v2+.stampede.cluster.v1.ClosedModel.UsersEntryR\x05users\x12\x1d\n" +
 	"\n" +
@@ -1871,7 +2084,7 @@ func file_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_proto_rawDescData
 }
 
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_cluster_proto_goTypes = []any{
 	(*WorkerMessage)(nil),  // 0: stampede.cluster.v1.WorkerMessage
 	(*Hello)(nil),          // 1: stampede.cluster.v1.Hello
@@ -1886,18 +2099,20 @@ var file_cluster_proto_goTypes = []any{
 	(*Prepare)(nil),        // 10: stampede.cluster.v1.Prepare
 	(*HTTPOptions)(nil),    // 11: stampede.cluster.v1.HTTPOptions
 	(*Targets)(nil),        // 12: stampede.cluster.v1.Targets
-	(*ClosedModel)(nil),    // 13: stampede.cluster.v1.ClosedModel
-	(*Stop)(nil),           // 14: stampede.cluster.v1.Stop
-	(*Quit)(nil),           // 15: stampede.cluster.v1.Quit
-	(*Delta)(nil),          // 16: stampede.cluster.v1.Delta
-	(*Entry)(nil),          // 17: stampede.cluster.v1.Entry
-	(*Timing)(nil),         // 18: stampede.cluster.v1.Timing
-	(*ErrorCount)(nil),     // 19: stampede.cluster.v1.ErrorCount
-	(*ExceptionCount)(nil), // 20: stampede.cluster.v1.ExceptionCount
-	nil,                    // 21: stampede.cluster.v1.Heartbeat.UsersByClassEntry
-	nil,                    // 22: stampede.cluster.v1.Prepare.FilesEntry
-	nil,                    // 23: stampede.cluster.v1.Prepare.VarsEntry
-	nil,                    // 24: stampede.cluster.v1.ClosedModel.UsersEntry
+	(*OpenModel)(nil),      // 13: stampede.cluster.v1.OpenModel
+	(*ArrivalStage)(nil),   // 14: stampede.cluster.v1.ArrivalStage
+	(*ClosedModel)(nil),    // 15: stampede.cluster.v1.ClosedModel
+	(*Stop)(nil),           // 16: stampede.cluster.v1.Stop
+	(*Quit)(nil),           // 17: stampede.cluster.v1.Quit
+	(*Delta)(nil),          // 18: stampede.cluster.v1.Delta
+	(*Entry)(nil),          // 19: stampede.cluster.v1.Entry
+	(*Timing)(nil),         // 20: stampede.cluster.v1.Timing
+	(*ErrorCount)(nil),     // 21: stampede.cluster.v1.ErrorCount
+	(*ExceptionCount)(nil), // 22: stampede.cluster.v1.ExceptionCount
+	nil,                    // 23: stampede.cluster.v1.Heartbeat.UsersByClassEntry
+	nil,                    // 24: stampede.cluster.v1.Prepare.FilesEntry
+	nil,                    // 25: stampede.cluster.v1.Prepare.VarsEntry
+	nil,                    // 26: stampede.cluster.v1.ClosedModel.UsersEntry
 }
 var file_cluster_proto_depIdxs = []int32{
 	1,  // 0: stampede.cluster.v1.WorkerMessage.hello:type_name -> stampede.cluster.v1.Hello
@@ -1905,34 +2120,36 @@ var file_cluster_proto_depIdxs = []int32{
 	3,  // 2: stampede.cluster.v1.WorkerMessage.report:type_name -> stampede.cluster.v1.Report
 	4,  // 3: stampede.cluster.v1.WorkerMessage.prepared:type_name -> stampede.cluster.v1.Prepared
 	5,  // 4: stampede.cluster.v1.WorkerMessage.stopped:type_name -> stampede.cluster.v1.Stopped
-	21, // 5: stampede.cluster.v1.Heartbeat.users_by_class:type_name -> stampede.cluster.v1.Heartbeat.UsersByClassEntry
-	16, // 6: stampede.cluster.v1.Report.delta:type_name -> stampede.cluster.v1.Delta
+	23, // 5: stampede.cluster.v1.Heartbeat.users_by_class:type_name -> stampede.cluster.v1.Heartbeat.UsersByClassEntry
+	18, // 6: stampede.cluster.v1.Report.delta:type_name -> stampede.cluster.v1.Delta
 	2,  // 7: stampede.cluster.v1.Report.status:type_name -> stampede.cluster.v1.Heartbeat
 	7,  // 8: stampede.cluster.v1.MasterMessage.welcome:type_name -> stampede.cluster.v1.Welcome
 	2,  // 9: stampede.cluster.v1.MasterMessage.master_heartbeat:type_name -> stampede.cluster.v1.Heartbeat
 	9,  // 10: stampede.cluster.v1.MasterMessage.ack:type_name -> stampede.cluster.v1.Ack
 	10, // 11: stampede.cluster.v1.MasterMessage.prepare:type_name -> stampede.cluster.v1.Prepare
 	12, // 12: stampede.cluster.v1.MasterMessage.targets:type_name -> stampede.cluster.v1.Targets
-	14, // 13: stampede.cluster.v1.MasterMessage.stop:type_name -> stampede.cluster.v1.Stop
-	15, // 14: stampede.cluster.v1.MasterMessage.quit:type_name -> stampede.cluster.v1.Quit
+	16, // 13: stampede.cluster.v1.MasterMessage.stop:type_name -> stampede.cluster.v1.Stop
+	17, // 14: stampede.cluster.v1.MasterMessage.quit:type_name -> stampede.cluster.v1.Quit
 	8,  // 15: stampede.cluster.v1.MasterMessage.reject:type_name -> stampede.cluster.v1.Reject
-	22, // 16: stampede.cluster.v1.Prepare.files:type_name -> stampede.cluster.v1.Prepare.FilesEntry
-	23, // 17: stampede.cluster.v1.Prepare.vars:type_name -> stampede.cluster.v1.Prepare.VarsEntry
+	24, // 16: stampede.cluster.v1.Prepare.files:type_name -> stampede.cluster.v1.Prepare.FilesEntry
+	25, // 17: stampede.cluster.v1.Prepare.vars:type_name -> stampede.cluster.v1.Prepare.VarsEntry
 	11, // 18: stampede.cluster.v1.Prepare.http:type_name -> stampede.cluster.v1.HTTPOptions
-	13, // 19: stampede.cluster.v1.Targets.closed:type_name -> stampede.cluster.v1.ClosedModel
-	24, // 20: stampede.cluster.v1.ClosedModel.users:type_name -> stampede.cluster.v1.ClosedModel.UsersEntry
-	17, // 21: stampede.cluster.v1.Delta.entries:type_name -> stampede.cluster.v1.Entry
-	19, // 22: stampede.cluster.v1.Delta.errors:type_name -> stampede.cluster.v1.ErrorCount
-	20, // 23: stampede.cluster.v1.Delta.exceptions:type_name -> stampede.cluster.v1.ExceptionCount
-	18, // 24: stampede.cluster.v1.Entry.latency:type_name -> stampede.cluster.v1.Timing
-	18, // 25: stampede.cluster.v1.Entry.service:type_name -> stampede.cluster.v1.Timing
-	0,  // 26: stampede.cluster.v1.Cluster.Connect:input_type -> stampede.cluster.v1.WorkerMessage
-	6,  // 27: stampede.cluster.v1.Cluster.Connect:output_type -> stampede.cluster.v1.MasterMessage
-	27, // [27:28] is the sub-list for method output_type
-	26, // [26:27] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	15, // 19: stampede.cluster.v1.Targets.closed:type_name -> stampede.cluster.v1.ClosedModel
+	13, // 20: stampede.cluster.v1.Targets.open:type_name -> stampede.cluster.v1.OpenModel
+	14, // 21: stampede.cluster.v1.OpenModel.stages:type_name -> stampede.cluster.v1.ArrivalStage
+	26, // 22: stampede.cluster.v1.ClosedModel.users:type_name -> stampede.cluster.v1.ClosedModel.UsersEntry
+	19, // 23: stampede.cluster.v1.Delta.entries:type_name -> stampede.cluster.v1.Entry
+	21, // 24: stampede.cluster.v1.Delta.errors:type_name -> stampede.cluster.v1.ErrorCount
+	22, // 25: stampede.cluster.v1.Delta.exceptions:type_name -> stampede.cluster.v1.ExceptionCount
+	20, // 26: stampede.cluster.v1.Entry.latency:type_name -> stampede.cluster.v1.Timing
+	20, // 27: stampede.cluster.v1.Entry.service:type_name -> stampede.cluster.v1.Timing
+	0,  // 28: stampede.cluster.v1.Cluster.Connect:input_type -> stampede.cluster.v1.WorkerMessage
+	6,  // 29: stampede.cluster.v1.Cluster.Connect:output_type -> stampede.cluster.v1.MasterMessage
+	29, // [29:30] is the sub-list for method output_type
+	28, // [28:29] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_cluster_proto_init() }
@@ -1959,6 +2176,7 @@ func file_cluster_proto_init() {
 	}
 	file_cluster_proto_msgTypes[12].OneofWrappers = []any{
 		(*Targets_Closed)(nil),
+		(*Targets_Open)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1966,7 +2184,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
