@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"gocloud.dev/blob"
 
 	"github.com/stampede-load/stampede/internal/output"
+	"github.com/stampede-load/stampede/internal/results/azuritetest"
 )
 
 // target is a loopback server: "/" answers at once, "/missing" is a 404.
@@ -281,28 +279,8 @@ func TestResultsURLFailsAtStart(t *testing.T) {
 	}
 }
 
-// Azurite's well-known development account (public, documented for the emulator).
-const (
-	azuriteAccount = "devstoreaccount1"
-	azuriteKey     = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
-
 func TestResultsUploadAzurite(t *testing.T) {
-	endpoint := os.Getenv("STAMPEDE_TEST_AZURITE")
-	if endpoint == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("STAMPEDE_TEST_AZURITE is not set: run `source .ci/azurite.sh` to install and start Azurite (npm package azurite) first")
-		}
-		t.Skip("STAMPEDE_TEST_AZURITE not set; `source .ci/azurite.sh` starts Azurite")
-	}
-	u, err := url.Parse(endpoint)
-	if err != nil || u.Host == "" {
-		t.Fatalf("STAMPEDE_TEST_AZURITE=%q: want http://HOST:PORT", endpoint)
-	}
-	t.Setenv("AZURE_STORAGE_ACCOUNT", azuriteAccount)
-	t.Setenv("AZURE_STORAGE_KEY", azuriteKey)
-	name := fmt.Sprintf("stampede-cli-%d", rand.Uint32())
-	base := fmt.Sprintf("azblob://%s?protocol=http&domain=%s&localemu=true", name, u.Host)
+	base, _ := azuritetest.URL(t, "")
 	host := target(t)
 
 	// The container does not exist yet: the run fails at start.
@@ -310,30 +288,24 @@ func TestResultsUploadAzurite(t *testing.T) {
 	if r.code != ExitConfig || !strings.Contains(r.stderr, "cannot write") || r.took > 20*time.Second {
 		t.Fatalf("missing container: exit %d after %s, %q", r.code, r.took, r.stderr)
 	}
-	if strings.Contains(r.stderr, azuriteKey) {
+	if strings.Contains(r.stderr, azuritetest.Key) {
 		t.Fatal("the account key was printed")
 	}
 
+	azuritetest.CreateContainer(t, base)
 	ctx := context.Background()
 	b, err := blob.OpenBucket(ctx, base)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	var c *container.Client
-	if !b.As(&c) {
-		t.Fatal("not an azblob bucket")
-	}
-	if _, err := c.Create(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
 	csvDir := t.TempDir()
 	r = runMain(t, "run", "-f", testScript(t, true), "--headless", "-u", "2", "-r", "10", "-t", "2s", "--host", host,
 		"--results-url", base+"&prefix=ci/", "--run-id", "az-1", "--csv", filepath.Join(csvDir, "mine"))
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
-	if strings.Contains(r.stderr+r.stdout, azuriteKey) {
+	if strings.Contains(r.stderr+r.stdout, azuritetest.Key) {
 		t.Fatal("the account key was printed")
 	}
 	var got []string

@@ -3,7 +3,6 @@ package results
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,8 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"gocloud.dev/blob"
+
+	"github.com/stampede-load/stampede/internal/results/azuritetest"
 )
 
 func TestNewRunID(t *testing.T) {
@@ -142,56 +142,8 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
-// Azurite's well-known development account (public, documented by
-// Microsoft for the emulator).
-const (
-	azuriteAccount = "devstoreaccount1"
-	azuriteKey     = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
-
-// AzuriteURL returns an azblob:// URL for container on the Azurite named
-// by STAMPEDE_TEST_AZURITE (see .ci/azurite.sh), setting the account
-// variables. Outside CI the test is skipped when Azurite is not there; in
-// CI it fails.
-func azuriteURL(t *testing.T, containerName, query string) string {
-	t.Helper()
-	endpoint := os.Getenv("STAMPEDE_TEST_AZURITE")
-	if endpoint == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("STAMPEDE_TEST_AZURITE is not set: run `source .ci/azurite.sh` to install and start Azurite (npm package azurite) first")
-		}
-		t.Skip("STAMPEDE_TEST_AZURITE not set; `source .ci/azurite.sh` starts Azurite")
-	}
-	u, err := url.Parse(endpoint)
-	if err != nil || u.Host == "" {
-		t.Fatalf("STAMPEDE_TEST_AZURITE=%q: want http://HOST:PORT", endpoint)
-	}
-	t.Setenv("AZURE_STORAGE_ACCOUNT", azuriteAccount)
-	t.Setenv("AZURE_STORAGE_KEY", azuriteKey)
-	return fmt.Sprintf("azblob://%s?protocol=http&domain=%s&localemu=true%s", containerName, u.Host, query)
-}
-
-// CreateContainer makes a fresh container on Azurite.
-func createContainer(t *testing.T, rawURL string) {
-	t.Helper()
-	ctx := context.Background()
-	b, err := blob.OpenBucket(ctx, rawURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	var c *container.Client
-	if !b.As(&c) {
-		t.Fatal("not an azblob bucket")
-	}
-	if _, err := c.Create(ctx, nil); err != nil {
-		t.Fatalf("creating container on Azurite: %v", err)
-	}
-}
-
 func TestAzuriteUpload(t *testing.T) {
-	name := fmt.Sprintf("stampede-test-%d", rand.Uint32())
-	base := azuriteURL(t, name, "")
+	base, _ := azuritetest.URL(t, "")
 	ctx := context.Background()
 
 	// A container that does not exist fails at Open, with no secret in the message.
@@ -199,11 +151,11 @@ func TestAzuriteUpload(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cannot write") {
 		t.Fatalf("missing container: err = %v", err)
 	}
-	if strings.Contains(err.Error(), azuriteKey) {
+	if strings.Contains(err.Error(), azuritetest.Key) {
 		t.Fatal("error message holds the account key")
 	}
 
-	createContainer(t, base)
+	azuritetest.CreateContainer(t, base)
 	bk, err := Open(ctx, base+"&prefix=ci/", "r1")
 	if err != nil {
 		t.Fatal(err)
@@ -241,5 +193,52 @@ func TestAzuriteUpload(t *testing.T) {
 	attrs, err := raw.Attributes(ctx, "ci/r1/r1.html")
 	if err != nil || !strings.HasPrefix(attrs.ContentType, "text/html") {
 		t.Errorf("content type %q, %v", attrs.ContentType, err)
+	}
+}
+
+func TestUploadRetries(t *testing.T) {
+	dest := t.TempDir()
+	ctx := context.Background()
+	bk, err := Open(ctx, "file://"+dest, "retry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bk.Close()
+	bk.Backoff = 10 * time.Millisecond
+	bk.Attempts = 4
+	calls := map[string]int{}
+	var waits []time.Time
+	real := bk.put
+	bk.put = func(ctx context.Context, file, key string) error {
+		calls[filepath.Base(file)]++
+		waits = append(waits, time.Now())
+		switch filepath.Base(file) {
+		case "flaky.csv":
+			if calls["flaky.csv"] < 3 {
+				return fmt.Errorf("503 server busy")
+			}
+		case "down.json":
+			return fmt.Errorf("connection refused")
+		}
+		return real(ctx, file, key)
+	}
+	files := writeFiles(t, "flaky.csv", "down.json", "fine.html")
+	keys, err := bk.Upload(ctx, files)
+	if calls["flaky.csv"] != 3 || calls["down.json"] != 4 || calls["fine.html"] != 1 {
+		t.Errorf("attempts = %v, want flaky 3, down 4 (all), fine 1", calls)
+	}
+	if err == nil || !strings.Contains(err.Error(), "down.json: connection refused") || strings.Contains(err.Error(), "flaky") {
+		t.Errorf("err = %v", err)
+	}
+	if strings.Join(keys, " ") != "retry/flaky.csv retry/fine.html" {
+		t.Errorf("keys = %v", keys)
+	}
+	// Backoff doubles: the waits before down.json's attempts 2, 3, 4 are ~10, 20, 40 ms.
+	d := waits[3:7]
+	if d[3].Sub(d[2]) < 35*time.Millisecond || d[1].Sub(d[0]) < 8*time.Millisecond {
+		t.Errorf("no exponential backoff: %v %v %v", d[1].Sub(d[0]), d[2].Sub(d[1]), d[3].Sub(d[2]))
+	}
+	if _, err := os.Stat(filepath.Join(dest, "retry", "flaky.csv")); err != nil {
+		t.Errorf("flaky.csv not uploaded in the end: %v", err)
 	}
 }

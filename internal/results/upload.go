@@ -34,6 +34,9 @@ type Bucket struct {
 	Attempts int
 	Backoff  time.Duration
 	Log      *slog.Logger
+
+	// put uploads one file (uploadFile; tests put a failing one in).
+	put func(ctx context.Context, file, key string) error
 }
 
 // Open opens the bucket at rawURL and checks that the run's folder can be
@@ -68,6 +71,7 @@ func Open(ctx context.Context, rawURL, runID string) (*Bucket, error) {
 		return nil, fmt.Errorf("--results-url %s: %s", red, RedactText(err.Error()))
 	}
 	bk := &Bucket{b: b, URL: red, RunID: runID}
+	bk.put = bk.uploadFile
 	if err := bk.probe(ctx); err != nil {
 		b.Close()
 		return nil, err
@@ -139,7 +143,7 @@ func (bk *Bucket) Upload(ctx context.Context, files []string) ([]string, error) 
 		var err error
 		wait := backoff
 		for try := 1; try <= attempts; try++ {
-			if err = bk.uploadFile(ctx, f, key); err == nil {
+			if err = bk.put(ctx, f, key); err == nil {
 				break
 			}
 			if errors.Is(err, os.ErrNotExist) || ctx.Err() != nil || try == attempts {

@@ -70,12 +70,6 @@ func EvaluateAll(ts []*Threshold, s *stats.Summary) ([]output.ThresholdResult, b
 	return out, passed
 }
 
-// scope is the part of a summary a threshold looks at.
-type scope struct {
-	entries []stats.EntryStats
-	desc    string
-}
-
 // Evaluate measures t over s.
 func (t *Threshold) Evaluate(s *stats.Summary) Result {
 	r := Result{Threshold: t}
