@@ -30,10 +30,11 @@ func TestAutostartAutoquit(t *testing.T) {
 	p := startStampede(t, bin, "run", "-f", scriptFile, "--web-host", "0.0.0.0", "--web-port", "0",
 		"--autostart", "-u", "4", "-r", "4", "-t", "3s", "--autoquit", "1", "--csv", prefix, "--json", prefix+".json")
 	url := strings.Replace(p.url, "localhost", "127.0.0.1", 1)
+	client := &http.Client{Timeout: 15 * time.Second}
 	// While it runs, the API shows the autostarted test.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		res, err := http.Get(url + "/stats/requests")
+		res, err := client.Get(url + "/stats/requests")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -69,20 +69,51 @@ func outDir(t *testing.T) string {
 	return dir
 }
 
-// buildBinary builds cmd/stampede into dir, or returns $STAMPEDE_TEST_BIN
-// when set (a binary built elsewhere, e.g. from a clean checkout).
-func buildBinary(t *testing.T, dir string) string {
+// buildBinary builds cmd/stampede once per test run (tests share it), or
+// returns $STAMPEDE_TEST_BIN when set (a binary built elsewhere, e.g. from
+// a clean checkout).
+func buildBinary(t *testing.T, _ string) string {
 	t.Helper()
 	if bin := os.Getenv("STAMPEDE_TEST_BIN"); bin != "" {
 		return bin
 	}
-	bin := filepath.Join(dir, "stampede")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/stampede-load/stampede/cmd/stampede")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	testBinary.once.Do(func() {
+		dir, err := os.MkdirTemp("", "stampede-web-test-*")
+		if err != nil {
+			testBinary.err = err
+			return
+		}
+		testBinary.dir = dir
+		bin := filepath.Join(dir, "stampede")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/stampede-load/stampede/cmd/stampede")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			testBinary.err = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		testBinary.path = bin
+	})
+	if testBinary.err != nil {
+		t.Fatal(testBinary.err)
 	}
-	return bin
+	return testBinary.path
+}
+
+// testBinary is the binary built for this test run; TestMain removes it.
+var testBinary struct {
+	once      sync.Once
+	path, dir string
+	err       error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if testBinary.dir != "" {
+		os.RemoveAll(testBinary.dir)
+	}
+	os.Exit(code)
 }
 
 // target is the loopback system under test: a home page, items, and an
@@ -216,6 +247,7 @@ func TestBrowser(t *testing.T) {
 	p := startStampede(t, bin, "run", "-f", scriptFile, "--web-host", "127.0.0.1", "--web-port", "0",
 		"--web-auth", webUser+":"+webPass, "--csv", csvPrefix, "-u", "6", "-r", "6")
 	base := p.url
+	client := &http.Client{Timeout: 15 * time.Second} // a hung server fails the test, not the run
 	cur := p // the process the browser looks at, for failure logs
 
 	t.Run("401 without credentials", func(t *testing.T) {
@@ -227,7 +259,7 @@ func TestBrowser(t *testing.T) {
 		} {
 			req, _ := http.NewRequest(r.method, base+r.path, strings.NewReader("user_count=1&spawn_rate=1"))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			res, err := http.DefaultClient.Do(req)
+			res, err := client.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -444,7 +476,7 @@ func TestBrowser(t *testing.T) {
 	// GET /stop must not stop the test.
 	req, _ := http.NewRequest("GET", base+"/stop", nil)
 	req.SetBasicAuth(webUser, webPass)
-	res, err := http.DefaultClient.Do(req)
+	res, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
