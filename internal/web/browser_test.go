@@ -248,7 +248,7 @@ func TestBrowser(t *testing.T) {
 		"--web-auth", webUser+":"+webPass, "--csv", csvPrefix, "-u", "6", "-r", "6")
 	base := p.url
 	client := &http.Client{Timeout: 15 * time.Second} // a hung server fails the test, not the run
-	cur := p // the process the browser looks at, for failure logs
+	cur := p                                          // the process the browser looks at, for failure logs
 
 	t.Run("401 without credentials", func(t *testing.T) {
 		for _, r := range []struct{ method, path string }{
