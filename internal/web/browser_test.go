@@ -247,8 +247,10 @@ func TestBrowser(t *testing.T) {
 	p := startStampede(t, bin, "run", "-f", scriptFile, "--web-host", "127.0.0.1", "--web-port", "0",
 		"--web-auth", webUser+":"+webPass, "--csv", csvPrefix, "-u", "6", "-r", "6")
 	base := p.url
-	client := &http.Client{Timeout: 15 * time.Second} // a hung server fails the test, not the run
-	cur := p                                          // the process the browser looks at, for failure logs
+	// A hung server fails the test instead of hanging the run.
+	client := &http.Client{Timeout: 15 * time.Second}
+	// cur is the process the browser looks at, for failure logs.
+	cur := p
 
 	t.Run("401 without credentials", func(t *testing.T) {
 		for _, r := range []struct{ method, path string }{
