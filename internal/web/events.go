@@ -48,6 +48,9 @@ type event struct {
 	Exceptions  []exceptionRow `json:"exceptions"`
 	ExcCount    int            `json:"exception_count"`
 	Workers     []workerJSON   `json:"workers"`
+	// Distributed is set when the engine's driver has workers (a master),
+	// even before any has connected.
+	Distributed bool `json:"distributed"`
 	WorkerCount int            `json:"worker_count"`
 	Regions     []regionRow    `json:"regions"`
 	// WorkerRequests is each worker's request count.
@@ -156,6 +159,7 @@ func (s *Server) buildEvent(st *eventStream) *event {
 		ev.Exceptions = append(ev.Exceptions, exceptionRow{x.Count, x.Message, x.Traceback, strings.Join(x.Nodes, ", ")})
 	}
 	workers := e.Workers()
+	ev.Distributed = workers != nil
 	ev.Workers, ev.WorkerCount = workersJSON(workers)
 	perRegion := map[string][2]int{}
 	for _, w := range ev.Workers {

@@ -590,6 +590,9 @@ func TestEventsStream(t *testing.T) {
 		if len(p) != 8 || p[7].(map[string]any)["eu-west"] == nil {
 			t.Fatalf("history point %v lacks per-region values", p)
 		}
+		if first["distributed"] != true {
+			t.Fatal("a driver with workers is not shown as distributed")
+		}
 		if len(first["regions"].([]any)) != 2 || len(first["workers"].([]any)) != 2 {
 			t.Fatalf("regions %v workers %v", first["regions"], first["workers"])
 		}

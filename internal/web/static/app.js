@@ -397,6 +397,9 @@
     body.appendChild(frag);
     $("workers-table").hidden = ev.workers.length === 0;
     $("workers-empty").hidden = ev.workers.length > 0;
+    $("workers-empty").textContent = ev.distributed
+      ? "No worker has connected yet. Start workers with: stampede worker --master-host THIS_HOST (and --cluster-token, --region)."
+      : "This is a local run: no workers. Run stampede master and stampede worker to spread users over machines and regions.";
   }
 
   function renderRegions() {
@@ -471,7 +474,7 @@
     $("kpi-lat").textContent = ev.p50 || ev.p95 ? fmtMs(ev.p50) + " / " + fmtMs(ev.p95) + " ms" : "–";
     $("kpi-workers").textContent = fmtInt(ev.worker_count);
     $("kpi-regions").textContent = fmtInt(ev.regions.length);
-    $("kpi-workers-box").hidden = ev.workers.length === 0;
+    $("kpi-workers-box").hidden = !ev.distributed && ev.workers.length === 0;
     $("kpi-regions-box").hidden = ev.regions.length === 0;
     if (ev.started) {
       $("kpi-time-box").hidden = false;
