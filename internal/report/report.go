@@ -570,6 +570,24 @@ func (d *Data) entryCharts(v *view) {
 	v.EntryCharts = append(v.EntryCharts, lineChart("Requests per second by request (from --csv-full-history)", "per second", ts, ss))
 }
 
+// thresholdValue formats a threshold's measured value in its metric's
+// unit, from the metric's leading word ("p95", "error_rate of /x", …).
+func thresholdValue(metric string, v float64) string {
+	m, _, _ := strings.Cut(metric, " ")
+	switch {
+	case m == "error_rate":
+		return strconv.FormatFloat(math.Round(v*1e6)/1e4, 'f', -1, 64) + "%"
+	case m == "rps" || m == "fail_rps":
+		return fixed(v, 2) + "/s"
+	case m == "requests" || m == "failures":
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case m == "avg" || m == "min" || m == "max" || m == "median" || strings.HasPrefix(m, "p"):
+		return output.FormatMs(v) + " ms"
+	}
+	return strconv.FormatFloat(v, 'g', 6, 64)
+}
+
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"mib": func(b int64) float64 { return float64(b) / (1 << 20) },
+	"tvalue": thresholdValue,
+	"mib":    func(b int64) float64 { return float64(b) / (1 << 20) },
 }).Parse(pageHTML))

@@ -330,6 +330,8 @@ func TestRenderFullDocument(t *testing.T) {
 	for _, row := range []string{
 		"|eastus|150|0|0.00%|21.6|",                 // region table
 		"|≤ 10 ms|180 (60.00%, cumulative 66.67%)|", // distribution buckets
+		"|error_rate<0.5%|error_rate|1%|FAIL|error_rate = 1%, wanted < 0.5%|",
+		"|p95<500ms|p95|95.2 ms|pass||",
 		"|w1|eastus|10.0.0.4|stopped|5|",
 	} {
 		if !strings.Contains(text, row) {

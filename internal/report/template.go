@@ -79,9 +79,8 @@ ul.notes{margin:6px 0;padding-left:20px;color:var(--muted)}
 <h2>Thresholds</h2>
 <table>
 <tr><th class="l">Threshold</th><th class="l">Measured</th><th>Value</th><th class="l">Verdict</th><th class="l">Detail</th></tr>
-{{range .Thresholds}}<tr><td class="l"><code>{{.Expr}}</code></td><td class="l">{{.Metric}}</td><td>{{printf "%.6g" .Value}}</td><td class="l">{{if .Passed}}<span class="good">pass</span>{{else}}<span class="bad">FAIL</span>{{end}}</td><td class="l">{{.Message}}</td></tr>
+{{range .Thresholds}}<tr><td class="l"><code>{{.Expr}}</code></td><td class="l">{{.Metric}}</td><td>{{tvalue .Metric .Value}}</td><td class="l">{{if .Passed}}<span class="good">pass</span>{{else}}<span class="bad">FAIL</span>{{end}}</td><td class="l">{{.Message}}</td></tr>
 {{end}}</table>
-<p class="muted">Values are in milliseconds for times, a ratio (0–1) for error rates, per second for rates.</p>
 </section>
 {{end}}
 
