@@ -35,8 +35,8 @@ import (
 // actual send (service time) the open model sees what the closed one
 // sees: 10 requests in the stall, the rest fast.
 func TestStallCoordinatedOmission(t *testing.T) {
-	if testing.Short() {
-		t.Skip("8 s load test")
+	if testing.Short() || raceEnabled {
+		t.Skip("8 s timing test: not under -short or -race")
 	}
 	const (
 		rate     = 200.0
@@ -133,7 +133,7 @@ func TestStallCoordinatedOmission(t *testing.T) {
 	if got := over(oe.Latency, 1000); math.Abs(float64(got)-rate) > 5 {
 		t.Errorf("open corrected: %d requests over 1 s, want %g ± 5", got, rate)
 	}
-	if ce.Requests < 1100 || ce.Requests > 1260 {
+	if ce.Requests < 1000 || ce.Requests > 1260 {
 		t.Errorf("closed model sent %d requests, want about 1,210", ce.Requests)
 	}
 }
@@ -165,13 +165,15 @@ func over(tm *stats.Timing, ms float64) int {
 // 1% iterations, counted by the target; the statistics count exactly
 // what the target received.
 func TestRateAccuracyEngine(t *testing.T) {
-	if testing.Short() {
-		t.Skip("10 s load test")
+	if testing.Short() || raceEnabled {
+		t.Skip("10 s timing test: not under -short or -race")
 	}
 	tg := newTarget(t)
 	sc := loadScript(t, oneGet, map[string]string{"path": "/rate"})
 	d := &Driver{New: func(p engine.Params) (*Scheduler, error) {
-		return New(Config{Script: sc, Host: p.Host, Schedule: workload.Constant(1000), End: p.RunTime, MaxUsers: 200})
+		// a pool and queue large enough that a busy CI machine delays
+		// iterations (counted in their latency) but never drops them
+		return New(Config{Script: sc, Host: p.Host, Schedule: workload.Constant(1000), End: p.RunTime, MaxUsers: 1000, QueueSize: 10000})
 	}}
 	e := engine.New(engine.Config{Driver: d})
 	d.OnFinish = func() { _ = e.StopWith("arrival schedule finished") }

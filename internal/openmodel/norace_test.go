@@ -1,0 +1,5 @@
+//go:build !race
+
+package openmodel
+
+const raceEnabled = false
