@@ -31,7 +31,7 @@ and print each user class with its share of users and each task's share
 				return err
 			}
 			printRatios(app.Stdout, s)
-			return nil
+			return checkScriptThresholds(app.Stdout, s)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "test script (.star) to check")

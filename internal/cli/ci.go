@@ -18,6 +18,7 @@ import (
 	"github.com/stampede-load/stampede/internal/output"
 	"github.com/stampede-load/stampede/internal/report"
 	"github.com/stampede-load/stampede/internal/results"
+	"github.com/stampede-load/stampede/internal/script"
 	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/internal/threshold"
 )
@@ -283,4 +284,24 @@ func thresholdsFailed(doc *output.Document) error {
 		}
 	}
 	return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%d of %d thresholds failed", n, len(doc.Thresholds))}
+}
+
+// checkScriptThresholds parses the script's thresholds list for `stampede
+// check` and lists them.
+func checkScriptThresholds(w io.Writer, s *script.Script) error {
+	ts, err := threshold.ParseAll(nil, s.Thresholds)
+	if err != nil {
+		return configErr("%v", err)
+	}
+	if len(ts) > 0 {
+		fmt.Fprintln(w, "\nThresholds:")
+		for _, t := range ts {
+			abort := ""
+			if t.Abort {
+				abort = " (aborts the run when failed beyond doubt)"
+			}
+			fmt.Fprintf(w, "  %s: %s %s %s%s\n", t.Expr, t.Describe(), t.Op, t.FormatValue(t.Limit), abort)
+		}
+	}
+	return nil
 }

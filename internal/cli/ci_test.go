@@ -329,3 +329,14 @@ func TestResultsUploadAzurite(t *testing.T) {
 		t.Errorf("uploaded stats differ from the local file (%v)", err)
 	}
 }
+
+func TestCheckThresholds(t *testing.T) {
+	r := runMain(t, "check", "-f", testScript(t, false, "p95<500ms", "error_rate<1%@abort"))
+	if r.code != 0 || !strings.Contains(r.stdout, "p95<500ms: p95 < 500ms") || !strings.Contains(r.stdout, "error_rate<1%@abort: error_rate < 1% (aborts") {
+		t.Errorf("check: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = runMain(t, "check", "-f", testScript(t, false, "p95<500ms", "p95<>1"))
+	if r.code != ExitConfig || !strings.Contains(r.stderr, `script thresholds[1] "p95<>1"`) {
+		t.Errorf("check with a bad threshold: exit %d, %q", r.code, r.stderr)
+	}
+}
