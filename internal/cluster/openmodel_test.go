@@ -127,3 +127,68 @@ func TestStagesDistributed(t *testing.T) {
 		t.Errorf("peak users in the history %d, want 8", maxUsers)
 	}
 }
+
+// Ramping arrival stages over two workers end the test by themselves,
+// after the schedule's count.
+func TestArrivalStagesDistributed(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t)
+	script := writeScript(t, testScript)
+	port := freePort(t)
+	out := filepath.Join(t.TempDir(), "run")
+	m := start(t, "master", nil, nil, masterArgs(script, port, tg, out, "--arrival-stages", "0s:100/s,2s:100/s,1s:300/s", "--expect-workers", "2")...)
+	a := start(t, "worker-a", nil, nil, workerArgs(port, "eu", "w-a")...)
+	b := start(t, "worker-b", nil, nil, workerArgs(port, "us", "w-b")...)
+	if code := m.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("master exit code %d", code)
+	}
+	a.wait(t, 15*time.Second)
+	b.wait(t, 15*time.Second)
+	doc := readDoc(t, out+".json")
+	checkExact(t, doc, tg)
+	// 100/s for 2 s, then 100 → 300/s over 1 s: 200 + 200
+	if total := tg.total.Load(); math.Abs(float64(total)-400) > 8 {
+		t.Errorf("the target saw %d requests, want 400 ± 2%%", total)
+	}
+	if doc.Run.StopReason != "arrival stages finished" || doc.Run.Stages != "0s:100/s,2s:100/s,1s:300/s" || doc.Run.Model != output.ModelOpen {
+		t.Errorf("run info %+v", doc.Run)
+	}
+}
+
+// A script's shape function with per-class counts, over two workers.
+func TestScriptShapeDistributed(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t)
+	script := writeScript(t, `
+def hit(u):
+    u.http.get("/hit", headers={"X-User": str(u.id)})
+
+a = user(tasks=[hit], wait_time=constant(0.05))
+b = user(tasks=[hit], wait_time=constant(0.05))
+
+def shape(t):
+    if t < 2:
+        return (6, 50, {"a": 6, "b": 0})
+    if t < 4:
+        return (4, 50, {"a": 0, "b": 4})
+    return None
+`)
+	port := freePort(t)
+	out := filepath.Join(t.TempDir(), "run")
+	m := start(t, "master", nil, nil, masterArgs(script, port, tg, out, "--expect-workers", "2")...)
+	wa := start(t, "worker-a", nil, nil, workerArgs(port, "eu", "w-a")...)
+	wb := start(t, "worker-b", nil, nil, workerArgs(port, "us", "w-b")...)
+	if code := m.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("master exit code %d", code)
+	}
+	wa.wait(t, 15*time.Second)
+	wb.wait(t, 15*time.Second)
+	doc := readDoc(t, out+".json")
+	checkExact(t, doc, tg)
+	if doc.Run.StopReason != "shape finished" || !strings.HasPrefix(doc.Run.Stages, "shape() at ") || doc.Run.Users != 6 {
+		t.Errorf("run info %+v", doc.Run)
+	}
+	if !strings.Contains(m.stderr.String(), "users=6") || !strings.Contains(m.stderr.String(), "users=4") {
+		t.Errorf("the master log does not show both targets")
+	}
+}
