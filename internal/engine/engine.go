@@ -232,11 +232,25 @@ func (e *Engine) State() State {
 	return e.state
 }
 
-// Params are the parameters of the current or last test.
+// Params are the parameters of the current or last test. When a load
+// shape sets the users, Users and SpawnRate are its current target.
 func (e *Engine) Params() Params {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.params
+	p := e.params
+	e.mu.Unlock()
+	if tr, ok := e.cfg.Driver.(TargetReporter); ok {
+		if users, rate, ok := tr.Target(); ok {
+			p.Users, p.SpawnRate = users, rate
+		}
+	}
+	return p
+}
+
+// TargetReporter is implemented by drivers whose user target moves by
+// itself (a load shape): Target is the current one, ok false when the
+// driver has none.
+type TargetReporter interface {
+	Target() (users int, spawnRate float64, ok bool)
 }
 
 // Times returns when the test started and ended (zero while running), and

@@ -249,6 +249,17 @@ func (d *Driver) Status() Status {
 	return st
 }
 
+// Target is the shape's current target (engine.TargetReporter), ok
+// false before the shape has set one.
+func (d *Driver) Target() (users int, spawnRate float64, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.history) == 0 {
+		return 0, 0, false
+	}
+	return d.current.Target.Users, d.current.Target.SpawnRate, true
+}
+
 // Peak is the largest user count the shape asked for.
 func (d *Driver) Peak() int {
 	d.mu.Lock()

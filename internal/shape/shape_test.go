@@ -105,6 +105,9 @@ func TestStagesRampAndEnd(t *testing.T) {
 	if reason != ReasonFinished {
 		t.Errorf("stop reason %q, want %q", reason, ReasonFinished)
 	}
+	if p := h.eng.Params(); p.Users != 2 || p.SpawnRate != 100 {
+		t.Errorf("engine params %+v: want the last stage's target", p)
+	}
 	status := h.drv.Status()
 	if len(status.History) != 3 || status.Peak != 8 || status.Stages != 3 {
 		t.Fatalf("status %+v", status)
