@@ -36,6 +36,7 @@ func lineChart(title, unit string, ts []time.Time, ss []series) template.HTML {
 	if len(ts) == 0 || len(ss) == 0 {
 		return template.HTML(`<p class="na">` + template.HTMLEscapeString(title) + `: no data points.</p>`)
 	}
+	ts, ss = downsample(ts, ss, maxChartPoints)
 	ymax := 0.0
 	for _, s := range ss {
 		for i, v := range s.values {
@@ -97,6 +98,40 @@ func lineChart(title, unit string, ts []time.Time, ss []series) template.HTML {
 	}
 	fmt.Fprintf(&b, `<span class="muted">time since %s UTC</span></figcaption></figure>`, t0.UTC().Format("2006-01-02 15:04:05"))
 	return template.HTML(b.String())
+}
+
+// maxChartPoints bounds the points of a line: a day of once-a-second
+// history would otherwise make megabytes of SVG.
+const maxChartPoints = 1500
+
+// downsample merges consecutive points into at most n, keeping each
+// bucket's first time and, per series, its largest valid value, so spikes
+// stay visible.
+func downsample(ts []time.Time, ss []series, n int) ([]time.Time, []series) {
+	if len(ts) <= n {
+		return ts, ss
+	}
+	per := (len(ts) + n - 1) / n
+	var outT []time.Time
+	for i := 0; i < len(ts); i += per {
+		outT = append(outT, ts[i])
+	}
+	out := make([]series, len(ss))
+	for k, s := range ss {
+		o := series{name: s.name, colour: s.colour, values: make([]float64, len(outT)), ok: make([]bool, len(outT))}
+		for b := range outT {
+			for i := b * per; i < min((b+1)*per, len(s.values)); i++ {
+				if s.ok != nil && !s.ok[i] {
+					continue
+				}
+				if !o.ok[b] || s.values[i] > o.values[b] {
+					o.values[b], o.ok[b] = s.values[i], true
+				}
+			}
+		}
+		out[k] = o
+	}
+	return outT, out
 }
 
 // bar is one bar of a bar chart.
