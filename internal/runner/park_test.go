@@ -147,8 +147,9 @@ func TestMemoryReleasedAfterBigRamp(t *testing.T) {
 		users int
 		want  int64
 	}{
-		{releaseAfterRamp, 1}, // once, releaseDelay after the ramp
-		{10, 0},               // small changes never force a GC
+		{releaseAfterRamp, 1},                     // once, releaseDelay after the ramp
+		{releaseDuringRamp + releaseAfterRamp, 2}, // also once during the ramp
+		{10, 0}, // small changes never force a GC
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprint(tc.users), func(t *testing.T) {

@@ -230,8 +230,9 @@ func (r *Runner) Recorder() *stats.Recorder { return r.rec }
 // it at once. 10,000 users idling after a ramp held 105 MB of RSS two
 // minutes later without this.
 const (
-	releaseAfterRamp = 1000
-	releaseDelay     = 5 * time.Second
+	releaseAfterRamp  = 1000
+	releaseDelay      = 5 * time.Second
+	releaseDuringRamp = 2000 // and every this many users during a ramp
 )
 
 func (r *Runner) spawner() {
@@ -284,6 +285,9 @@ func (r *Runner) spawner() {
 		if spawn != "" {
 			r.spawn(spawn)
 			spawned++
+			if spawned%releaseDuringRamp == 0 {
+				r.release() // a long ramp's peak, too
+			}
 		} else {
 			r.stopOne(stop)
 		}
