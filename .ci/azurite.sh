@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317  # the `exit 1` after `return 1` is for when this file is run, not sourced
 # Installs Azurite (the Azure Storage emulator, npm package "azurite") and
 # starts its blob service in the background on loopback, for the
 # --results-url upload tests (internal/results, internal/cli).
@@ -46,7 +47,7 @@ done
 echo "azurite.sh: Azurite did not answer on 127.0.0.1:$port within 60 s; its log:" >&2
 tail -20 "$data/azurite.log" >&2
 exit 1
-) || { return 1 2>/dev/null || exit 1; }
+) || { return 1 2>/dev/null || exit 1; }  # return when sourced, exit when run
 export STAMPEDE_TEST_AZURITE="http://127.0.0.1:${AZURITE_BLOB_PORT:-10000}"
 # When run rather than sourced, say what to export.
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
