@@ -21,12 +21,14 @@ staticcheck ./...
 $lint_only && exit 0
 
 # Installs and services for the feature tests; each script is idempotent.
-for s in .ci/web.sh .ci/azurite.sh .ci/cluster.sh; do
-  if [ -f "$s" ]; then
-    step "setup: $s"
-    bash "$s"
-  fi
-done
+step "setup: chromium (web UI browser tests)"
+bash .ci/web.sh
+step "setup: iproute2, protoc (cluster tests)"
+bash .ci/cluster.sh
+step "setup: Azurite (results upload tests)"
+# sourced: it exports STAMPEDE_TEST_AZURITE for the tests
+# shellcheck source=../.ci/azurite.sh
+source .ci/azurite.sh
 
 step "go test"
 go test -count=1 -timeout 20m ./...
