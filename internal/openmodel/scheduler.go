@@ -101,6 +101,11 @@ type Config struct {
 const (
 	maxSlack = 2 * time.Millisecond
 	maxSpin  = 500 * time.Microsecond
+	// earlyOK: an iteration due this soon is started now rather than
+	// after a sleep whose own cost (a system call, a thread switch) is
+	// about as long; its latency is still measured from its intended
+	// start (a start up to this much early counts as on time).
+	earlyOK = 20 * time.Microsecond
 )
 
 // Defaults.
@@ -357,6 +362,7 @@ func (s *Scheduler) pacer(startAt time.Time) {
 	// slept in the kernel (preciseSleep), so iterations start within tens
 	// of microseconds of their schedule instead of a timer tick late.
 	slack := time.Duration(0)
+	handed := false // work was handed out since the pacer last yielded
 	var (
 		lastWarn    time.Time
 		warnDropped int64
@@ -388,7 +394,15 @@ func (s *Scheduler) pacer(startAt time.Time) {
 		}
 		dueNs := originNs + int64(due*1e9)
 		now := time.Now()
-		if wait := time.Duration(dueNs - now.UnixNano()); wait > 0 {
+		if wait := time.Duration(dueNs - now.UnixNano()); wait > earlyOK {
+			if handed {
+				// let the users just handed work start now, on this
+				// processor, rather than when the runtime notices that
+				// the pacer went to sleep
+				handed = false
+				runtime.Gosched()
+				continue
+			}
 			s.flushDrops(&batch)
 			s.rateNow.Store(math.Float64bits(share * sched.Rate(now.Sub(s.origin).Seconds())))
 			if now.Sub(lastWarn) >= s.cfg.WarnEvery {
@@ -434,6 +448,7 @@ func (s *Scheduler) pacer(startAt time.Time) {
 		if !s.dispatch(dueNs) {
 			batch++
 		}
+		handed = true
 		k++
 	}
 	s.flushDrops(&batch)
