@@ -31,6 +31,7 @@ and print each user class with its share of users and each task's share
 				return err
 			}
 			printRatios(app.Stdout, s)
+			printWorkload(app.Stdout, s)
 			return checkScriptThresholds(app.Stdout, s)
 		},
 	}

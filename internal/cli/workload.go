@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"sync"
 	"time"
@@ -275,4 +276,29 @@ func (d *scheduleEnd) Workers() []output.WorkerInfo {
 		return wl.Workers()
 	}
 	return nil
+}
+
+// printWorkload tells `stampede check` what load over time the script
+// asks for.
+func printWorkload(w io.Writer, s *script.Script) {
+	sw := s.Workload
+	switch {
+	case len(sw.ArrivalStages) > 0:
+		fmt.Fprintf(w, "\nWorkload: open model, arrival stages %s", workload.NewSchedule(workload.ScheduleSpec{Start: sw.ArrivalRate, Stages: sw.ArrivalStages}))
+	case sw.ArrivalRateSet:
+		fmt.Fprintf(w, "\nWorkload: open model, arrival rate %s", workload.FormatRate(sw.ArrivalRate))
+	case sw.Shape != nil:
+		fmt.Fprintf(w, "\nWorkload: closed model, %s\n", sw.Shape)
+		return
+	case len(sw.Stages) > 0:
+		st := workload.Stages(sw.Stages)
+		fmt.Fprintf(w, "\nWorkload: closed model, stages %s (%s, peak %d users)\n", st, workload.StagesDuration(st), workload.PeakUsers(st))
+		return
+	default:
+		return
+	}
+	if sw.MaxUsers > 0 {
+		fmt.Fprintf(w, ", max_users %d", sw.MaxUsers)
+	}
+	fmt.Fprintln(w)
 }

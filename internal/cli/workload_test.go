@@ -172,3 +172,16 @@ func TestRunStages(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckShowsWorkload(t *testing.T) {
+	src := "def t(u):\n    u.http.get(\"/\")\nv = user(tasks=[t])\nstages = [stage(duration=\"1m\", users=10, spawn_rate=2), stage(duration=\"30s\", users=0)]\n"
+	r := runMain(t, "check", "-f", writeStar(t, src))
+	if r.code != 0 || !strings.Contains(r.stdout, "Workload: closed model, stages 1m:10:2,30s:0:1 (1m30s, peak 10 users)") {
+		t.Errorf("exit %d, stdout:\n%s", r.code, r.stdout)
+	}
+	src = "def t(u):\n    u.http.get(\"/\")\nv = user(tasks=[t])\narrival_rate = 20\nmax_users = 5\n"
+	r = runMain(t, "check", "-f", writeStar(t, src))
+	if r.code != 0 || !strings.Contains(r.stdout, "Workload: open model, arrival rate 20/s, max_users 5") {
+		t.Errorf("exit %d, stdout:\n%s", r.code, r.stdout)
+	}
+}
