@@ -167,6 +167,16 @@ type class struct {
 	qLen   int
 }
 
+// grow doubles the queue's ring buffer, up to limit: a large --max-queue
+// costs memory only when iterations really queue.
+func (c *class) grow(limit int) {
+	q := make([]int64, min(max(2*len(c.queue), 16), limit))
+	for i := 0; i < c.qLen; i++ {
+		q[i] = c.queue[(c.qHead+i)%len(c.queue)]
+	}
+	c.queue, c.qHead = q, 0
+}
+
 type vu struct {
 	v    *script.VU
 	c    *class
@@ -222,7 +232,7 @@ func New(cfg Config) (*Scheduler, error) {
 		if w <= 0 {
 			continue
 		}
-		s.classes = append(s.classes, &class{uc: uc, weight: w, queue: make([]int64, cfg.QueueSize)})
+		s.classes = append(s.classes, &class{uc: uc, weight: w, queue: make([]int64, min(cfg.QueueSize, 64))})
 	}
 	if len(s.classes) == 0 {
 		return nil, fmt.Errorf("openmodel: no user class with a positive weight among %v", classNames(cfg.Script, cfg.Classes))
@@ -550,6 +560,9 @@ func (s *Scheduler) dispatch(dueNs int64) bool {
 		s.mu.Unlock()
 		go s.run(c, id, dueNs)
 		return true
+	}
+	if c.qLen == len(c.queue) && c.qLen < s.cfg.QueueSize {
+		c.grow(s.cfg.QueueSize)
 	}
 	if c.qLen < len(c.queue) {
 		c.queue[(c.qHead+c.qLen)%len(c.queue)] = dueNs
