@@ -318,6 +318,9 @@ func (sess *session) tickHooks() []engine.TickFunc {
 		if rt := sess.o.runTime; rt > 0 {
 			line.Remaining = max(0, rt-line.Elapsed)
 		}
+		if sess.plan != nil {
+			line.Extra = sess.plan.progress(sess.driver)
+		}
 		prog.Update(line)
 	})
 	sess.progress = prog

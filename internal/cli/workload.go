@@ -302,3 +302,27 @@ func printWorkload(w io.Writer, s *script.Script) {
 	}
 	fmt.Fprintln(w)
 }
+
+// progress is the workload's part of the progress line: the open model's
+// target rate, queue and dropped iterations, or a shape's stage.
+func (p *workloadPlan) progress(drv engine.Driver) string {
+	switch d := drv.(type) {
+	case *openmodel.Driver:
+		st := d.Status()
+		s := fmt.Sprintf("rate %.0f/s", st.Rate)
+		if st.Queued > 0 {
+			s += fmt.Sprintf(" queued %d", st.Queued)
+		}
+		if st.Dropped > 0 {
+			s += fmt.Sprintf(" DROPPED %d", st.Dropped)
+		}
+		return s
+	case *shape.Driver:
+		st := d.Status()
+		if st.Stages > 0 {
+			return fmt.Sprintf("stage %d/%d target %d users", st.Stage, st.Stages, st.Target.Users)
+		}
+		return fmt.Sprintf("shape target %d users", st.Target.Users)
+	}
+	return ""
+}

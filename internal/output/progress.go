@@ -23,6 +23,9 @@ type ProgressLine struct {
 	Requests  int64
 	// State is the runner's state, e.g. "spawning", "running", "stopping".
 	State string
+	// Extra, when set, ends the line: the workload's own state, e.g. a
+	// shape's stage or the open model's rate and dropped iterations.
+	Extra string
 }
 
 // String formats the line, e.g.
@@ -42,6 +45,10 @@ func (p ProgressLine) String() string {
 	fmt.Fprintf(&b, " users %d | %s req/s | p50 %s ms p95 %s ms | fail %s%% | %d reqs",
 		p.Users, strconv.FormatFloat(p.RPS, 'f', 1, 64), ConsoleMs(p.P50), ConsoleMs(p.P95),
 		strconv.FormatFloat(p.FailRatio*100, 'f', 2, 64), p.Requests)
+	if p.Extra != "" {
+		b.WriteString(" | ")
+		b.WriteString(p.Extra)
+	}
 	return b.String()
 }
 

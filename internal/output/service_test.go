@@ -84,3 +84,10 @@ func TestServiceStatsFileAndConsole(t *testing.T) {
 		}
 	}
 }
+
+func TestProgressExtra(t *testing.T) {
+	l := ProgressLine{Elapsed: 42 * time.Second, Users: 10, State: "running", Extra: "rate 500/s DROPPED 3"}
+	if s := l.String(); !strings.HasSuffix(s, "0 reqs | rate 500/s DROPPED 3") {
+		t.Errorf("progress line %q", s)
+	}
+}
