@@ -381,13 +381,12 @@ func (s *Scheduler) pacer(startAt time.Time) {
 	)
 	originNs := s.origin.UnixNano()
 	rebase := func(sh float64) {
-		// what was due so far stays due; the new share applies from now
+		// What was due so far stays due (a pacer behind its schedule
+		// still sends its backlog at once); the new share applies from
+		// now on.
 		t := math.Max(t0, time.Since(s.origin).Seconds())
 		base += share * (sched.Count(t) - c0)
 		t0, c0, share = t, sched.Count(t), sh
-		if base > k+s.cfg.Phase {
-			base = k + s.cfg.Phase // never skip what is due
-		}
 		s.mu.Lock()
 		s.share = sh
 		s.mu.Unlock()
@@ -417,6 +416,15 @@ func (s *Scheduler) pacer(startAt time.Time) {
 			s.rateNow.Store(math.Float64bits(share * sched.Rate(now.Sub(s.origin).Seconds())))
 			if now.Sub(lastWarn) >= s.cfg.WarnEvery {
 				lastWarn, warnDropped, warnQueued = s.warn(now, lastWarn, warnDropped, warnQueued)
+			}
+			select { // a short sleep below cannot see these
+			case <-s.pacerCtx.Done():
+				s.closeIdle()
+				return
+			case sh := <-s.ctl:
+				rebase(sh)
+				continue
+			default:
 			}
 			if wait <= slack+maxSpin {
 				// close enough: a runtime timer would wake up late by

@@ -279,3 +279,26 @@ func TestStopAbandonsQueue(t *testing.T) {
 		t.Errorf("%d users left", s.Users())
 	}
 }
+
+// TestStopIsPrompt: a pacer sleeping in short kernel sleeps between
+// iterations still sees a stop at once.
+func TestStopIsPrompt(t *testing.T) {
+	tg := newTarget(t)
+	sc := loadScript(t, oneGet, map[string]string{"path": "/prompt"})
+	s, err := New(Config{Script: sc, Host: tg.URL, Schedule: workload.Constant(800), MaxUsers: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start(context.Background())
+	time.Sleep(300 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	begin := time.Now()
+	if !s.Stop(ctx) {
+		t.Fatal("did not stop")
+	}
+	// 1,024 iterations at 800/s would be 1.3 s
+	if d := time.Since(begin); d > 500*time.Millisecond {
+		t.Errorf("Stop took %v", d)
+	}
+}
