@@ -13,6 +13,9 @@
 # a machine without it the Terraform checks say that they were skipped.
 # Sends no traffic anywhere: the Terraform providers are the local
 # schema-only build, and the CLI configuration allows no other source.
+# Set DEPLOY_CHECKS_RELEASE_TARGETS="darwin/arm64 windows/amd64 ..." to also
+# cross-compile the binary for those release targets (minutes each on 2
+# cores, so not by default; ci.yml's release-targets job does it on GitHub).
 # Ends with "deploy-checks: N passed, N failed[, N skipped]".
 set -euo pipefail
 
@@ -205,6 +208,9 @@ if [[ -d cmd/stampede ]]; then
     }
     check "stampede check: the Helm chart's default script" chart_script
   fi
+  for target in ${DEPLOY_CHECKS_RELEASE_TARGETS:-}; do
+    check "release target $target compiles" env CGO_ENABLED=0 GOOS="${target%/*}" GOARCH="${target#*/}" go build -o /dev/null ./cmd/stampede
+  done
 else
   skipped "image build step: cmd/stampede does not exist yet"
 fi
