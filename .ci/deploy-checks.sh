@@ -11,8 +11,9 @@
 # (go install, cached in $DEPLOY_CHECKS_TOOLS, default
 # ~/.cache/stampede-deploy-checks/bin). Terraform is not installable here; on
 # a machine without it the Terraform checks say that they were skipped.
-# Sends no traffic anywhere: the Terraform providers are the local
-# schema-only build, and the CLI configuration allows no other source.
+# Apart from those installs (Go module proxy, Debian's archive) it sends no
+# traffic anywhere: the Terraform providers are the local schema-only build,
+# and its CLI configuration allows no other source.
 # Set DEPLOY_CHECKS_RELEASE_TARGETS="darwin/arm64 windows/amd64 ..." to also
 # cross-compile the binary for those release targets (minutes each on 2
 # cores, so not by default; ci.yml's release-targets job does it on GitHub).
