@@ -4,14 +4,15 @@
 # gofmt, go vet and staticcheck, then runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PATH:$(go env GOPATH)/bin"
+PATH="$PATH:$(go env GOPATH)/bin"
+export PATH
 lint_only=false
 [ "${1:-}" = "--lint-only" ] && lint_only=true
 
 step() { printf '\n== %s\n' "$*"; }
 
 step "lint: gofmt, go vet, staticcheck"
-unformatted=$(gofmt -l $(git ls-files '*.go'))
+unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l)
 if [ -n "$unformatted" ]; then
   echo "not gofmt-formatted:"; echo "$unformatted"; exit 1
 fi
@@ -28,7 +29,7 @@ bash .ci/cluster.sh
 step "setup: Azurite (results upload tests)"
 # sourced: it exports STAMPEDE_TEST_AZURITE for the tests
 # shellcheck source=../.ci/azurite.sh
-source .ci/azurite.sh
+source .ci/azurite.sh # shellcheck disable=SC1091
 
 step "go test"
 go test -count=1 -timeout 20m ./...

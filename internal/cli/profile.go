@@ -6,7 +6,6 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
-	"syscall"
 
 	"github.com/spf13/pflag"
 )
@@ -43,7 +42,7 @@ func (p *profileOptions) start() (stop func() error, err error) {
 		// A heap profile on SIGUSR1 shows what live users hold, which the
 		// end-of-run profile (users gone) cannot.
 		usr1 := make(chan os.Signal, 1)
-		signal.Notify(usr1, syscall.SIGUSR1)
+		signal.Notify(usr1, heapProfileSignals()...)
 		go func() {
 			defer signal.Stop(usr1)
 			for {
