@@ -28,8 +28,8 @@ step "setup: iproute2, protoc (cluster tests)"
 bash .ci/cluster.sh
 step "setup: Azurite (results upload tests)"
 # sourced: it exports STAMPEDE_TEST_AZURITE for the tests
-# shellcheck source=../.ci/azurite.sh
-source .ci/azurite.sh # shellcheck disable=SC1091
+# shellcheck disable=SC1091
+source .ci/azurite.sh
 
 step "go test"
 go test -count=1 -timeout 20m ./...
