@@ -3,11 +3,12 @@ package cli
 import (
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/stampede-load/stampede/internal/workload"
 )
 
 // duration is a flag value for run times: Go durations ("1h30m", "90s") or
@@ -30,25 +31,12 @@ func (v duration) Set(s string) error {
 	return nil
 }
 
+// parseDuration accepts what workload.ParseDuration does, and "" as 0.
 func parseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
+	if strings.TrimSpace(s) == "" {
 		return 0, nil
 	}
-	if n, err := strconv.ParseFloat(s, 64); err == nil {
-		if n < 0 {
-			return 0, fmt.Errorf("%q is negative", s)
-		}
-		return time.Duration(n * float64(time.Second)), nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a duration (e.g. 30s, 5m, 1h30m)", s)
-	}
-	if d < 0 {
-		return 0, fmt.Errorf("%q is negative", s)
-	}
-	return d, nil
+	return workload.ParseDuration(s)
 }
 
 func durationFlag(fs *pflag.FlagSet, p *time.Duration, name, short, usage string) {

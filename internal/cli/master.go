@@ -234,34 +234,7 @@ func (app *App) master(ctx context.Context, o *testOptions, mo *masterOptions) e
 	if err := app.waitWorkers(ctx, m, mo, serveErr); err != nil {
 		return err
 	}
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sig)
-
-	p := o.params(s)
-	sess.started = time.Now()
-	if err := sess.eng.Start(ctx, p); err != nil {
-		var fe *engine.FieldError
-		if errors.As(err, &fe) {
-			return configErr("%v", err)
-		}
-		return &ExitError{Code: ExitFailed, Err: err}
-	}
-	interrupted := false
-	select {
-	case <-sess.eng.Done():
-	case sg := <-sig:
-		interrupted = true
-		app.Log.Info("signal received: stopping workers and writing results (send again to quit at once)", "signal", sg.String())
-		go func() {
-			<-sig
-			fmt.Fprintln(app.Stderr, "second signal: exiting without waiting for workers")
-			os.Exit(ExitAborted)
-		}()
-		_ = sess.eng.StopWith("interrupted by " + sg.String())
-	}
-	<-sess.eng.Done()
-	ferr := sess.finish(interrupted && o.runTime > 0)
+	ferr := sess.headless(ctx, "workers")
 	printLost(app, m.Lost())
 	return ferr
 }

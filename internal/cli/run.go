@@ -221,24 +221,35 @@ func (app *App) run(ctx context.Context, o *testOptions) error {
 		return sess.serveUI(ctx, driver)
 	}
 
+	return sess.headless(ctx, "users")
+}
+
+// headless starts the test at once and waits until it ends by itself or
+// by SIGINT/SIGTERM (a second signal quits at once), then writes every
+// output. what names what is being stopped, for the log.
+func (sess *session) headless(ctx context.Context, what string) error {
+	app, o := sess.app, sess.o
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sig)
 
-	p := o.params(s)
 	sess.started = time.Now()
-	if err := sess.eng.Start(ctx, p); err != nil {
-		return configErr("%v", err)
+	if err := sess.eng.Start(ctx, o.params(sess.script)); err != nil {
+		var fe *engine.FieldError
+		if errors.As(err, &fe) {
+			return configErr("%v", err)
+		}
+		return &ExitError{Code: ExitFailed, Err: err}
 	}
 	interrupted := false
 	select {
 	case <-sess.eng.Done():
 	case sg := <-sig:
 		interrupted = true
-		app.Log.Info("signal received: stopping users and writing results (send again to quit at once)", "signal", sg.String())
+		app.Log.Info("signal received: stopping "+what+" and writing results (send again to quit at once)", "signal", sg.String())
 		go func() {
 			<-sig
-			fmt.Fprintln(app.Stderr, "second signal: exiting without waiting for users")
+			fmt.Fprintln(app.Stderr, "second signal: exiting without waiting for "+what)
 			os.Exit(ExitAborted)
 		}()
 		_ = sess.eng.StopWith("interrupted by " + sg.String())

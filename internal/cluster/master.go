@@ -612,7 +612,7 @@ func (m *Master) Apply(_ context.Context, p engine.Params) error {
 	defer m.mu.Unlock()
 	classes := runner.Classes(m.cfg.Script)
 	if len(p.Classes) > 0 {
-		classes = filterClasses(classes, p.Classes)
+		classes = runner.FilterClasses(classes, p.Classes)
 		if len(classes) == 0 {
 			return &engine.FieldError{Field: "user_classes", Msg: fmt.Sprintf("none of %v is a user class of the script", p.Classes)}
 		}
@@ -633,18 +633,6 @@ func (m *Master) Apply(_ context.Context, p engine.Params) error {
 	m.test.params, m.test.classes = p, classes
 	m.rebalanceLocked("apply")
 	return nil
-}
-
-func filterClasses(all []runner.Class, names []string) []runner.Class {
-	var out []runner.Class
-	for _, c := range all {
-		for _, n := range names {
-			if c.Name == n {
-				out = append(out, c)
-			}
-		}
-	}
-	return out
 }
 
 // Stop stops the test on every worker and waits (until ctx ends) for each

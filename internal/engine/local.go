@@ -39,7 +39,7 @@ func (d *LocalDriver) Apply(_ context.Context, p Params) error {
 		d.r, d.cancel, d.stopped = r, cancel, false
 		d.classes = r.ClassList()
 		if len(p.Classes) > 0 {
-			d.classes = filterClasses(d.classes, p.Classes)
+			d.classes = runner.FilterClasses(d.classes, p.Classes)
 			if len(d.classes) == 0 {
 				cancel()
 				d.r = nil
@@ -62,18 +62,6 @@ func (d *LocalDriver) Apply(_ context.Context, p Params) error {
 	}
 	d.r.SetTargets(targets, p.SpawnRate)
 	return nil
-}
-
-func filterClasses(all []runner.Class, names []string) []runner.Class {
-	var out []runner.Class
-	for _, c := range all {
-		for _, n := range names {
-			if c.Name == n {
-				out = append(out, c)
-			}
-		}
-	}
-	return out
 }
 
 // Stop stops the users; the runner is discarded after the final Collect.

@@ -58,6 +58,20 @@ func Distribute(classes []Class, n int) map[string]int {
 	return out
 }
 
+// FilterClasses keeps the classes named in names (a test restricted to
+// some user classes), in the script's order.
+func FilterClasses(all []Class, names []string) []Class {
+	var out []Class
+	for _, c := range all {
+		for _, n := range names {
+			if c.Name == n {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
 // pickSpawn chooses the class to start a user of next: the one furthest
 // below its target in proportion, so during a ramp the mix of classes
 // stays close to the final mix (Locust interleaves classes the same way).
