@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -20,7 +19,6 @@ import (
 	"github.com/stampede-load/stampede/internal/cluster"
 	"github.com/stampede-load/stampede/internal/engine"
 	"github.com/stampede-load/stampede/internal/output"
-	"github.com/stampede-load/stampede/internal/stats"
 )
 
 // tokenOptions are the cluster credentials, shared by master and worker.
@@ -281,27 +279,5 @@ func printLost(app *App, lost []output.LostWorker) {
 
 // serveMasterUI runs the master with the web UI, then writes the outputs.
 func (sess *session) serveMasterUI(ctx context.Context, m *cluster.Master) error {
-	if sess.webHistory != nil {
-		defer sess.webHistory.Close()
-	}
-	sess.started = time.Now()
-	err := sess.app.serveWeb(ctx, &sess.o.web, webServe{
-		Engine: sess.eng, Script: sess.script, Defaults: sess.o.params(sess.script), History: sess.webHistory,
-		UsersByClass: m.UsersByClass,
-		Document:     func(sum *stats.Summary) *output.Document { return sess.document(sum, false) },
-		Title:        "Stampede master",
-	})
-	if err != nil {
-		var ee *ExitError
-		if errors.As(err, &ee) {
-			return err
-		}
-		sess.app.Log.Error("web UI", "err", err)
-	}
-	ferr := sess.finish(false)
-	printLost(sess.app, m.Lost())
-	if ferr == nil && err != nil {
-		return &ExitError{Code: ExitFailed, Err: err}
-	}
-	return ferr
+	return sess.serveUIAndFinish(ctx, "Stampede master", m.UsersByClass, func() { printLost(sess.app, m.Lost()) })
 }

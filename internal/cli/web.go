@@ -285,19 +285,27 @@ func (sess *session) webHooks() []engine.TickFunc {
 
 // serveUI runs the local session with the web UI, then writes the outputs.
 func (sess *session) serveUI(ctx context.Context, driver *engine.LocalDriver) error {
+	return sess.serveUIAndFinish(ctx, "", func() map[string]int {
+		if r := driver.Runner(); r != nil {
+			return r.UsersByClass()
+		}
+		return nil
+	}, nil)
+}
+
+// serveUIAndFinish serves the web UI until the process is told to quit,
+// then writes every output. afterFinish runs after the outputs (the master
+// lists lost workers there).
+func (sess *session) serveUIAndFinish(ctx context.Context, title string, usersByClass func() map[string]int, afterFinish func()) error {
 	if sess.webHistory != nil {
 		defer sess.webHistory.Close()
 	}
 	sess.started = time.Now()
 	err := sess.app.serveWeb(ctx, &sess.o.web, webServe{
 		Engine: sess.eng, Script: sess.script, Defaults: sess.o.params(sess.script), History: sess.webHistory,
-		UsersByClass: func() map[string]int {
-			if r := driver.Runner(); r != nil {
-				return r.UsersByClass()
-			}
-			return nil
-		},
-		Document: func(sum *stats.Summary) *output.Document { return sess.document(sum, false) },
+		UsersByClass: usersByClass,
+		Document:     func(sum *stats.Summary) *output.Document { return sess.document(sum, false) },
+		Title:        title,
 	})
 	if err != nil {
 		var ee *ExitError
@@ -307,6 +315,9 @@ func (sess *session) serveUI(ctx context.Context, driver *engine.LocalDriver) er
 		sess.app.Log.Error("web UI", "err", err)
 	}
 	ferr := sess.finish(false)
+	if afterFinish != nil {
+		afterFinish()
+	}
 	if ferr == nil && err != nil {
 		return &ExitError{Code: ExitFailed, Err: err}
 	}
