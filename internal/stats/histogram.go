@@ -99,11 +99,61 @@ func (h *Histogram) MarshalBinary() ([]byte, error) {
 }
 
 // UnmarshalBinary replaces h with the encoded histogram.
+//
+// The bytes come from the network (a worker's report), so they are checked
+// before any dense store is allocated: a dense store spans every index
+// between its lowest and highest bin, and two bins at indexes 0 and 2^40
+// (16 bytes on the wire) would allocate 8 TB and kill the master. The first
+// pass decodes into a sparse store, whose size follows the input's.
 func (h *Histogram) UnmarshalBinary(b []byte) error {
+	sparse, err := ddsketch.DecodeDDSketch(b, store.SparseStoreConstructor, sharedMapping)
+	if err != nil {
+		return fmt.Errorf("decoding histogram: %w", err)
+	}
+	if err := checkDecoded(sparse); err != nil {
+		return fmt.Errorf("decoding histogram: %w", err)
+	}
 	s, err := ddsketch.DecodeDDSketch(b, store.DenseStoreConstructor, sharedMapping)
 	if err != nil {
 		return fmt.Errorf("decoding histogram: %w", err)
 	}
 	h.s = s
 	return nil
+}
+
+// checkDecoded accepts only what Record can produce: bins within the
+// mapping's indexable range (at most ~142k bins, 1.1 MB dense), finite
+// non-negative counts, and no negative values (Record clamps them to 0).
+func checkDecoded(s *ddsketch.DDSketch) error {
+	if z := s.GetZeroCount(); z < 0 || math.IsNaN(z) || math.IsInf(z, 0) {
+		return fmt.Errorf("bad zero count %v", z)
+	}
+	if !s.GetNegativeValueStore().IsEmpty() {
+		return fmt.Errorf("negative values")
+	}
+	lo := sharedMapping.Index(sharedMapping.MinIndexableValue())
+	hi := sharedMapping.Index(sharedMapping.MaxIndexableValue())
+	var bad error
+	s.GetPositiveValueStore().ForEach(func(index int, count float64) bool {
+		switch {
+		case index < lo || index > hi:
+			bad = fmt.Errorf("bin index %d outside the mapping's range [%d, %d]", index, lo, hi)
+		case count < 0 || math.IsNaN(count) || math.IsInf(count, 0):
+			bad = fmt.Errorf("bin %d: bad count %v", index, count)
+		}
+		return bad != nil
+	})
+	return bad
+}
+
+// Bins is the number of bins the dense store spans (its memory is 8 bytes
+// a bin): a decoder bounds the total of many histograms with it.
+func (h *Histogram) Bins() int {
+	st := h.s.GetPositiveValueStore()
+	lo, err1 := st.MinIndex()
+	hi, err2 := st.MaxIndex()
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return hi - lo + 1
 }
