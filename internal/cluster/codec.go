@@ -57,9 +57,27 @@ func encodeTiming(t *stats.Timing) (*pb.Timing, error) {
 	return pt, nil
 }
 
+// maxDeltaBins bounds the histogram bins one decoded report may span (8
+// bytes each: 64 MB, as much as the largest message). A report is at most
+// maxMessage on the wire, but a histogram of a few bytes can span 142k
+// dense bins (1.1 MB), so without a total a worker could make the master
+// allocate terabytes with one message. A real report stays far below: 1,000
+// names whose latencies run from 1 µs to a day span 2.5M bins.
+const maxDeltaBins = 8 << 20
+
 // DecodeDelta is the inverse of EncodeDelta.
 func DecodeDelta(p *pb.Delta) (*stats.Delta, error) {
 	d := stats.NewDelta(time.Time{})
+	bins := 0
+	decode := func(pt *pb.Timing) (*stats.Timing, error) {
+		t, err := decodeTiming(pt)
+		if t != nil {
+			if bins += t.Hist.Bins(); bins > maxDeltaBins {
+				return nil, fmt.Errorf("the histograms span more than %d bins", maxDeltaBins)
+			}
+		}
+		return t, err
+	}
 	if p.StartUnixNano != 0 {
 		d.Start = time.Unix(0, p.StartUnixNano)
 	}
@@ -71,7 +89,7 @@ func DecodeDelta(p *pb.Delta) (*stats.Delta, error) {
 		if pe.Requests < 0 || pe.Failures < 0 {
 			return nil, fmt.Errorf("entry %s %s: negative count", pe.Method, pe.Name)
 		}
-		lat, err := decodeTiming(pe.Latency)
+		lat, err := decode(pe.Latency)
 		if err != nil {
 			return nil, fmt.Errorf("entry %s %s: %w", pe.Method, pe.Name, err)
 		}
@@ -80,7 +98,7 @@ func DecodeDelta(p *pb.Delta) (*stats.Delta, error) {
 		}
 		e := &stats.Entry{Requests: pe.Requests, Failures: pe.Failures, ContentBytes: pe.ContentBytes, Latency: lat}
 		if pe.Service != nil {
-			if e.Service, err = decodeTiming(pe.Service); err != nil {
+			if e.Service, err = decode(pe.Service); err != nil {
 				return nil, fmt.Errorf("entry %s %s: %w", pe.Method, pe.Name, err)
 			}
 		}
