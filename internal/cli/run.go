@@ -216,7 +216,10 @@ func (app *App) run(ctx context.Context, o *testOptions) error {
 	}}
 	sess.driver = plan.driver(o, s, driver, app, sess.stopWith)
 	app.Log.Info("workload", plan.describe()...)
-	sess.eng = engine.New(engine.Config{Driver: sess.driver, Log: app.Log, OnTick: sess.tickHooks()})
+	// As on the master: users get --stop-timeout to finish their tasks, and
+	// the engine must not give up on them (losing their last requests)
+	// before that is over.
+	sess.eng = engine.New(engine.Config{Driver: sess.driver, Log: app.Log, OnTick: sess.tickHooks(), StopGrace: o.stopTimeout + 30*time.Second})
 	if !o.headless {
 		return sess.serveUI(ctx, driver)
 	}
