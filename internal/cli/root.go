@@ -19,7 +19,7 @@ import (
 // Version is set at build time with -ldflags "-X .../internal/cli.Version=v1.2.3".
 var Version = "dev"
 
-// Exit codes, documented in docs/cli.md.
+// Exit codes, documented in docs/cli-flags.md and README.md.
 const (
 	ExitOK        = 0
 	ExitFailed    = 1 // thresholds failed, or --exit-code-on-error and failures
