@@ -241,10 +241,16 @@ func TestLoadRelativeFiles(t *testing.T) {
 	if _, err := LoadFile(filepath.Join(cyc, "a.star"), Options{}); err == nil || !strings.Contains(err.Error(), "cycle in load graph") {
 		t.Errorf("cycle: %v", err)
 	}
-	_, err = LoadFile(filepath.Join(t.TempDir(), "absent.star"), Options{})
+	absent := filepath.Join(t.TempDir(), "absent.star")
+	_, err = LoadFile(absent, Options{})
 	var le *LoadError
-	if !errors.As(err, &le) || le.Msg != "cannot load absent.star: no such file" {
+	if !errors.As(err, &le) || le.Msg != "cannot load "+absent+": no such file" {
 		t.Errorf("missing main file: %v", err)
+	}
+	emptyDir := t.TempDir()
+	_, err = LoadFile(emptyDir, Options{})
+	if !errors.As(err, &le) || le.Msg != "cannot load "+emptyDir+": is a directory, not a .star file" {
+		t.Errorf("directory as main file: %v", err)
 	}
 }
 

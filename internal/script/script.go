@@ -69,11 +69,37 @@ type fileSource func(name string) ([]byte, error)
 
 // LoadFile loads a script from disk. Files it load()s must be inside the
 // script's directory tree.
+//
+// They are read through an os.Root, so a symlink in that tree that leads
+// out of it is refused like "../x.star": otherwise a script could pull any
+// file the master can read into what it ships to every worker. The main
+// file is the one the user named and is read as given.
 func LoadFile(file string, o Options) (*Script, error) {
 	dir := filepath.Dir(file)
 	main := filepath.Base(file)
+	root, rootErr := os.OpenRoot(dir)
+	if rootErr == nil {
+		defer root.Close()
+	}
 	src := func(name string) ([]byte, error) {
-		return os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
+		if name == main {
+			return os.ReadFile(filepath.Join(dir, main))
+		}
+		if rootErr != nil {
+			return nil, rootErr
+		}
+		b, err := root.ReadFile(filepath.FromSlash(name))
+		if err != nil && !errors.Is(err, os.ErrNotExist) && leavesDir(dir, name) {
+			return nil, errors.New("the file is outside the script's directory (through a symlink)")
+		}
+		return b, err
+	}
+	// The main file is named as the user gave it (-f dir/test.star), not
+	// by the base name that positions inside the script use.
+	if fi, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+		return nil, &LoadError{Msg: fmt.Sprintf("cannot load %s: no such file", file)}
+	} else if err == nil && fi.IsDir() {
+		return nil, &LoadError{Msg: fmt.Sprintf("cannot load %s: is a directory, not a .star file", file)}
 	}
 	s, err := load(main, src, o)
 	if err != nil {
@@ -81,6 +107,18 @@ func LoadFile(file string, o Options) (*Script, error) {
 	}
 	s.Main = file
 	return s, nil
+}
+
+// leavesDir reports whether name, relative to dir, resolves to a file
+// outside dir once symlinks are followed (it names the error os.Root gives).
+func leavesDir(dir, name string) bool {
+	base, err1 := filepath.EvalSymlinks(dir)
+	target, err2 := filepath.EvalSymlinks(filepath.Join(dir, filepath.FromSlash(name)))
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(base, target)
+	return err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // LoadFiles loads a script from sources held in memory, as a worker does
