@@ -24,10 +24,16 @@ go-httpbin's endpoints. examples/shop.star is written for it.`,
   stampede run -f examples/shop.star --headless -u 20 -r 10 -t 15s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch {
+			case !(opts.ErrorRate >= 0 && opts.ErrorRate <= 1):
+				return configErr("--error-rate: must be between 0 and 1, got %v", opts.ErrorRate)
+			case !(opts.LatencyScale >= 0):
+				return configErr("--latency-scale: must be >= 0, got %v", opts.LatencyScale)
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			if err := demo.Serve(ctx, addr, opts, app.Log); err != nil {
-				return configErr("demo: %v", err)
+				return configErr("%v", err) // already "demo: ..."
 			}
 			return nil
 		},
