@@ -126,11 +126,27 @@ func (s *Server) routes() {
 // Handler is the whole UI and API, behind auth when configured.
 func (s *Server) Handler() http.Handler {
 	var h http.Handler = s.mux
+	h = rejectCrossOrigin(h)
 	h = securityHeaders(h)
 	if s.cfg.Auth != nil {
 		h = s.cfg.Auth.Require(h)
 	}
 	return h
+}
+
+// rejectCrossOrigin answers 403 to a POST another site's page makes a
+// browser send. Basic auth alone does not stop that: the browser attaches
+// cached credentials to a cross-site form POST, so any page the operator
+// visits could start a test against a host of its choosing (CSRF). Browsers
+// mark such requests with Sec-Fetch-Site (or an Origin that differs from
+// Host); curl, scripts and Locust's clients send neither and keep working.
+// GET, HEAD and OPTIONS change nothing here and pass.
+func rejectCrossOrigin(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusForbidden, "", "cross-origin request refused: state changes come from the web UI's own page or from clients that send no Origin header")
+	}))
+	return cop.Handler(next)
 }
 
 // securityHeaders keeps the page out of frames and browsers from
