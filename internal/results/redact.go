@@ -19,7 +19,9 @@ func secretParam(name string) bool {
 }
 
 // RedactURL returns rawURL with its password and every query value that
-// may be a secret replaced by REDACTED, for logs and outputs.
+// may be a secret replaced by REDACTED, for logs and outputs. The query is
+// rewritten pair by pair, in its order, so a pair whose escapes do not
+// parse (url.Query would drop it) is still redacted.
 func RedactURL(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -30,18 +32,65 @@ func RedactURL(rawURL string) string {
 			u.User = url.UserPassword(u.User.Username(), "REDACTED")
 		}
 	}
-	q := u.Query()
-	changed := false
-	for k := range q {
-		if secretParam(k) {
-			q[k] = []string{"REDACTED"}
-			changed = true
+	if u.RawQuery != "" {
+		parts := strings.Split(u.RawQuery, "&")
+		for i, part := range parts {
+			k, _, ok := strings.Cut(part, "=")
+			if ok && secretParam(unescape(k)) {
+				parts[i] = k + "=REDACTED"
+			}
 		}
-	}
-	if changed {
-		u.RawQuery = q.Encode()
+		u.RawQuery = strings.Join(parts, "&")
 	}
 	return RedactText(u.String())
+}
+
+func unescape(s string) string {
+	if v, err := url.QueryUnescape(s); err == nil {
+		return v
+	}
+	return s
+}
+
+// URLSecrets returns the secrets rawURL carries, as they may appear in
+// text: its password and the values of query parameters that may be
+// secrets, raw and unescaped. Blob drivers echo the URL they were given
+// in their errors; RedactSecrets scrubs these from such messages.
+func URLSecrets(rawURL string) []string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	add := func(v string) {
+		if len(v) >= 4 { // shorter values are no secrets, and would garble every message
+			out = append(out, v)
+		}
+	}
+	if u.User != nil {
+		if p, has := u.User.Password(); has {
+			add(p)
+			add(url.PathEscape(p))
+			add(url.QueryEscape(p))
+		}
+	}
+	for _, part := range strings.Split(u.RawQuery, "&") {
+		k, v, ok := strings.Cut(part, "=")
+		if ok && secretParam(unescape(k)) {
+			add(v)
+			add(unescape(v))
+		}
+	}
+	return out
+}
+
+// RedactSecrets scrubs the given secret values (from URLSecrets) and what
+// RedactText scrubs from a message.
+func RedactSecrets(s string, secrets []string) string {
+	for _, v := range secrets {
+		s = strings.ReplaceAll(s, v, "REDACTED")
+	}
+	return RedactText(s)
 }
 
 // secretPatterns match secrets as they appear inside error messages:

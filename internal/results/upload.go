@@ -37,6 +37,8 @@ type Bucket struct {
 
 	// put uploads one file (uploadFile; tests put a failing one in).
 	put func(ctx context.Context, file, key string) error
+	// secrets are the URL's secret values, scrubbed from driver errors.
+	secrets []string
 }
 
 // Open opens the bucket at rawURL and checks that the run's folder can be
@@ -66,11 +68,13 @@ func Open(ctx context.Context, rawURL, runID string) (*Bucket, error) {
 	if err := CheckRunID(runID); err != nil {
 		return nil, err
 	}
+	secrets := URLSecrets(rawURL)
 	b, err := blob.OpenBucket(ctx, rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("--results-url %s: %s", red, RedactText(err.Error()))
+		// Drivers quote the URL they were given ("open bucket s3://...").
+		return nil, fmt.Errorf("--results-url %s: %s", red, RedactSecrets(err.Error(), secrets))
 	}
-	bk := &Bucket{b: b, URL: red, RunID: runID}
+	bk := &Bucket{b: b, URL: red, RunID: runID, secrets: secrets}
 	bk.put = bk.uploadFile
 	if err := bk.probe(ctx); err != nil {
 		b.Close()
@@ -88,17 +92,17 @@ func (bk *Bucket) probe(ctx context.Context) error {
 	// a missing container); its Upload path does not.
 	probe := strings.NewReader("stampede checks that results can be written here\n")
 	if err := bk.b.Upload(ctx, key, probe, &blob.WriterOptions{ContentType: "text/plain"}); err != nil {
-		return fmt.Errorf("--results-url %s: cannot write %s: %s", bk.URL, key, describe(err))
+		return fmt.Errorf("--results-url %s: cannot write %s: %s", bk.URL, key, bk.describe(err))
 	}
 	if err := bk.b.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
-		return fmt.Errorf("--results-url %s: wrote but cannot delete %s: %s", bk.URL, key, describe(err))
+		return fmt.Errorf("--results-url %s: wrote but cannot delete %s: %s", bk.URL, key, bk.describe(err))
 	}
 	return nil
 }
 
 // describe turns a driver error into one line without secrets.
-func describe(err error) string {
-	msg := RedactText(err.Error())
+func (bk *Bucket) describe(err error) string {
+	msg := RedactSecrets(err.Error(), bk.secrets)
 	switch gcerrors.Code(err) {
 	case gcerrors.NotFound:
 		msg = "not found (does the container or bucket exist?): " + msg
@@ -172,7 +176,7 @@ func (bk *Bucket) uploadFile(ctx context.Context, file, key string) error {
 	}
 	defer f.Close()
 	if err := bk.b.Upload(ctx, key, f, &blob.WriterOptions{ContentType: contentType(file)}); err != nil {
-		return errors.New(describe(err))
+		return errors.New(bk.describe(err))
 	}
 	return nil
 }
