@@ -158,12 +158,41 @@ func (app *App) bind(cmd *cobra.Command) error {
 	if firstErr != nil {
 		return firstErr
 	}
+	// One stampede.toml serves every command: a key of another command
+	// (users for check, master-bind-port for run) is not this one's
+	// business. A key no command knows is a typo.
+	var all map[string]bool
 	for k := range file {
-		if !known[k] {
-			return fmt.Errorf("config file %s: unknown key %q for `%s` (keys are long flag names, e.g. users, spawn-rate)", path, k, cmd.Name())
+		if known[k] {
+			continue
 		}
+		if all == nil {
+			all = allFlagNames(cmd.Root())
+		}
+		if all[k] {
+			continue
+		}
+		if dashed := strings.ReplaceAll(k, "_", "-"); all[dashed] {
+			return fmt.Errorf("config file %s: unknown key %q: did you mean %q? (keys are long flag names, with dashes)", path, k, dashed)
+		}
+		return fmt.Errorf("config file %s: unknown key %q: no command has a flag --%s (keys are long flag names, e.g. users, spawn-rate)", path, k, k)
 	}
 	return nil
+}
+
+// allFlagNames is the long name of every flag of every command under root.
+func allFlagNames(root *cobra.Command) map[string]bool {
+	names := map[string]bool{}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) { names[f.Name] = true })
+		c.PersistentFlags().VisitAll(func(f *pflag.Flag) { names[f.Name] = true })
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	return names
 }
 
 // isList reports whether a flag takes several values (--var, --threshold).

@@ -1,0 +1,41 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// One stampede.toml serves every command: keys of other commands are left
+// alone, a key no command has is refused, with the flag it meant when it
+// is spelt with underscores.
+func TestConfigFileKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name, toml string
+		args       []string
+		code       int
+		want       string
+	}{
+		{"run keys, check", "users = 5\nspawn-rate = 2\nmaster-bind-port = 6000\n", []string{"check"}, ExitOK, ""},
+		{"master key, version", "master-bind-port = 6000\nregion = \"eu\"\n", []string{"version"}, ExitOK, ""},
+		{"underscore", "spawn_rate = 5\n", []string{"check"}, ExitConfig, `unknown key "spawn_rate": did you mean "spawn-rate"?`},
+		{"typo", "usres = 5\n", []string{"check"}, ExitConfig, `unknown key "usres": no command has a flag --usres`},
+		{"bad value of own key", "loglevel = [1, 2]\n", []string{"check"}, ExitConfig, `key "loglevel": takes one value, not a list`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := filepath.Join(t.TempDir(), "stampede.toml")
+			if err := os.WriteFile(cfg, []byte(tc.toml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			args := append(tc.args, "--config", cfg)
+			if tc.args[0] == "check" {
+				args = append(args, "-f", "../../examples/minimal.star")
+			}
+			r := runMain(t, args...)
+			if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", r.code, r.stderr, tc.code, tc.want)
+			}
+		})
+	}
+}
