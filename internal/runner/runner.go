@@ -66,6 +66,10 @@ type user struct {
 	mu     sync.Mutex
 	parked *time.Timer // set while the user waits without a goroutine
 	resume func()      // what parked's timer runs
+	// interrupt fires --stop-timeout after a drain; stopped when the user
+	// has ended, so the timer does not keep the ended user in memory.
+	interrupt *time.Timer
+	finished  bool // the user has ended: no interrupt timer needed
 }
 
 // parkAfter is the shortest wait for which a user's goroutine ends and a
@@ -107,8 +111,25 @@ func (u *user) drain(timeout time.Duration) {
 			u.vu.Interrupt()
 			return
 		}
-		time.AfterFunc(timeout, u.vu.Interrupt)
+		u.mu.Lock()
+		if !u.finished {
+			u.interrupt = time.AfterFunc(timeout, u.vu.Interrupt)
+		}
+		u.mu.Unlock()
 	})
+}
+
+// ended stops the drain's interrupt timer: with a long --stop-timeout, a
+// ramp-down of thousands of users would otherwise keep every stopped
+// user (its Starlark thread, state and client) alive until it fires.
+func (u *user) ended() {
+	u.mu.Lock()
+	u.finished = true
+	if u.interrupt != nil {
+		u.interrupt.Stop()
+		u.interrupt = nil
+	}
+	u.mu.Unlock()
 }
 
 // New returns a runner; call Start, then SetTargets.
@@ -381,6 +402,7 @@ func (r *Runner) loop(u *user) {
 	defer r.wg.Done()
 	v.OnStop(ctx)
 	v.Close()
+	u.ended()
 	if v.Stopped() {
 		r.mu.Lock()
 		r.remove(u)

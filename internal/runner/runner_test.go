@@ -364,3 +364,48 @@ c = user(tasks=[t])
 		}
 	}
 }
+
+// A user that ended within --stop-timeout leaves no interrupt timer
+// behind: the timer would keep the ended user in memory until it fired.
+func TestStopTimeoutTimerEndsWithTheUser(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		stop func(r *Runner)
+	}{
+		{"ramp-down", func(r *Runner) { r.SetTargets(map[string]int{"a": 0, "b": 0}, 1000) }},
+		{"stop", func(r *Runner) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if !r.Stop(ctx) {
+				t.Error("users did not stop")
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := start(t, Config{Script: load(t, idle), StopTimeout: time.Hour})
+			r.SetTargets(map[string]int{"a": 3, "b": 1}, 1000)
+			waitFor(t, 5*time.Second, "4 users", func() bool { return r.Users() == 4 })
+			r.mu.Lock()
+			var users []*user
+			for _, us := range r.alive {
+				users = append(users, us...)
+			}
+			r.mu.Unlock()
+			tc.stop(r)
+			waitFor(t, 5*time.Second, "users to end", func() bool { return r.Users() == 0 })
+			for _, u := range users {
+				waitFor(t, 5*time.Second, "the user to finish", func() bool {
+					u.mu.Lock()
+					defer u.mu.Unlock()
+					return u.finished
+				})
+				u.mu.Lock()
+				pending := u.interrupt != nil
+				u.mu.Unlock()
+				if pending {
+					t.Errorf("user %d: stop-timeout timer still pending after it ended", u.vu.ID)
+				}
+			}
+		})
+	}
+}
