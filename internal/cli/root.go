@@ -130,7 +130,7 @@ func (app *App) bind(cmd *cobra.Command) error {
 	}
 	if b, err := os.ReadFile(path); err == nil {
 		if err := toml.Unmarshal(b, &file); err != nil {
-			return fmt.Errorf("config file %s: %w", path, err)
+			return fmt.Errorf("config file %s: %w", path, configParseError(err, b))
 		}
 	} else if explicit {
 		return fmt.Errorf("config file: %w", err)
