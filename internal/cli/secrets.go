@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
@@ -44,4 +45,11 @@ func configParseError(err error, src []byte) error {
 		return err
 	}
 	return fmt.Errorf("line %d: the line of %s is not valid TOML (write the value as one quoted string, %s = \"...\", and the key once); the parser's message is not shown, as it would quote the secret", line, key, key)
+}
+
+// tokenInClear reports whether a worker would send its cluster token
+// unencrypted over a network: a token, no TLS, a master not on this
+// machine.
+func tokenInClear(token string, tlsCfg *tls.Config, masterHost string) bool {
+	return token != "" && tlsCfg == nil && !bindIsLoopback(masterHost)
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"crypto/tls"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,5 +85,28 @@ func TestSecretsNotPrinted(t *testing.T) {
 	code, out := run(t, nil, "users = abc\n", "run", "-f", script, "--headless")
 	if code != ExitConfig || !strings.Contains(out, `found "abc"`) {
 		t.Errorf("users = abc: exit %d, output %s", code, out)
+	}
+}
+
+func TestTokenInClear(t *testing.T) {
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	tests := []struct {
+		token string
+		tls   *tls.Config
+		host  string
+		want  bool
+	}{
+		{"tok", nil, "master.example.com", true},
+		{"tok", nil, "10.0.0.4", true},
+		{"tok", tlsCfg, "master.example.com", false},
+		{"tok", nil, "127.0.0.1", false},
+		{"tok", nil, "localhost", false},
+		{"tok", nil, "::1", false},
+		{"", nil, "master.example.com", false},
+	}
+	for _, tt := range tests {
+		if got := tokenInClear(tt.token, tt.tls, tt.host); got != tt.want {
+			t.Errorf("tokenInClear(%q, tls=%v, %q) = %v, want %v", tt.token, tt.tls != nil, tt.host, got, tt.want)
+		}
 	}
 }

@@ -118,6 +118,11 @@ func (app *App) worker(ctx context.Context, o *workerOptions) error {
 		MasterAddr: net.JoinHostPort(o.masterHost, strconv.Itoa(o.masterPort)),
 		ID:         name, Region: region, Token: token, TLS: tlsCfg, Version: Version, Log: app.Log,
 	})
+	if tokenInClear(token, tlsCfg, o.masterHost) {
+		// The master warns too, but only the worker knows it is about to
+		// send the token over a network in clear text.
+		app.Log.Warn("the cluster token travels in clear text to a master that is not on this machine; use --tls (or --tls-ca) and TLS on the master", "master", o.masterHost)
+	}
 	app.Log.Info("worker starting", "id", w.ID(), "region", region, "master", net.JoinHostPort(o.masterHost, strconv.Itoa(o.masterPort)), "tls", tlsCfg != nil)
 	err = w.Run(ctx)
 	var rej *cluster.RejectedError
