@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -245,6 +246,7 @@ func (app *App) waitWorkers(ctx context.Context, m *cluster.Master, mo *masterOp
 	defer signal.Stop(sig)
 	wctx, cancel := context.WithCancel(ctx)
 	if mo.maxWait > 0 {
+		cancel()
 		wctx, cancel = context.WithTimeout(ctx, mo.maxWait)
 	}
 	defer cancel()
@@ -253,6 +255,10 @@ func (app *App) waitWorkers(ctx context.Context, m *cluster.Master, mo *masterOp
 	app.Log.Info("waiting for workers", "expect", mo.expectWorkers)
 	select {
 	case err := <-waitErr:
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return &ExitError{Code: ExitFailed, Err: fmt.Errorf("--expect-workers %d: %d of %d expected workers connected within --expect-workers-max-wait %v",
+				mo.expectWorkers, m.Connected(), mo.expectWorkers, mo.maxWait)}
+		}
 		if err != nil {
 			return &ExitError{Code: ExitFailed, Err: fmt.Errorf("--expect-workers %d: %w", mo.expectWorkers, err)}
 		}

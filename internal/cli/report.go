@@ -35,7 +35,7 @@ With --threshold the saved results are judged too: the verdicts go into
 the report, and the command exits 1 when one fails.
 
 Exit codes: 0 report written (and thresholds passed); 1 a threshold
-failed; 2 bad input.`,
+failed, or the report could not be written; 2 bad input.`,
 		Example: `  stampede report --csv results/run -o report.html
   stampede report --json results/run.json -o report.html --threshold 'p95<500ms'`,
 		Args: cobra.NoArgs,
@@ -76,7 +76,8 @@ func (app *App) report(o *reportOptions) error {
 		d.Doc.Thresholds, d.Doc.ThresholdsPassed = threshold.EvaluateAll(ts, d.Doc.Stats)
 	}
 	if err := report.WriteFile(o.out, d); err != nil {
-		return &ExitError{Code: ExitFailed, Err: err}
+		// Exit 1, as for run's outputs that fail at the end (docs/reports.md).
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("-o/--output: %w", err)}
 	}
 	fmt.Fprintln(app.Stderr, "report written to", o.out)
 	if len(ts) > 0 {

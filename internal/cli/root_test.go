@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -37,5 +39,35 @@ func TestConfigFileKeys(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want exit %d and %q", r.code, r.stderr, tc.code, tc.want)
 			}
 		})
+	}
+}
+
+// A report that cannot be written names the flag; exit 1 as for run's
+// outputs that fail at the end (docs/reports.md).
+func TestReportOutputNotWritable(t *testing.T) {
+	locust := filepath.Join("..", "report", "testdata", "locust", "locust")
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runMain(t, "report", "--csv", locust, "-o", filepath.Join(file, "r.html"))
+	if r.code != ExitFailed || !strings.Contains(r.stderr, "-o/--output: ") {
+		t.Errorf("exit %d, stderr %q; want exit %d and -o/--output", r.code, r.stderr, ExitFailed)
+	}
+}
+
+// A master whose workers do not come says how many came within which wait.
+func TestExpectWorkersMaxWaitMessage(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	r := runMain(t, "master", "-f", "../../examples/minimal.star", "--headless", "-t", "1s",
+		"--master-bind-host", "127.0.0.1", "--master-bind-port", port, "--expect-workers", "2", "--expect-workers-max-wait", "300ms")
+	want := "--expect-workers 2: 0 of 2 expected workers connected within --expect-workers-max-wait 300ms"
+	if r.code != ExitFailed || !strings.Contains(r.stderr, want) {
+		t.Errorf("exit %d, stderr %q; want exit %d and %q", r.code, r.stderr, ExitFailed, want)
 	}
 }
