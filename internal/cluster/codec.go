@@ -86,7 +86,7 @@ func DecodeDelta(p *pb.Delta) (*stats.Delta, error) {
 	}
 	d.Dropped = p.Dropped
 	for _, pe := range p.Entries {
-		if pe.Requests < 0 || pe.Failures < 0 {
+		if pe.Requests < 0 || pe.Failures < 0 || pe.ContentBytes < 0 {
 			return nil, fmt.Errorf("entry %s %s: negative count", pe.Method, pe.Name)
 		}
 		lat, err := decode(pe.Latency)
@@ -109,10 +109,19 @@ func DecodeDelta(p *pb.Delta) (*stats.Delta, error) {
 			d.Entries[k] = e
 		}
 	}
+	if p.Dropped < 0 {
+		return nil, fmt.Errorf("negative dropped count")
+	}
 	for _, pe := range p.Errors {
+		if pe.Count < 0 {
+			return nil, fmt.Errorf("error %s %s: negative count", pe.Method, pe.Name)
+		}
 		d.Errors[stats.ErrorKey{Method: pe.Method, Name: pe.Name, Error: pe.Error}] += pe.Count
 	}
 	for _, px := range p.Exceptions {
+		if px.Count < 0 {
+			return nil, fmt.Errorf("exception: negative count")
+		}
 		d.Exceptions[stats.ExceptionKey{Message: px.Message, Traceback: px.Traceback}] += px.Count
 	}
 	return d, nil
@@ -121,6 +130,12 @@ func DecodeDelta(p *pb.Delta) (*stats.Delta, error) {
 func decodeTiming(p *pb.Timing) (*stats.Timing, error) {
 	if p == nil {
 		return nil, nil
+	}
+	// Record never makes a negative or non-finite count, sum or extreme; a
+	// NaN would make every later JSON answer and the summary fail to
+	// encode, for the whole run.
+	if p.Count < 0 || !nonNegative(p.Sum) || !nonNegative(p.Max) || (p.Count > 0 && !nonNegative(p.Min)) {
+		return nil, fmt.Errorf("timing out of range (count %d, sum %v, min %v, max %v)", p.Count, p.Sum, p.Min, p.Max)
 	}
 	t := stats.NewTiming()
 	if len(p.Hist) > 0 {
@@ -136,3 +151,6 @@ func decodeTiming(p *pb.Timing) (*stats.Timing, error) {
 	}
 	return t, nil
 }
+
+// nonNegative reports whether x is finite and >= 0.
+func nonNegative(x float64) bool { return x >= 0 && !math.IsInf(x, 1) }

@@ -84,3 +84,39 @@ func farBins() []byte {
 	encoding.EncodeVarfloat64(&b, 1)
 	return b
 }
+
+// TestDecodeDeltaRejectsImpossibleValues: counts and timings no Record can
+// produce are refused; a NaN alone would make every later JSON answer of
+// the web UI and the JSON summary fail to encode.
+func TestDecodeDeltaRejectsImpossibleValues(t *testing.T) {
+	entry := func(f func(e *pb.Entry)) *pb.Delta {
+		e := &pb.Entry{Method: "GET", Name: "/", Requests: 1, Latency: &pb.Timing{Count: 1, Sum: 5, Min: 5, Max: 5}}
+		f(e)
+		return &pb.Delta{Entries: []*pb.Entry{e}}
+	}
+	tests := []struct {
+		name  string
+		delta *pb.Delta
+		ok    bool
+	}{
+		{"legit", entry(func(*pb.Entry) {}), true},
+		{"legit empty timing", entry(func(e *pb.Entry) { e.Service = &pb.Timing{} }), true},
+		{"NaN sum", entry(func(e *pb.Entry) { e.Latency.Sum = math.NaN() }), false},
+		{"infinite max", entry(func(e *pb.Entry) { e.Latency.Max = math.Inf(1) }), false},
+		{"negative min", entry(func(e *pb.Entry) { e.Latency.Min = -1 }), false},
+		{"negative timing count", entry(func(e *pb.Entry) { e.Latency.Count = -1 }), false},
+		{"NaN service sum", entry(func(e *pb.Entry) { e.Service = &pb.Timing{Count: 1, Sum: math.NaN()} }), false},
+		{"negative content bytes", entry(func(e *pb.Entry) { e.ContentBytes = -10 }), false},
+		{"negative dropped", &pb.Delta{Dropped: -1}, false},
+		{"negative error count", &pb.Delta{Errors: []*pb.ErrorCount{{Method: "GET", Name: "/", Error: "x", Count: -1}}}, false},
+		{"negative exception count", &pb.Delta{Exceptions: []*pb.ExceptionCount{{Message: "x", Count: -1}}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := DecodeDelta(tt.delta)
+			if (err == nil) != tt.ok {
+				t.Fatalf("DecodeDelta: err = %v, want ok=%v", err, tt.ok)
+			}
+		})
+	}
+}
