@@ -71,7 +71,13 @@ func (app *App) masterCmd() *cobra.Command {
 		Long: `Run the master of a distributed test. Workers (stampede worker) dial the
 master on --master-bind-port; the master sends them the script, their share
 of the users and the spawn rate, and merges their statistics exactly, in
-total, per region and per worker.
+total, per region and per worker. The master runs no users itself; the
+workers need no script file and no --var of their own.
+
+A worker silent for 3 s is marked missing and its users are placed on the
+other workers at once; it is taken back when it returns, and the summary
+lists every lost worker. Statistics are acknowledged, so a reconnecting
+worker's reports are neither lost nor counted twice.
 
 With --headless the master waits for --expect-workers workers, runs the test
 for --run-time and exits; without it the web UI starts and stops tests.
