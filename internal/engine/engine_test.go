@@ -331,3 +331,29 @@ func TestFailedStartKeepsTheLastTest(t *testing.T) {
 		t.Errorf("after a failed start: state %s, %d requests (had %d), done closed %v", e.State(), e.Snapshot(false).Total.Requests, n, isClosed(e.Done()))
 	}
 }
+
+// A first start refused for an unknown class in ClassUsers leaves no
+// runner behind: the next start gets its own classes, not the failed
+// start's.
+func TestFailedClassUsersStartLeavesNoRunner(t *testing.T) {
+	f := newFixture(t, 0)
+	e := f.eng
+	bad := Params{SpawnRate: 200, Host: f.srv.URL, Classes: []string{"b"}, ClassUsers: map[string]int{"nope": 1}}
+	err := e.Start(context.Background(), bad)
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Field != "class_users" || e.State() != StateReady {
+		t.Fatalf("unknown class: %v, state %s", err, e.State())
+	}
+	if r := f.driver.Runner(); r != nil {
+		t.Errorf("a runner is left after the failed start")
+	}
+	good := f.params(2)
+	good.Classes = []string{"a"}
+	if err := e.Start(context.Background(), good); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "2 users", func() bool { return e.Users() == 2 })
+	if got := f.driver.Runner().UsersByClass(); got["a"] != 2 || got["b"] != 0 {
+		t.Errorf("users by class %v, want a=2", got)
+	}
+}

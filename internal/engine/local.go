@@ -29,7 +29,8 @@ type LocalDriver struct {
 func (d *LocalDriver) Apply(_ context.Context, p Params) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.r == nil {
+	fresh := d.r == nil
+	if fresh {
 		r, err := d.NewRunner(p)
 		if err != nil {
 			return err
@@ -55,6 +56,12 @@ func (d *LocalDriver) Apply(_ context.Context, p Params) error {
 		}
 		for name, n := range p.ClassUsers {
 			if _, ok := targets[name]; !ok {
+				if fresh {
+					// As for user_classes: a start that fails leaves no
+					// runner (and no class filter) for the next start.
+					d.cancel()
+					d.r = nil
+				}
 				return &FieldError{"class_users", fmt.Sprintf("%q is not a user class of this test", name)}
 			}
 			targets[name] = n
