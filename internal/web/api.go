@@ -99,6 +99,12 @@ func readSwarmFields(w http.ResponseWriter, r *http.Request) (fieldValues, error
 		}
 		return f, nil
 	}
+	// ParseForm first: ParseMultipartForm drops its error (a body over the
+	// limit) for a urlencoded form and answers ErrNotMultipart, which
+	// made an oversized form a "user_count: required".
+	if err := r.ParseForm(); err != nil {
+		return nil, fmt.Errorf("bad form: %v", err)
+	}
 	if err := r.ParseMultipartForm(1 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		return nil, fmt.Errorf("bad form: %v", err)
 	}

@@ -93,3 +93,28 @@ func TestCrossSitePostsRefused(t *testing.T) {
 		t.Errorf("cross-site GET: %d, CORS %q", res.StatusCode, res.Header.Get("Access-Control-Allow-Origin"))
 	}
 }
+
+// TestSwarmBodyLimit: a body over 1 MB is refused as such, whatever its
+// encoding, and starts nothing.
+func TestSwarmBodyLimit(t *testing.T) {
+	f := newFixture(t, "", false)
+	big := strings.Repeat("a", 2<<20)
+	tests := []struct{ name, ctype, body string }{
+		{"urlencoded", "application/x-www-form-urlencoded", "user_count=1&spawn_rate=1&host=http://" + big},
+		{"json", "application/json", `{"user_count": 1, "spawn_rate": 1, "host": "http://` + big + `"}`},
+		{"multipart", "multipart/form-data; boundary=XX", "--XX\r\nContent-Disposition: form-data; name=\"host\"\r\n\r\n" + big + "\r\n--XX--\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := f.do("POST", "/swarm", "", "", tt.ctype, tt.body)
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "too large") {
+				t.Errorf("got %d %s, want 400 naming the size", res.StatusCode, b)
+			}
+		})
+	}
+	if st := f.eng.State(); st != engine.StateReady {
+		t.Fatalf("an oversized body changed the state to %s", st)
+	}
+}
