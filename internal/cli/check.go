@@ -20,7 +20,7 @@ func (app *App) checkCmd() *cobra.Command {
 		Long: `Load a script without sending any load, report errors with file:line:col,
 and print each user class with its share of users and each task's share
 (like locust --show-task-ratio). Exits 0 when the script is valid, 2 when not.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o := &testOptions{file: file, vars: vars, users: 1, spawnRate: 1}
 			if err := o.validate(); err != nil {

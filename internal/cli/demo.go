@@ -22,7 +22,7 @@ checkout, with a few milliseconds of latency and occasional errors, plus
 go-httpbin's endpoints. examples/shop.star is written for it.`,
 		Example: `  stampede demo &
   stampede run -f examples/shop.star --headless -u 20 -r 10 -t 15s`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch {
 			case !(opts.ErrorRate >= 0 && opts.ErrorRate <= 1):

@@ -92,7 +92,7 @@ within --expect-workers-max-wait.`,
 		Example: `  export STAMPEDE_CLUSTER_TOKEN=$(openssl rand -hex 32)
   stampede master -f test.star --headless -u 300 -r 30 -t 10m --expect-workers 3 --csv out/run
   stampede worker --master-host master.example.com --region westeurope`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return app.master(cmd.Context(), o, mo)
 		},

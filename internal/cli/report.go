@@ -38,7 +38,7 @@ Exit codes: 0 report written (and thresholds passed); 1 a threshold
 failed, or the report could not be written; 2 bad input.`,
 		Example: `  stampede report --csv results/run -o report.html
   stampede report --json results/run.json -o report.html --threshold 'p95<500ms'`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return app.report(o)
 		},

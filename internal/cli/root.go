@@ -236,11 +236,23 @@ func setFromConfig(f *pflag.Flag, v any) error {
 	}
 }
 
+// noArgs refuses positional arguments with a hint: every command takes
+// flags only, and `stampede run test.star` means `-f test.star`.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if strings.HasSuffix(args[0], ".star") && cmd.Flags().Lookup("file") != nil {
+		return configErr("unexpected argument %q: give the script with -f %s", args[0], args[0])
+	}
+	return configErr("unexpected argument %q: `%s` takes flags only (see --help)", args[0], cmd.CommandPath())
+}
+
 func (app *App) versionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintln(app.Stdout, "stampede", Version)
 			return nil

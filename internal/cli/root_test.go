@@ -71,3 +71,22 @@ func TestExpectWorkersMaxWaitMessage(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want exit %d and %q", r.code, r.stderr, ExitFailed, want)
 	}
 }
+
+// Positional arguments are refused with a hint; a script goes with -f.
+func TestPositionalArguments(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "test.star"}, `unexpected argument "test.star": give the script with -f test.star`},
+		{[]string{"check", "x/test.star"}, `unexpected argument "x/test.star": give the script with -f x/test.star`},
+		{[]string{"master", "test.star"}, `give the script with -f test.star`},
+		{[]string{"worker", "test.star"}, "unexpected argument \"test.star\": `stampede worker` takes flags only"},
+		{[]string{"report", "out"}, "unexpected argument \"out\": `stampede report` takes flags only"},
+	} {
+		r := runMain(t, tc.args...)
+		if r.code != ExitConfig || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", tc.args, r.code, r.stderr, ExitConfig, tc.want)
+		}
+	}
+}

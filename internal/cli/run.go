@@ -148,7 +148,7 @@ Exit codes: 0 success; 1 a threshold failed, or a request failed and
 		Example: `  stampede demo &
   stampede run -f examples/shop.star --headless -u 20 -r 10 -t 15s
   stampede run -f test.star --headless -u 100 -r 10 -t 5m --host https://staging.example.com --csv out/run`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return prof.around(func() error { return app.run(cmd.Context(), o) })
 		},

@@ -46,7 +46,7 @@ The region (--region, STAMPEDE_REGION) labels this worker's statistics: the
 master reports every region separately. See docs/distributed.md.`,
 		Example: `  stampede worker --master-host 127.0.0.1 --region eu
   STAMPEDE_CLUSTER_TOKEN=... stampede worker --master-host master.example.com --tls --region westeurope`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return app.worker(cmd.Context(), o)
 		},
