@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -30,9 +31,16 @@ and print each user class with its share of users and each task's share
 			if err != nil {
 				return err
 			}
-			printRatios(app.Stdout, s)
-			printWorkload(app.Stdout, s)
-			return checkScriptThresholds(app.Stdout, s)
+			// Print nothing for a script that is not valid: the error
+			// alone, not a report that ends in it.
+			var out bytes.Buffer
+			printRatios(&out, s)
+			printWorkload(&out, s)
+			if err := checkScriptThresholds(&out, s); err != nil {
+				return err
+			}
+			_, err = app.Stdout.Write(out.Bytes())
+			return err
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "test script (.star) to check")

@@ -291,7 +291,7 @@ func thresholdsFailed(doc *output.Document) error {
 func checkScriptThresholds(w io.Writer, s *script.Script) error {
 	ts, err := threshold.ParseAll(nil, s.Thresholds)
 	if err != nil {
-		return configErr("%v", err)
+		return configErr("%s: %v", s.Main, err)
 	}
 	if len(ts) > 0 {
 		fmt.Fprintln(w, "\nThresholds:")

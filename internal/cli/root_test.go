@@ -90,3 +90,18 @@ func TestPositionalArguments(t *testing.T) {
 		}
 	}
 }
+
+// check prints only the error for a script whose thresholds do not parse,
+// naming the file.
+func TestCheckBadScriptThreshold(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "t.star")
+	src := "thresholds = [\"p95<\"]\ndef t(u):\n    pass\nv = user(tasks=[t])\n"
+	if err := os.WriteFile(f, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runMain(t, "check", "-f", f)
+	want := f + `: script thresholds[0] "p95<"`
+	if r.code != ExitConfig || !strings.Contains(r.stderr, want) || r.stdout != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit %d, no stdout and %q", r.code, r.stdout, r.stderr, ExitConfig, want)
+	}
+}
