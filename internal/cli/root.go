@@ -245,6 +245,9 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	if strings.HasSuffix(args[0], ".star") && cmd.Flags().Lookup("file") != nil {
 		return configErr("unexpected argument %q: give the script with -f %s", args[0], args[0])
 	}
+	if secretOnCommandLine(cmd) {
+		return configErr("unexpected argument (not shown: with a secret flag on the command line it may be that flag's value, as after --cluster-token= TOKEN): `%s` takes flags only (see --help)", cmd.CommandPath())
+	}
 	return configErr("unexpected argument %q: `%s` takes flags only (see --help)", args[0], cmd.CommandPath())
 }
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // isSecretFlag reports whether a flag's value is a secret (or may hold
@@ -52,4 +54,15 @@ func configParseError(err error, src []byte) error {
 // machine.
 func tokenInClear(token string, tlsCfg *tls.Config, masterHost string) bool {
 	return token != "" && tlsCfg == nil && !bindIsLoopback(masterHost)
+}
+
+// secretOnCommandLine reports whether a secret flag was given on the
+// command line: a stray argument may then be its value (`--cluster-token=
+// TOKEN`, `--web-auth admin: pass`) and must not be echoed.
+func secretOnCommandLine(cmd *cobra.Command) bool {
+	found := false
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		found = found || isSecretFlag(f.Name)
+	})
+	return found
 }

@@ -60,6 +60,10 @@ func TestSecretsNotPrinted(t *testing.T) {
 			args: []string{"master", "-f", script, "--headless"}, code: ExitConfig, want: "line 1: the line of cluster-token"},
 		{name: "text after the token", config: "cluster-token = \"x\" " + secret + "\n",
 			args: []string{"master", "-f", script, "--headless"}, code: ExitConfig, want: "line 1: the line of cluster-token"},
+		{name: "token after an empty --cluster-token=", args: []string{"master", "-f", script, "--cluster-token=", secret},
+			code: ExitConfig, want: "unexpected argument (not shown"},
+		{name: "password split from its user", args: []string{"run", "-f", script, "--web-auth", "admin:", secret},
+			code: ExitConfig, want: "unexpected argument (not shown"},
 		{name: "unquoted results URL", config: "results-url = azblob://c?sig=" + secret + "\n",
 			args: []string{"run", "-f", script, "--headless"}, code: ExitConfig, want: "the line of results-url"},
 	}
