@@ -18,6 +18,7 @@ import (
 	"github.com/stampede-load/stampede/internal/engine"
 	"github.com/stampede-load/stampede/internal/httpclient"
 	"github.com/stampede-load/stampede/internal/output"
+	"github.com/stampede-load/stampede/internal/results"
 	"github.com/stampede-load/stampede/internal/runner"
 	"github.com/stampede-load/stampede/internal/script"
 	"github.com/stampede-load/stampede/internal/stats"
@@ -385,7 +386,7 @@ func (sess *session) document(sum *stats.Summary, aborted bool) *output.Document
 	p := sess.eng.Params()
 	doc := &output.Document{
 		Run: output.RunInfo{
-			Version: Version, Script: sess.o.file, ScriptSHA256: sess.script.Hash, Host: p.Host,
+			Version: Version, Script: sess.o.file, ScriptSHA256: sess.script.Hash, Host: results.RedactURL(p.Host),
 			Model: output.ModelClosed, Users: p.Users, SpawnRate: p.SpawnRate,
 			RunTimeSeconds: p.RunTime.Seconds(), Start: start, End: end,
 			DurationSeconds: end.Sub(start).Seconds(), Seed: sess.o.seed,

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"sync"
 	"time"
 
@@ -171,7 +172,7 @@ func (e *Engine) Start(ctx context.Context, p Params) error {
 	if p.RunTime > 0 {
 		e.deadline = time.AfterFunc(p.RunTime, func() { e.StopWith("run time elapsed") })
 	}
-	e.cfg.Log.Info("test started", "users", p.Users, "spawn_rate", p.SpawnRate, "run_time", p.RunTime, "host", p.Host)
+	e.cfg.Log.Info("test started", "users", p.Users, "spawn_rate", p.SpawnRate, "run_time", p.RunTime, "host", redactHost(p.Host))
 	return nil
 }
 
@@ -332,4 +333,14 @@ func (e *Engine) Workers() []output.WorkerInfo {
 		return wl.Workers()
 	}
 	return nil
+}
+
+// redactHost hides a password in a target URL (http://user:pass@host)
+// before it is logged.
+func redactHost(h string) string {
+	u, err := url.Parse(h)
+	if err != nil || u.User == nil {
+		return h
+	}
+	return u.Redacted()
 }
