@@ -1,7 +1,6 @@
 package results
 
 import (
-	"context"
 	"strings"
 	"testing"
 )
@@ -28,14 +27,14 @@ func TestOpenErrorsKeepSecrets(t *testing.T) {
 			if strings.Contains(red, secret) {
 				t.Errorf("RedactURL(%q) = %q", u, red)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 20*1e9)
-			defer cancel()
-			_, err := Open(ctx, u, "r")
-			if err == nil {
-				t.Fatal("Open succeeded")
-			}
-			if strings.Contains(err.Error(), secret) {
-				t.Errorf("Open error shows the secret: %v", err)
+			// The drivers quote the URL in their errors. Open is not called
+			// here: opening a cloud URL would look up credentials and reach
+			// for the cloud (metadata servers, public endpoints), and tests
+			// send nothing beyond loopback. Open scrubs its driver errors
+			// exactly this way.
+			driverErr := "open bucket " + u + ": blob (code=Unknown): " + u
+			if got := RedactSecrets(driverErr, URLSecrets(u)); strings.Contains(got, secret) {
+				t.Errorf("scrubbed driver error shows the secret: %s", got)
 			}
 		})
 	}
