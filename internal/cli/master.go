@@ -108,16 +108,6 @@ within --expect-workers-max-wait.`,
 	return cmd
 }
 
-// bindIsLoopback reports whether a bind address only accepts local
-// connections ("*" and "" are every interface).
-func bindIsLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 func (mo *masterOptions) validate() (token string, err error) {
 	switch {
 	case mo.expectWorkers < 1:
@@ -129,7 +119,7 @@ func (mo *masterOptions) validate() (token string, err error) {
 	if err != nil {
 		return "", err
 	}
-	if token == "" && !bindIsLoopback(mo.bindHost) && !mo.insecure {
+	if token == "" && !isLoopback(mo.bindHost) && !mo.insecure {
 		return "", configErr("--master-bind-host %s is not a loopback address and no cluster token is set: "+
 			"anyone who reaches port %d could join and receive the script. Set --cluster-token, "+
 			"STAMPEDE_CLUSTER_TOKEN or --cluster-token-file (and the same on every worker), "+
@@ -170,10 +160,10 @@ func (app *App) master(ctx context.Context, o *testOptions, mo *masterOptions) e
 		}
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	if token != "" && tlsCfg == nil && !bindIsLoopback(mo.bindHost) {
+	if token != "" && tlsCfg == nil && !isLoopback(mo.bindHost) {
 		app.Log.Warn("the cluster token travels in clear text without --tls-cert/--tls-key; use TLS when workers reach the master over the internet")
 	}
-	if token == "" && !bindIsLoopback(mo.bindHost) {
+	if token == "" && !isLoopback(mo.bindHost) {
 		app.Log.Warn("--insecure: the worker port accepts any worker, without a token", "addr", mo.addr())
 	}
 	s, err := o.loadScript()

@@ -53,7 +53,7 @@ func configParseError(err error, src []byte) error {
 // unencrypted over a network: a token, no TLS, a master not on this
 // machine.
 func tokenInClear(token string, tlsCfg *tls.Config, masterHost string) bool {
-	return token != "" && tlsCfg == nil && !bindIsLoopback(masterHost)
+	return token != "" && tlsCfg == nil && !isLoopback(masterHost)
 }
 
 // secretOnCommandLine reports whether a secret flag was given on the
