@@ -28,8 +28,8 @@ func predeclared(vars map[string]string) starlark.StringDict {
 	return starlark.StringDict{
 		"user":                starlark.NewBuiltin("user", newUserClass),
 		"between":             starlark.NewBuiltin("between", between),
-		"constant":            starlark.NewBuiltin("constant", constantWait),
-		"constant_pacing":     starlark.NewBuiltin("constant_pacing", constantPacing),
+		"constant":            starlark.NewBuiltin("constant", fixedWait(WaitConstant)),
+		"constant_pacing":     starlark.NewBuiltin("constant_pacing", fixedWait(WaitPacing)),
 		"constant_throughput": starlark.NewBuiltin("constant_throughput", constantThroughput),
 		"random":              randomModule,
 		"json":                json.Module,
@@ -273,28 +273,20 @@ func between(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 	return &WaitTime{Kind: WaitBetween, Min: a, Max: c}, nil
 }
 
-func constantWait(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var v starlark.Value
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &v); err != nil {
-		return nil, err
+// fixedWait makes constant(s) and constant_pacing(s): one number of
+// seconds, read the same way for both.
+func fixedWait(kind WaitKind) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+	return func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var v starlark.Value
+		if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &v); err != nil {
+			return nil, err
+		}
+		d, err := seconds(b.Name(), v)
+		if err != nil {
+			return nil, err
+		}
+		return &WaitTime{Kind: kind, Min: d, Max: d}, nil
 	}
-	d, err := seconds(b.Name(), v)
-	if err != nil {
-		return nil, err
-	}
-	return &WaitTime{Kind: WaitConstant, Min: d, Max: d}, nil
-}
-
-func constantPacing(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var v starlark.Value
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &v); err != nil {
-		return nil, err
-	}
-	d, err := seconds(b.Name(), v)
-	if err != nil {
-		return nil, err
-	}
-	return &WaitTime{Kind: WaitPacing, Min: d, Max: d}, nil
 }
 
 func constantThroughput(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
