@@ -1,0 +1,290 @@
+package cluster
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+
+	"github.com/stampede-load/stampede/internal/cluster/pb"
+	"github.com/stampede-load/stampede/internal/script"
+	"github.com/stampede-load/stampede/internal/stats"
+)
+
+// TokenHeader is the metadata key of the cluster token.
+const TokenHeader = "authorization"
+
+func (m *Master) authenticate(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	if m.cfg.Token == "" {
+		return h(srv, ss)
+	}
+	var got string
+	if md, ok := metadata.FromIncomingContext(ss.Context()); ok {
+		if v := md.Get(TokenHeader); len(v) > 0 {
+			got = strings.TrimPrefix(v[0], "Bearer ")
+		}
+	}
+	// Compare digests so neither the content nor the length of the token
+	// leaks through timing.
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(m.cfg.Token))
+	if subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
+		addr := "unknown"
+		if p, ok := peer.FromContext(ss.Context()); ok {
+			addr = p.Addr.String()
+		}
+		reason := "wrong cluster token"
+		if got == "" {
+			reason = "no cluster token"
+		}
+		m.cfg.Log.Warn("worker connection rejected", "peer", addr, "reason", reason)
+		return status.Error(codes.Unauthenticated, "the master requires a cluster token and the one given ("+reason+") does not match: check --cluster-token / STAMPEDE_CLUSTER_TOKEN / --cluster-token-file")
+	}
+	return h(srv, ss)
+}
+
+// Connect is one worker's session.
+func (m *Master) Connect(stream pb.Cluster_ConnectServer) error {
+	first := make(chan *pb.WorkerMessage, 1)
+	errc := make(chan error, 1)
+	go func() {
+		msg, err := stream.Recv()
+		if err != nil {
+			errc <- err
+			return
+		}
+		first <- msg
+	}()
+	var hello *pb.Hello
+	select {
+	case msg := <-first:
+		hello = msg.GetHello()
+	case err := <-errc:
+		return err
+	case <-time.After(10 * time.Second):
+		return status.Error(codes.DeadlineExceeded, "no hello within 10s")
+	}
+	if hello == nil || hello.WorkerId == "" {
+		return status.Error(codes.InvalidArgument, "the first message must be a hello with a worker id")
+	}
+	if hello.Version != m.cfg.Version {
+		reason := fmt.Sprintf("version mismatch: worker %s runs stampede %s, the master runs %s; run the same version everywhere", hello.WorkerId, hello.Version, m.cfg.Version)
+		m.cfg.Log.Error("worker refused", "worker", hello.WorkerId, "region", hello.Region, "reason", reason)
+		_ = stream.Send(&pb.MasterMessage{Msg: &pb.MasterMessage_Reject{Reject: &pb.Reject{Reason: reason}}})
+		return nil
+	}
+
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	c := &masterConn{out: newQueue[*pb.MasterMessage](), cancel: cancel}
+	w, err := m.join(hello, c)
+	if err != nil {
+		m.cfg.Log.Error("worker refused", "worker", hello.WorkerId, "region", hello.Region, "reason", err)
+		_ = stream.Send(&pb.MasterMessage{Msg: &pb.MasterMessage_Reject{Reject: &pb.Reject{Reason: err.Error()}}})
+		return nil
+	}
+	sendDone := make(chan struct{})
+	go func() {
+		defer close(sendDone)
+		m.sendLoop(ctx, stream, c)
+	}()
+	var recvErr error
+	for {
+		msg, err := stream.Recv()
+		if err != nil {
+			recvErr = err
+			break
+		}
+		m.handle(w, c, msg)
+	}
+	cancel()
+	<-sendDone
+	m.leave(w, c, recvErr)
+	return nil
+}
+
+// sendLoop sends the queued messages; a heartbeat goes out when nothing
+// else was sent for an interval (an ack every second usually stands for
+// it, which halves the master's writes).
+func (m *Master) sendLoop(ctx context.Context, stream pb.Cluster_ConnectServer, c *masterConn) {
+	hb := time.NewTimer(m.cfg.Heartbeat)
+	defer hb.Stop()
+	for {
+		if msgs := c.out.drain(); len(msgs) > 0 {
+			for _, msg := range msgs {
+				if err := stream.Send(msg); err != nil {
+					c.cancel()
+					return
+				}
+			}
+			resetTimer(hb, m.cfg.Heartbeat)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.out.wake:
+		case <-hb.C:
+			c.send(&pb.MasterMessage{Msg: &pb.MasterMessage_MasterHeartbeat{MasterHeartbeat: &pb.Heartbeat{}}})
+		}
+	}
+}
+
+// join registers a (re)connecting worker and brings it up to date.
+func (m *Master) join(h *pb.Hello, c *masterConn) (*workerState, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, errors.New("the master is shutting down")
+	}
+	now := time.Now()
+	w := m.workers[h.WorkerId]
+	switch {
+	case w == nil:
+		w = &workerState{id: h.WorkerId, index: m.nextIndex, firstSeen: now}
+		m.nextIndex++
+		m.workers[h.WorkerId] = w
+	case w.incarnation != h.Incarnation && w.conn != nil && !w.missing:
+		return nil, fmt.Errorf("a worker with id %q is already connected (from host %s); give each worker its own --name", h.WorkerId, w.hostname)
+	case w.incarnation != h.Incarnation:
+		w.lastSeq = 0 // a restarted worker numbers its reports from 1 again
+	}
+	if w.conn != nil && w.conn != c {
+		w.conn.cancel() // a stale stream of the same worker
+	}
+	rejoined := w.missing
+	w.incarnation, w.region, w.hostname, w.version = h.Incarnation, h.Region, h.Hostname, h.Version
+	w.conn, w.lastSeen, w.missing, w.lastErr = c, now, false, ""
+	w.hb = &pb.Heartbeat{TestId: h.TestId}
+	c.send(&pb.MasterMessage{Msg: &pb.MasterMessage_Welcome{Welcome: &pb.Welcome{
+		MasterVersion: m.cfg.Version, LastSeq: w.lastSeq, MasterId: m.id,
+		HeartbeatIntervalMs: m.cfg.Heartbeat.Milliseconds(), ReportIntervalMs: m.cfg.ReportInterval.Milliseconds(),
+	}}})
+	m.cfg.Log.Info("worker connected", "worker", w.id, "region", w.region, "host", w.hostname, "rejoined", rejoined)
+	switch {
+	case m.test.active && m.test.stopping:
+		c.send(stopMsg(m.test.id))
+	case m.test.active:
+		c.send(m.prepareMsg(w))
+		w.assigned, w.assignedGen = nil, 0
+		m.rebalanceLocked("worker joined: " + w.id)
+	}
+	m.notifyLocked()
+	return w, nil
+}
+
+// leave records that a worker's stream ended. The worker is not missing
+// yet: it has MissingAfter to come back before its users move.
+func (m *Master) leave(w *workerState, c *masterConn, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if w.conn != c {
+		return
+	}
+	w.conn = nil
+	if err != nil && status.Code(err) != codes.Canceled {
+		w.lastErr = err.Error()
+	} else {
+		w.lastErr = "connection closed"
+	}
+	m.cfg.Log.Info("worker disconnected", "worker", w.id, "region", w.region, "err", w.lastErr)
+	m.notifyLocked()
+}
+
+func (m *Master) handle(w *workerState, c *masterConn, msg *pb.WorkerMessage) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if w.conn != c {
+		return // a stale stream
+	}
+	w.lastSeen = time.Now()
+	switch x := msg.Msg.(type) {
+	case *pb.WorkerMessage_Heartbeat:
+		w.hb = x.Heartbeat
+	case *pb.WorkerMessage_Report:
+		if x.Report.Status != nil {
+			w.hb = x.Report.Status
+		}
+		m.reportLocked(w, c, x.Report)
+	case *pb.WorkerMessage_Prepared:
+		p := x.Prepared
+		if p.Error != "" && p.TestId == m.test.id {
+			w.failedTest, w.failure = p.TestId, p.Error
+			m.cfg.Log.Error("worker cannot run the test; its users go to other workers", "worker", w.id, "region", w.region, "err", p.Error)
+			if m.test.active && !m.test.stopping {
+				m.rebalanceLocked("worker failed: " + w.id)
+			}
+		}
+	case *pb.WorkerMessage_Stopped:
+		if x.Stopped.TestId > w.stoppedTest {
+			w.stoppedTest = x.Stopped.TestId
+		}
+		m.notifyLocked()
+	case *pb.WorkerMessage_Hello:
+		m.cfg.Log.Warn("second hello on one stream ignored", "worker", w.id)
+	}
+}
+
+func (m *Master) reportLocked(w *workerState, c *masterConn, r *pb.Report) {
+	ack := func() { c.send(&pb.MasterMessage{Msg: &pb.MasterMessage_Ack{Ack: &pb.Ack{Seq: w.lastSeq}}}) }
+	if r.Seq <= w.lastSeq {
+		ack() // a report sent again after a reconnect: already applied
+		return
+	}
+	if r.Seq != w.lastSeq+1 && w.lastSeq != 0 {
+		m.cfg.Log.Warn("reports missing from a worker", "worker", w.id, "expected_seq", w.lastSeq+1, "got_seq", r.Seq)
+	}
+	w.lastSeq = r.Seq
+	ack()
+	if r.TestId != m.test.id || !m.test.active || r.Delta == nil {
+		if r.Delta != nil && len(r.Delta.Entries) > 0 {
+			m.cfg.Log.Warn("statistics of a test that is over were dropped", "worker", w.id, "test", r.TestId)
+		}
+		return
+	}
+	d, err := DecodeDelta(r.Delta)
+	if err != nil {
+		m.cfg.Log.Error("bad report from worker", "worker", w.id, "seq", r.Seq, "err", err)
+		return
+	}
+	m.pending = append(m.pending, originDelta{stats.Origin{Region: w.region, Worker: w.id}, d})
+}
+
+func stopMsg(id uint64) *pb.MasterMessage {
+	return &pb.MasterMessage{Msg: &pb.MasterMessage_Stop{Stop: &pb.Stop{TestId: id}}}
+}
+
+func (m *Master) prepareMsg(w *workerState) *pb.MasterMessage {
+	s := m.cfg.Script
+	h := m.cfg.HTTP
+	return &pb.MasterMessage{Msg: &pb.MasterMessage_Prepare{Prepare: &pb.Prepare{
+		TestId: m.test.id, Main: mainName(s), Files: s.Files, ScriptSha256: s.Hash,
+		Vars: m.cfg.Vars, Seed: m.cfg.Seed, StopTimeoutMs: m.cfg.StopTimeout.Milliseconds(),
+		IdOffset: int64(w.index) * idStride, Host: m.test.params.Host, OpenModel: m.cfg.Open != nil,
+		Http: &pb.HTTPOptions{Http2: h.HTTP2, InsecureSkipVerify: h.InsecureSkipVerify, UserAgent: h.UserAgent, TimeoutMs: h.Timeout.Milliseconds()},
+	}}}
+}
+
+// mainName is the main file's key in Script.Files (its base name).
+func mainName(s *script.Script) string {
+	name := s.Main
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	if _, ok := s.Files[name]; ok {
+		return name
+	}
+	for k := range s.Files { // a script with one file
+		if len(s.Files) == 1 {
+			return k
+		}
+	}
+	return name
+}
