@@ -1,0 +1,88 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/stampede-load/stampede/internal/output"
+	"github.com/stampede-load/stampede/internal/stats"
+)
+
+// csvHandler serves one of the CSV writers as a download, named as Locust
+// names them (requests_<unix time>.csv).
+func (s *Server) csvHandler(name string, write func(io.Writer, *stats.Summary) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var buf bytes.Buffer
+		if err := write(&buf, s.snapshot()); err != nil {
+			writeError(w, http.StatusInternalServerError, "", err.Error())
+			return
+		}
+		serveDownload(w, "text/csv; charset=utf-8", fmt.Sprintf("%s_%d.csv", name, time.Now().Unix()), buf.Bytes())
+	}
+}
+
+func serveDownload(w http.ResponseWriter, ctype, filename string, b []byte) {
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	_, _ = w.Write(b)
+}
+
+func (s *Server) handleFullHistory(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.History == nil {
+		http.Error(w, "the full history is not kept by this server", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="requests_full_history_%d.csv"`, time.Now().Unix()))
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.cfg.History.CopyTo(w); err != nil {
+		s.cfg.Log.Warn("web: serving the full history", "err", err)
+	}
+}
+
+func (s *Server) document() *output.Document {
+	sum := s.cfg.Engine.Snapshot(true)
+	if s.cfg.Document != nil {
+		return s.cfg.Document(sum)
+	}
+	start, end, reason := s.cfg.Engine.Times()
+	p := s.cfg.Engine.Params()
+	return &output.Document{
+		Run: output.RunInfo{Host: p.Host, Model: output.ModelClosed, Users: p.Users, SpawnRate: p.SpawnRate,
+			RunTimeSeconds: p.RunTime.Seconds(), Start: start, End: end, StopReason: reason},
+		Stats: sum, Workers: s.cfg.Engine.Workers(), ThresholdsPassed: true,
+	}
+}
+
+func (s *Server) handleSummaryJSON(w http.ResponseWriter, r *http.Request) {
+	var buf bytes.Buffer
+	if err := output.EncodeJSON(&buf, s.document()); err != nil {
+		writeError(w, http.StatusInternalServerError, "", err.Error())
+		return
+	}
+	serveDownload(w, "application/json", fmt.Sprintf("summary_%d.json", time.Now().Unix()), buf.Bytes())
+}
+
+func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Report == nil {
+		http.Error(w, "the HTML report is not available in this build", http.StatusNotFound)
+		return
+	}
+	var buf bytes.Buffer
+	if err := s.cfg.Report(&buf, s.cfg.Engine.Snapshot(true)); err != nil {
+		writeError(w, http.StatusInternalServerError, "", "writing the report: "+err.Error())
+		return
+	}
+	if r.URL.Query().Get("download") != "" {
+		serveDownload(w, "text/html; charset=utf-8", fmt.Sprintf("report_%d.html", time.Now().Unix()), buf.Bytes())
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write(buf.Bytes())
+}

@@ -1,0 +1,91 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/stampede-load/stampede/internal/runner"
+	"github.com/stampede-load/stampede/internal/stats"
+)
+
+type ratio struct {
+	Ratio float64          `json:"ratio"`
+	Tasks map[string]ratio `json:"tasks,omitempty"`
+}
+
+// handleTasks answers Locust's /tasks: each class's share of the users and
+// each task's share of its class ("per_class") or of all tasks ("total").
+// Before any user runs, the shares come from the classes' weights.
+func (s *Server) handleTasks(w http.ResponseWriter, r *http.Request) {
+	perClass, total := map[string]ratio{}, map[string]ratio{}
+	if s.cfg.Script != nil {
+		var counts map[string]int
+		if s.cfg.UsersByClass != nil {
+			counts = s.cfg.UsersByClass()
+		}
+		n := 0
+		for _, c := range counts {
+			n += c
+		}
+		if n == 0 {
+			classes := runner.Classes(s.cfg.Script)
+			counts = runner.Distribute(classes, 1000*len(classes))
+			n = 0
+			for _, c := range counts {
+				n += c
+			}
+		}
+		for _, c := range s.cfg.Script.Classes {
+			share := 0.0
+			if n > 0 {
+				share = float64(counts[c.Name]) / float64(n)
+			}
+			sumW := 0
+			for _, t := range c.Tasks {
+				sumW += max(t.Weight, 1)
+			}
+			pc, tc := map[string]ratio{}, map[string]ratio{}
+			for _, t := range c.Tasks {
+				tr := float64(max(t.Weight, 1)) / float64(max(sumW, 1))
+				pc[t.Name] = ratio{Ratio: pc[t.Name].Ratio + tr}
+				tc[t.Name] = ratio{Ratio: tc[t.Name].Ratio + tr*share}
+			}
+			perClass[c.Name] = ratio{Ratio: share, Tasks: pc}
+			total[c.Name] = ratio{Ratio: share, Tasks: tc}
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"per_class": perClass, "total": total})
+}
+
+// info is what the page needs once: names, defaults, what is offered.
+type info struct {
+	Title       string   `json:"title"`
+	Version     string   `json:"version"`
+	Script      string   `json:"script"`
+	Classes     []string `json:"user_classes"`
+	Host        string   `json:"host"`
+	Users       int      `json:"user_count"`
+	SpawnRate   float64  `json:"spawn_rate"`
+	RunTime     string   `json:"run_time"`
+	Report      bool     `json:"report"`
+	FullHistory bool     `json:"full_history"`
+	Percentiles []string `json:"percentiles"`
+}
+
+func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
+	d := s.cfg.Defaults
+	in := info{Title: s.cfg.Title, Version: s.cfg.Version, Classes: s.classes, Host: d.Host, Users: d.Users,
+		SpawnRate: d.SpawnRate, Report: s.cfg.Report != nil, FullHistory: s.cfg.History != nil}
+	if s.cfg.Script != nil {
+		in.Script = s.cfg.Script.Main
+	}
+	if in.Classes == nil {
+		in.Classes = []string{}
+	}
+	if d.RunTime > 0 {
+		in.RunTime = d.RunTime.String()
+	}
+	for _, p := range stats.PercentileSet {
+		in.Percentiles = append(in.Percentiles, stats.PercentileLabel(p))
+	}
+	writeJSON(w, http.StatusOK, in)
+}

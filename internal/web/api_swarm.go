@@ -1,0 +1,271 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stampede-load/stampede/internal/engine"
+)
+
+// swarmRequest is POST /swarm's input, from a form or a JSON body.
+type swarmRequest struct {
+	UserCount   json.RawMessage `json:"user_count"`
+	SpawnRate   json.RawMessage `json:"spawn_rate"`
+	Host        *string         `json:"host"`
+	RunTime     json.RawMessage `json:"run_time"`
+	UserClasses []string        `json:"user_classes"`
+}
+
+// fieldValues reads the request's fields as strings: value, present.
+type fieldValues map[string][]string
+
+func (f fieldValues) get(k string) (string, bool) {
+	v, ok := f[k]
+	if !ok || len(v) == 0 {
+		return "", false
+	}
+	return strings.TrimSpace(v[0]), true
+}
+
+// readSwarmFields accepts application/json, urlencoded and multipart forms.
+func readSwarmFields(w http.ResponseWriter, r *http.Request) (fieldValues, error) {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	if ct == "application/json" {
+		var req swarmRequest
+		dec := json.NewDecoder(r.Body)
+		if err := dec.Decode(&req); err != nil {
+			return nil, fmt.Errorf("body is not a JSON object of the fields: %v", err)
+		}
+		f := fieldValues{}
+		raw := func(k string, m json.RawMessage) {
+			if len(m) == 0 || string(m) == "null" {
+				return
+			}
+			var s string
+			if json.Unmarshal(m, &s) == nil {
+				f[k] = []string{s}
+			} else {
+				f[k] = []string{string(m)}
+			}
+		}
+		raw("user_count", req.UserCount)
+		raw("spawn_rate", req.SpawnRate)
+		raw("run_time", req.RunTime)
+		if req.Host != nil {
+			f["host"] = []string{*req.Host}
+		}
+		if req.UserClasses != nil {
+			f["user_classes"] = req.UserClasses
+		}
+		return f, nil
+	}
+	// ParseForm first: ParseMultipartForm drops its error (a body over the
+	// limit) for a urlencoded form and answers ErrNotMultipart, which
+	// made an oversized form a "user_count: required".
+	if err := r.ParseForm(); err != nil {
+		return nil, fmt.Errorf("bad form: %v", err)
+	}
+	if err := r.ParseMultipartForm(1 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		return nil, fmt.Errorf("bad form: %v", err)
+	}
+	return fieldValues(r.PostForm), nil
+}
+
+// swarmParams turns the fields into engine parameters. Fields left out
+// keep the running test's values (an edit) or take the defaults.
+func (s *Server) swarmParams(f fieldValues) (engine.Params, error) {
+	running := isActive(s.cfg.Engine.State())
+	p := s.cfg.Defaults
+	p.RunTime = 0
+	if running {
+		p = s.cfg.Engine.Params()
+		// An edit without a run time keeps the current deadline, as in
+		// Locust, where the stop scheduled at start still fires.
+		p.RunTime = max(s.remaining(), 0)
+	}
+	if v, ok := f.get("user_count"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return p, &engine.FieldError{Field: "user_count", Msg: fmt.Sprintf("%q is not a whole number", v)}
+		}
+		p.Users = n
+	} else if !running {
+		return p, &engine.FieldError{Field: "user_count", Msg: "required"}
+	}
+	if v, ok := f.get("spawn_rate"); ok {
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil || x != x {
+			return p, &engine.FieldError{Field: "spawn_rate", Msg: fmt.Sprintf("%q is not a number", v)}
+		}
+		p.SpawnRate = x
+	}
+	if v, ok := f.get("host"); ok && v != "" {
+		if err := checkURL(v); err != nil {
+			return p, &engine.FieldError{Field: "host", Msg: err.Error()}
+		}
+		p.Host = v
+	}
+	if v, ok := f.get("run_time"); ok && v != "" {
+		d, err := parseRunTime(v)
+		if err != nil {
+			return p, &engine.FieldError{Field: "run_time", Msg: err.Error()}
+		}
+		p.RunTime = d
+	}
+	if classes, ok := f["user_classes"]; ok {
+		var picked []string
+		for _, c := range classes {
+			for _, part := range strings.Split(c, ",") {
+				if part = strings.TrimSpace(part); part != "" {
+					picked = append(picked, part)
+				}
+			}
+		}
+		for _, c := range picked {
+			if !s.hasClass(c) {
+				return p, &engine.FieldError{Field: "user_classes", Msg: fmt.Sprintf("%q is not a user class of the script (have %s)", c, strings.Join(s.classes, ", "))}
+			}
+		}
+		if running && !sameClasses(picked, p.Classes) && len(picked) > 0 {
+			return p, &engine.FieldError{Field: "user_classes", Msg: "cannot change the user classes of a running test; stop it first"}
+		}
+		if !running {
+			p.Classes = picked
+		}
+	}
+	if p.Host == "" {
+		return p, &engine.FieldError{Field: "host", Msg: "required: the script sets no host"}
+	}
+	return p, p.Validate()
+}
+
+func (s *Server) hasClass(name string) bool {
+	if s.cfg.Script == nil {
+		return true
+	}
+	for _, c := range s.classes {
+		if c == name {
+			return true
+		}
+	}
+	return false
+}
+
+func sameClasses(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func isActive(st engine.State) bool {
+	return st == engine.StateSpawning || st == engine.StateRunning
+}
+
+// checkURL accepts http:// and https:// URLs with a host.
+func checkURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http:// or https:// URL", v)
+	}
+	return nil
+}
+
+// parseRunTime reads Locust's run times: "90", "90s", "5m", "1h30m",
+// "3h30m10s".
+func parseRunTime(v string) (time.Duration, error) {
+	if n, err := strconv.ParseFloat(v, 64); err == nil {
+		if n < 0 || n != n {
+			return 0, fmt.Errorf("%q is negative", v)
+		}
+		return time.Duration(n * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a run time (e.g. 90, 30s, 5m, 1h30m)", v)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q is negative", v)
+	}
+	return d, nil
+}
+
+func (s *Server) handleSwarm(w http.ResponseWriter, r *http.Request) {
+	f, err := readSwarmFields(w, r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "", err.Error())
+		return
+	}
+	editing := isActive(s.cfg.Engine.State())
+	p, err := s.swarmParams(f)
+	if err == nil {
+		err = s.Start(context.WithoutCancel(r.Context()), p)
+	}
+	var fe *engine.FieldError
+	switch {
+	case errors.As(err, &fe):
+		writeError(w, http.StatusBadRequest, fe.Field, fe.Error())
+		return
+	case err != nil:
+		writeError(w, http.StatusConflict, "", err.Error())
+		return
+	}
+	msg := "Swarming started"
+	if editing {
+		msg = "Test edited"
+	}
+	s.cfg.Log.Info("web: "+strings.ToLower(msg), "users", p.Users, "spawn_rate", p.SpawnRate, "host", p.Host, "run_time", p.RunTime, "remote", r.RemoteAddr)
+	resp := map[string]any{"success": true, "message": msg, "host": p.Host, "user_count": p.Users, "spawn_rate": p.SpawnRate}
+	if p.RunTime > 0 {
+		resp["run_time"] = p.RunTime.Seconds()
+	}
+	if len(p.Classes) > 0 {
+		resp["user_classes"] = p.Classes
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) handleStop(w http.ResponseWriter, r *http.Request) {
+	if !isActive(s.cfg.Engine.State()) {
+		writeJSON(w, http.StatusOK, map[string]any{"success": true, "message": "No test is running", "state": s.cfg.Engine.State()})
+		return
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.cfg.Engine.StopWith("stopped from the web UI") }()
+	// Users may take a while to finish their tasks: answer once they have,
+	// or after a few seconds with the state still "stopping".
+	select {
+	case err := <-done:
+		if err != nil && !errors.Is(err, engine.ErrNotRunning) {
+			writeError(w, http.StatusInternalServerError, "", err.Error())
+			return
+		}
+	case <-time.After(5 * time.Second):
+	case <-r.Context().Done():
+		return
+	}
+	s.invalidate()
+	s.cfg.Log.Info("web: test stopped", "remote", r.RemoteAddr)
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "message": "Test stopped", "state": s.cfg.Engine.State()})
+}
+
+func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
+	s.cfg.Engine.Reset()
+	s.invalidate()
+	s.cfg.Log.Info("web: statistics reset", "remote", r.RemoteAddr)
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "message": "Statistics reset"})
+}
