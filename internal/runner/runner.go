@@ -376,7 +376,7 @@ func (r *Runner) loop(u *user) {
 		if v.Stopped() || v.Interrupted() {
 			break
 		}
-		w := v.NextWait(d)
+		w := v.NextWait(ctx, d)
 		if w <= 0 {
 			continue
 		}

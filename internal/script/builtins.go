@@ -27,6 +27,8 @@ func predeclared(vars map[string]string) starlark.StringDict {
 	vd.Freeze()
 	return starlark.StringDict{
 		"user":                starlark.NewBuiltin("user", newUserClass),
+		"task":                starlark.NewBuiltin("task", newTask),
+		"taskset":             starlark.NewBuiltin("taskset", newTaskSet),
 		"between":             starlark.NewBuiltin("between", between),
 		"constant":            starlark.NewBuiltin("constant", fixedWait(WaitConstant)),
 		"constant_pacing":     starlark.NewBuiltin("constant_pacing", fixedWait(WaitPacing)),
@@ -42,26 +44,14 @@ func predeclared(vars map[string]string) starlark.StringDict {
 	}
 }
 
-// Task is one task of a user class.
-type Task struct {
-	Name   string
-	Fn     starlark.Callable
-	Weight int
-}
-
-// UserClass is what user(...) returns: a kind of virtual user.
+// UserClass is what user(...) returns: a kind of virtual user. Its own
+// task list, wait time and on_start/on_stop are the embedded TaskSet.
 type UserClass struct {
+	TaskSet
 	Name       string
 	Weight     int
 	FixedCount int
 	Host       string
-	Tasks      []Task
-	Sequential bool
-	Wait       *WaitTime
-	OnStart    starlark.Callable
-	OnStop     starlark.Callable
-
-	cum []int // cumulative task weights, for weighted picking
 }
 
 var _ starlark.HasAttrs = (*UserClass)(nil)
@@ -84,14 +74,6 @@ func (c *UserClass) Attr(name string) (starlark.Value, error) {
 }
 func (c *UserClass) AttrNames() []string { return []string{"fixed_count", "name", "weight"} }
 
-// TotalTaskWeight is the sum of the task weights.
-func (c *UserClass) TotalTaskWeight() int {
-	if len(c.cum) == 0 {
-		return 0
-	}
-	return c.cum[len(c.cum)-1]
-}
-
 func newUserClass(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var (
 		tasks                 starlark.Value
@@ -107,66 +89,30 @@ func newUserClass(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 		"on_start?", &onStart, "on_stop?", &onStop, "host?", &host, "sequential?", &sequential, "name?", &name); err != nil {
 		return nil, err
 	}
-	c := &UserClass{Weight: weight, FixedCount: fixedCount, Sequential: sequential}
+	c := &UserClass{Weight: weight, FixedCount: fixedCount}
+	c.Sequential = sequential
 	if weight < 0 {
 		return nil, fmt.Errorf("user: weight must be >= 0, got %d", weight)
 	}
 	if fixedCount < 0 {
 		return nil, fmt.Errorf("user: fixed_count must be >= 0, got %d", fixedCount)
 	}
-	switch t := tasks.(type) {
-	case *starlark.Dict:
-		for _, item := range t.Items() {
-			fn, ok := item[0].(starlark.Callable)
-			if !ok {
-				return nil, fmt.Errorf("user: tasks keys must be functions, got %s", item[0].Type())
-			}
-			w, err := starlark.AsInt32(item[1])
-			if err != nil || w < 0 {
-				return nil, fmt.Errorf("user: weight of task %s must be a non-negative int, got %s", fn.Name(), item[1])
-			}
-			c.Tasks = append(c.Tasks, Task{Name: fn.Name(), Fn: fn, Weight: w})
-		}
-	case *starlark.List, starlark.Tuple:
-		it := starlark.Iterate(t)
-		var v starlark.Value
-		for it.Next(&v) {
-			fn, ok := v.(starlark.Callable)
-			if !ok {
-				it.Done()
-				return nil, fmt.Errorf("user: tasks must be functions, got %s", v.Type())
-			}
-			c.Tasks = append(c.Tasks, Task{Name: fn.Name(), Fn: fn, Weight: 1})
-		}
-		it.Done()
-	default:
-		if fn, ok := tasks.(starlark.Callable); ok {
-			c.Tasks = []Task{{Name: fn.Name(), Fn: fn, Weight: 1}}
-		} else {
-			return nil, fmt.Errorf("user: tasks must be a dict {function: weight} or a list of functions, got %s", tasks.Type())
-		}
-	}
-	total := 0
-	for _, t := range c.Tasks {
-		total += t.Weight
-		c.cum = append(c.cum, total)
-	}
-	if total == 0 {
-		return nil, fmt.Errorf("user: needs at least one task with a positive weight")
-	}
-	switch w := waitTime.(type) {
-	case starlark.NoneType:
-		c.Wait = &WaitTime{Kind: WaitConstant} // Locust's default: constant(0)
-	case *WaitTime:
-		c.Wait = w
-	default:
-		return nil, fmt.Errorf("user: wait_time must be between(), constant(), constant_pacing() or constant_throughput(), got %s", waitTime.Type())
-	}
 	var err error
-	if c.OnStart, err = optCallable("on_start", onStart); err != nil {
+	if c.Tasks, err = parseTasks("user", tasks); err != nil {
 		return nil, err
 	}
-	if c.OnStop, err = optCallable("on_stop", onStop); err != nil {
+	if err := c.finish("user"); err != nil {
+		return nil, err
+	}
+	if waitTime == starlark.None {
+		c.Wait = &WaitTime{Kind: WaitConstant} // Locust's default: constant(0)
+	} else if c.Wait, err = parseWait("user", waitTime); err != nil {
+		return nil, err
+	}
+	if c.OnStart, err = optCallable("user", "on_start", onStart); err != nil {
+		return nil, err
+	}
+	if c.OnStop, err = optCallable("user", "on_stop", onStop); err != nil {
 		return nil, err
 	}
 	if host != starlark.None {
@@ -186,13 +132,25 @@ func newUserClass(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	return c, nil
 }
 
-func optCallable(what string, v starlark.Value) (starlark.Callable, error) {
+// parseWait reads wait_time=: a wait time value, or a function of the
+// user returning seconds.
+func parseWait(what string, v starlark.Value) (*WaitTime, error) {
+	switch w := v.(type) {
+	case *WaitTime:
+		return w, nil
+	case starlark.Callable:
+		return &WaitTime{Kind: WaitFunc, Fn: w}, nil
+	}
+	return nil, fmt.Errorf("%s: wait_time must be between(), constant(), constant_pacing(), constant_throughput() or a function def w(u): return seconds, got %s", what, v.Type())
+}
+
+func optCallable(what, arg string, v starlark.Value) (starlark.Callable, error) {
 	if v == starlark.None {
 		return nil, nil
 	}
 	fn, ok := v.(starlark.Callable)
 	if !ok {
-		return nil, fmt.Errorf("user: %s must be a function, got %s", what, v.Type())
+		return nil, fmt.Errorf("%s: %s must be a function, got %s", what, arg, v.Type())
 	}
 	return fn, nil
 }
@@ -205,12 +163,14 @@ const (
 	WaitConstant WaitKind = iota // constant(s): always s
 	WaitBetween                  // between(a, b): uniform in [a, b]
 	WaitPacing                   // constant_pacing(s): task time + wait = s
+	WaitFunc                     // a script function of the user: its result
 )
 
 // WaitTime is the pause of a user between two tasks.
 type WaitTime struct {
 	Kind     WaitKind
 	Min, Max time.Duration
+	Fn       starlark.Callable // WaitFunc: the VU calls it (see VU.NextWait)
 }
 
 var _ starlark.Value = (*WaitTime)(nil)
@@ -221,6 +181,8 @@ func (w *WaitTime) String() string {
 		return fmt.Sprintf("between(%g, %g)", w.Min.Seconds(), w.Max.Seconds())
 	case WaitPacing:
 		return fmt.Sprintf("constant_pacing(%g)", w.Min.Seconds())
+	case WaitFunc:
+		return w.Fn.Name() + "(u)"
 	}
 	return fmt.Sprintf("constant(%g)", w.Min.Seconds())
 }

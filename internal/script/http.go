@@ -22,6 +22,8 @@ type userValue struct {
 	http  *httpValue
 	state *starlark.Dict
 	stop  *starlark.Builtin
+	// made on first use, as stop
+	interrupt, sleep *starlark.Builtin
 }
 
 var _ starlark.HasAttrs = (*userValue)(nil)
@@ -32,7 +34,7 @@ func (u *userValue) Freeze()               {}
 func (u *userValue) Truth() starlark.Bool  { return true }
 func (u *userValue) Hash() (uint32, error) { return uint32(u.vu.ID), nil }
 func (u *userValue) AttrNames() []string {
-	return []string{"host", "http", "id", "name", "state", "stop"}
+	return []string{"host", "http", "id", "interrupt", "name", "sleep", "state", "stop"}
 }
 
 func (u *userValue) Attr(name string) (starlark.Value, error) {
@@ -57,6 +59,16 @@ func (u *userValue) Attr(name string) (starlark.Value, error) {
 			})
 		}
 		return u.stop, nil
+	case "interrupt":
+		if u.interrupt == nil {
+			u.interrupt = starlark.NewBuiltin("interrupt", u.vu.interruptBuiltin)
+		}
+		return u.interrupt, nil
+	case "sleep":
+		if u.sleep == nil {
+			u.sleep = starlark.NewBuiltin("sleep", u.vu.sleepBuiltin)
+		}
+		return u.sleep, nil
 	}
 	return nil, nil
 }

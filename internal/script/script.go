@@ -52,6 +52,9 @@ type Script struct {
 	Host string
 	// Classes are the user classes, in the order of their global names.
 	Classes []*UserClass
+	// Excluded names the classes a tag selection left without tasks
+	// (see SelectTags).
+	Excluded []string
 	// Thresholds is the script's top-level `thresholds` list, if any.
 	Thresholds []string
 	// Globals are the frozen module globals.

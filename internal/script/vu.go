@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,7 +42,8 @@ type VU struct {
 	host    string
 	rng     *rand.Rand
 	log     *slog.Logger
-	next    int // next task of a sequential class
+	root    frame   // the class's own tasks
+	stack   []frame // the task sets entered, innermost last
 	ctx     context.Context
 	pending []*response
 	// lag is how late the current open-model iteration started against
@@ -50,7 +52,17 @@ type VU struct {
 	open bool
 
 	interrupted atomic.Bool
-	stopped     bool // u.stop() was called
+	// done is closed by the first Interrupt: u.sleep() waits on it.
+	done     chan struct{}
+	doneOnce sync.Once
+	stopped  bool // u.stop() was called
+	// canLeave says whether the current call may call u.interrupt() (a
+	// task or the on_start of an entered set); reschedule is what that
+	// call asked for; skipWait is interrupt(reschedule=True): the parent
+	// picks its next task without waiting.
+	canLeave   bool
+	reschedule bool
+	skipWait   bool
 }
 
 // errInterrupted unwinds a task whose user is being stopped.
@@ -75,8 +87,9 @@ func (s *Script) NewVU(id int, c *UserClass, cfg VUConfig) *VU {
 	v := &VU{
 		ID: id, Class: c, script: s, client: cfg.Client, shard: cfg.Shard,
 		host: strings.TrimRight(host, "/"), log: log,
-		rng: newRand(cfg.Seed, id),
+		rng: newRand(cfg.Seed, id), done: make(chan struct{}),
 	}
+	v.root.set = &c.TaskSet
 	v.thread = &starlark.Thread{
 		Name: fmt.Sprintf("%s-%d", c.Name, id),
 		Print: func(_ *starlark.Thread, msg string) {
@@ -101,6 +114,7 @@ func (v *VU) Stopped() bool { return v.stopped }
 // computing. Safe to call from any goroutine.
 func (v *VU) Interrupt() {
 	v.interrupted.Store(true)
+	v.doneOnce.Do(func() { close(v.done) })
 	v.thread.Cancel("user stopped by the runner")
 }
 
@@ -114,22 +128,29 @@ func (v *VU) OnStart(ctx context.Context) {
 	}
 }
 
-// OnStop runs the class's on_stop, if any. It runs even after an
-// interrupt, so a script can log out.
+// OnStop runs the on_stop of every task set the user is in, innermost
+// first, then the class's on_stop (Locust's order when a user stops
+// inside nested TaskSets). It runs even after an interrupt, so a script
+// can log out.
 func (v *VU) OnStop(ctx context.Context) {
-	if v.Class.OnStop == nil {
+	if len(v.stack) == 0 && v.Class.OnStop == nil {
 		return
 	}
 	v.interrupted.Store(false)
 	v.thread.Uncancel()
-	v.call(ctx, v.Class.OnStop)
+	for len(v.stack) > 0 {
+		v.leave(ctx)
+	}
+	if v.Class.OnStop != nil {
+		v.call(ctx, v.Class.OnStop)
+	}
 }
 
 // RunTask picks the next task and runs it, then records its requests.
 // It returns how long the task took.
 func (v *VU) RunTask(ctx context.Context) time.Duration {
 	start := time.Now()
-	v.call(ctx, v.pickTask())
+	v.runNext(ctx)
 	return time.Since(start)
 }
 
@@ -138,63 +159,58 @@ func (v *VU) RunIteration(ctx context.Context, intended time.Time) time.Duration
 	start := time.Now()
 	v.lag = max(0, start.Sub(intended))
 	v.open = true
-	v.call(ctx, v.pickTask())
+	v.runNext(ctx)
 	v.lag = 0
 	return time.Since(start)
-}
-
-// NextWait is the wait time after a task that took taskTime.
-func (v *VU) NextWait(taskTime time.Duration) time.Duration {
-	return v.Class.Wait.Next(v.rng, taskTime)
 }
 
 // Close releases the user's connections.
 func (v *VU) Close() { v.client.CloseIdle() }
 
-func (v *VU) pickTask() starlark.Callable {
-	c := v.Class
-	if c.Sequential {
-		t := c.Tasks[v.next%len(c.Tasks)]
-		v.next++
-		return t.Fn
-	}
-	if len(c.Tasks) == 1 {
-		return c.Tasks[0].Fn
-	}
-	r := v.rng.IntN(c.cum[len(c.cum)-1])
-	for i, w := range c.cum {
-		if r < w {
-			return c.Tasks[i].Fn
-		}
-	}
-	return c.Tasks[len(c.Tasks)-1].Fn
-}
+// outcome is how a call of a script function ended.
+type outcome uint8
+
+const (
+	returned outcome = iota // it returned
+	raised                  // it raised an error, recorded as an exception
+	ended                   // the user stopped (u.stop()) or is being stopped
+	left                    // it called u.interrupt()
+)
 
 // call runs fn(u), then records its requests and any script error.
-func (v *VU) call(ctx context.Context, fn starlark.Callable) {
+func (v *VU) call(ctx context.Context, fn starlark.Callable) outcome {
+	_, o := v.invoke(ctx, fn)
+	return o
+}
+
+// invoke is call that also returns fn's result.
+func (v *VU) invoke(ctx context.Context, fn starlark.Callable) (starlark.Value, outcome) {
 	// Uncancel before looking at the flag: Interrupt sets the flag, then
 	// cancels, so an Interrupt that comes after this check still cancels
 	// the call instead of being undone by it.
 	v.thread.Uncancel()
 	if v.interrupted.Load() {
-		return
+		return nil, ended
 	}
 	v.ctx = ctx
 	v.thread.Steps = 0
-	_, err := starlark.Call(v.thread, fn, starlark.Tuple{v.u}, nil)
+	res, err := starlark.Call(v.thread, fn, starlark.Tuple{v.u}, nil)
 	v.ctx = nil
 	v.flush()
 	if err == nil {
-		return
+		return res, returned
 	}
 	switch {
 	case errors.Is(err, errUserStop):
 		v.stopped = true
+		return nil, ended
 	case v.interrupted.Load():
-		// stopping: not the script's fault
-	default:
-		v.exception(err)
+		return nil, ended // stopping: not the script's fault
+	case errors.Is(err, errLeave):
+		return nil, left
 	}
+	v.exception(err)
+	return nil, raised
 }
 
 func (v *VU) exception(err error) {

@@ -195,7 +195,7 @@ z = user(tasks=[t], wait_time=between(0.3, 0.3))
 	}
 	// NextWait uses the class's wait time.
 	h := &harness{t: t, s: s, rec: stats.NewRecorder(1, time.Now(), false)}
-	if got := h.vu(1, "p", "http://x.test", 1).NextWait(1500 * time.Millisecond); got != 500*time.Millisecond {
+	if got := h.vu(1, "p", "http://x.test", 1).NextWait(context.Background(), 1500*time.Millisecond); got != 500*time.Millisecond {
 		t.Errorf("NextWait = %v, want 500ms", got)
 	}
 }
@@ -502,6 +502,7 @@ d = user(tasks=[later])
 	v := h.vu(1, "c", srv.URL, 0)
 	v.RunTask(context.Background())
 	v.Class = h.s.Class("d")
+	v.root = frame{set: &v.Class.TaskSet}
 	v.RunTask(context.Background())
 	d := h.flush()
 	if len(d.Exceptions) > 0 {
