@@ -41,6 +41,7 @@ func predeclared(vars map[string]string) starlark.StringDict {
 		"vars":                vd,
 		"stage":               starlark.NewBuiltin("stage", newStage),
 		"arrival_stage":       starlark.NewBuiltin("arrival_stage", newArrivalStage),
+		"digest":              starlark.NewBuiltin("digest", newDigestAuth),
 	}
 }
 

@@ -51,6 +51,9 @@ type VU struct {
 	lag  time.Duration
 	open bool
 
+	// digests holds the Digest auth state per server and user name.
+	digests map[string]*httpclient.Digest
+
 	interrupted atomic.Bool
 	// done is closed by the first Interrupt: u.sleep() waits on it.
 	done     chan struct{}
