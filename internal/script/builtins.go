@@ -34,6 +34,16 @@ func predeclared(vars map[string]string) starlark.StringDict {
 		"constant_pacing":     starlark.NewBuiltin("constant_pacing", fixedWait(WaitPacing)),
 		"constant_throughput": starlark.NewBuiltin("constant_throughput", constantThroughput),
 		"random":              randomModule,
+		"re":                  newReModule(),
+		"base64":              newBase64Module(),
+		"hashlib":             newHashlibModule(),
+		"hmac":                newHmacModule(),
+		"uuid":                newUUIDModule(),
+		"urllib":              newURLLibModule(),
+		"html":                newHTMLModule(),
+		"sum":                 starlark.NewBuiltin("sum", builtinSum),
+		"round":               starlark.NewBuiltin("round", builtinRound),
+		"pow":                 starlark.NewBuiltin("pow", builtinPow),
 		"json":                json.Module,
 		"time":                sltime.Module,
 		"math":                math.Module,
@@ -263,74 +273,4 @@ func constantThroughput(_ *starlark.Thread, b *starlark.Builtin, args starlark.T
 	}
 	d := time.Duration(float64(time.Second) / n)
 	return &WaitTime{Kind: WaitPacing, Min: d, Max: d}, nil
-}
-
-// Random numbers: each thread has its own generator (no shared lock), set
-// by the runner from --seed and the user id so a seeded run repeats.
-const randKey = "stampede.rand"
-
-func newRand(seed int64, id int) *rand.Rand {
-	if seed == 0 {
-		return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
-	}
-	return rand.New(rand.NewPCG(uint64(seed), uint64(id)+1))
-}
-
-func setRand(t *starlark.Thread, r *rand.Rand) { t.SetLocal(randKey, r) }
-
-func threadRand(t *starlark.Thread) *rand.Rand {
-	if r, ok := t.Local(randKey).(*rand.Rand); ok {
-		return r
-	}
-	r := newRand(0, 0)
-	setRand(t, r)
-	return r
-}
-
-var randomModule = &starlarkstruct.Module{
-	Name: "random",
-	Members: starlark.StringDict{
-		"int":     starlark.NewBuiltin("random.int", randInt),
-		"randint": starlark.NewBuiltin("random.randint", randInt),
-		"uniform": starlark.NewBuiltin("random.uniform", randUniform),
-		"random":  starlark.NewBuiltin("random.random", randFloat),
-		"choice":  starlark.NewBuiltin("random.choice", randChoice),
-	},
-}
-
-func randInt(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var lo, hi int64
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 2, &lo, &hi); err != nil {
-		return nil, err
-	}
-	if hi < lo {
-		return nil, fmt.Errorf("%s: empty range [%d, %d]", b.Name(), lo, hi)
-	}
-	return starlark.MakeInt64(lo + threadRand(t).Int64N(hi-lo+1)), nil
-}
-
-func randUniform(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var lo, hi float64
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 2, &lo, &hi); err != nil {
-		return nil, err
-	}
-	return starlark.Float(lo + (hi-lo)*threadRand(t).Float64()), nil
-}
-
-func randFloat(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
-		return nil, err
-	}
-	return starlark.Float(threadRand(t).Float64()), nil
-}
-
-func randChoice(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var seq starlark.Indexable
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &seq); err != nil {
-		return nil, err
-	}
-	if seq.Len() == 0 {
-		return nil, fmt.Errorf("%s: empty sequence", b.Name())
-	}
-	return seq.Index(threadRand(t).IntN(seq.Len())), nil
 }

@@ -227,7 +227,7 @@ func (l *loader) exec(name, from string) (starlark.StringDict, error) {
 	}
 	thread.SetMaxExecutionSteps(l.opts.MaxSteps)
 	setRand(thread, newRand(0, -1))
-	globals, err := starlark.ExecFileOptions(fileOptions, thread, name, src, predeclared(l.opts.Vars))
+	globals, err := execFile(thread, name, src, predeclared(l.opts.Vars))
 	if err != nil {
 		err = loadError(err)
 	} else {
@@ -235,6 +235,22 @@ func (l *loader) exec(name, from string) (starlark.StringDict, error) {
 	}
 	l.cache[name] = &loadEntry{globals, err}
 	return globals, err
+}
+
+// execFile parses, compiles and runs one file, with `x % y` rewritten to
+// Python's formatting (see rewritePercent).
+func execFile(thread *starlark.Thread, name string, src []byte, pre starlark.StringDict) (starlark.StringDict, error) {
+	f, err := fileOptions.Parse(name, src, 0)
+	if err != nil {
+		return nil, err
+	}
+	rewritePercent(f)
+	pre[percentName] = starlark.NewBuiltin(percentName, percentOp)
+	prog, err := starlark.FileProgram(f, pre.Has)
+	if err != nil {
+		return nil, err
+	}
+	return prog.Init(thread, pre)
 }
 
 // resolveLoad turns a load() argument into a name relative to the script

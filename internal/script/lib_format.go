@@ -1,0 +1,478 @@
+package script
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+)
+
+// Python's printf-style formatting ("%05.2f" % x), which Starlark's
+// string % lacks (no flags, width or precision). The loader rewrites every
+// `x % y` into a call of the predeclared builtin named percentName (a name
+// no script can spell), which formats when x is a string and otherwise is
+// Starlark's own %, so integer modulo is unchanged.
+
+const percentName = "%"
+
+// percentOp is x % y after the rewrite.
+func percentOp(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+	if s, ok := args[0].(starlark.String); ok {
+		return percentFormat(string(s), args[1])
+	}
+	return starlark.Binary(syntax.PERCENT, args[0], args[1])
+}
+
+// fmtSpec is one conversion: %[(key)][flags][width][.precision]verb.
+type fmtSpec struct {
+	minus, plus, space, zero, alt bool
+	width, prec                   int // prec < 0: not given
+	verb                          byte
+}
+
+// percentFormat is format % x with Python's semantics (and Starlark's
+// error messages where Starlark already had the feature).
+func percentFormat(format string, x starlark.Value) (starlark.Value, error) {
+	var buf strings.Builder
+	tuple, isTuple := x.(starlark.Tuple)
+	nargs := 1
+	if isTuple {
+		nargs = len(tuple)
+	}
+	index := 0
+	next := func() (starlark.Value, error) {
+		if index >= nargs {
+			return nil, fmt.Errorf("not enough arguments for format string")
+		}
+		index++
+		if isTuple {
+			return tuple[index-1], nil
+		}
+		return x, nil
+	}
+	star := func(what string) (int, error) {
+		v, err := next()
+		if err != nil {
+			return 0, err
+		}
+		var n int
+		if err := starlark.AsInt(v, &n); err != nil {
+			return 0, fmt.Errorf("* %s requires an int, got %s", what, v.Type())
+		}
+		return n, nil
+	}
+	for {
+		i := strings.IndexByte(format, '%')
+		if i < 0 {
+			buf.WriteString(format)
+			break
+		}
+		buf.WriteString(format[:i])
+		format = format[i+1:]
+		if format != "" && format[0] == '%' {
+			buf.WriteByte('%')
+			format = format[1:]
+			continue
+		}
+		var arg starlark.Value
+		if format != "" && format[0] == '(' {
+			j := strings.IndexByte(format, ')')
+			if j < 0 {
+				return nil, fmt.Errorf("incomplete format key")
+			}
+			key := format[1:j]
+			format = format[j+1:]
+			m, ok := x.(starlark.Mapping)
+			if !ok {
+				return nil, fmt.Errorf("format requires a mapping")
+			}
+			v, found, err := m.Get(starlark.String(key))
+			if err != nil {
+				return nil, err
+			}
+			if !found {
+				return nil, fmt.Errorf("key not found: %s", key)
+			}
+			arg = v
+		}
+		sp := fmtSpec{prec: -1}
+	flags:
+		for ; format != ""; format = format[1:] {
+			switch format[0] {
+			case '-':
+				sp.minus = true
+			case '+':
+				sp.plus = true
+			case ' ':
+				sp.space = true
+			case '0':
+				sp.zero = true
+			case '#':
+				sp.alt = true
+			default:
+				break flags
+			}
+		}
+		if format != "" && format[0] == '*' {
+			if arg != nil {
+				return nil, fmt.Errorf("* width cannot be used with a mapping")
+			}
+			w, err := star("width")
+			if err != nil {
+				return nil, err
+			}
+			if w < 0 {
+				sp.minus, w = true, -w
+			}
+			sp.width, format = w, format[1:]
+		} else {
+			sp.width, format = leadingInt(format)
+		}
+		if format != "" && format[0] == '.' {
+			format = format[1:]
+			if format != "" && format[0] == '*' {
+				if arg != nil {
+					return nil, fmt.Errorf("* precision cannot be used with a mapping")
+				}
+				p, err := star("precision")
+				if err != nil {
+					return nil, err
+				}
+				sp.prec, format = max(p, 0), format[1:]
+			} else {
+				sp.prec, format = leadingInt(format)
+			}
+		}
+		if format != "" && strings.IndexByte("hlL", format[0]) >= 0 {
+			format = format[1:] // length modifiers mean nothing in Python either
+		}
+		if format == "" {
+			return nil, fmt.Errorf("incomplete format")
+		}
+		sp.verb, format = format[0], format[1:]
+		if arg == nil {
+			var err error
+			if arg, err = next(); err != nil {
+				return nil, err
+			}
+		}
+		if err := sp.write(&buf, arg); err != nil {
+			return nil, err
+		}
+	}
+	if index < nargs && !is[starlark.Mapping](x) {
+		return nil, fmt.Errorf("too many arguments for format string")
+	}
+	return starlark.String(buf.String()), nil
+}
+
+func is[T any](x any) bool {
+	_, ok := x.(T)
+	return ok
+}
+
+// leadingInt reads the decimal digits at the start of s (0 if none); a
+// width or precision beyond maxFmtWidth is refused later.
+func leadingInt(s string) (int, string) {
+	n := 0
+	i := 0
+	for ; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
+		if n <= maxFmtWidth {
+			n = n*10 + int(s[i]-'0')
+		}
+	}
+	return n, s[i:]
+}
+
+// maxFmtWidth bounds width and precision so "%999999999d" cannot take the
+// memory of the machine.
+const maxFmtWidth = 10_000
+
+func (sp *fmtSpec) write(buf *strings.Builder, arg starlark.Value) error {
+	if sp.width > maxFmtWidth || sp.prec > maxFmtWidth {
+		return fmt.Errorf("format width and precision must be at most %d", maxFmtWidth)
+	}
+	switch c := sp.verb; c {
+	case 's', 'r':
+		var s string
+		if str, ok := starlark.AsString(arg); ok && c == 's' {
+			s = str
+		} else {
+			s = arg.String()
+		}
+		if sp.prec >= 0 && utf8.RuneCountInString(s) > sp.prec {
+			cut := 0
+			for n := 0; n < sp.prec; n++ {
+				_, size := utf8.DecodeRuneInString(s[cut:])
+				cut += size
+			}
+			s = s[:cut]
+		}
+		sp.pad(buf, "", s, false)
+	case 'c':
+		var r rune
+		switch a := arg.(type) {
+		case starlark.Int:
+			n, err := starlark.AsInt32(a)
+			if err != nil || n < 0 || n > unicode.MaxRune {
+				return fmt.Errorf("%%c format requires a valid Unicode code point, got %s", a)
+			}
+			r = rune(n)
+		case starlark.String:
+			var size int
+			r, size = utf8.DecodeRuneInString(string(a))
+			if size != len(a) || len(a) == 0 {
+				return fmt.Errorf("%%c format requires a single-character string")
+			}
+		default:
+			return fmt.Errorf("%%c format requires int or single-character string, not %s", arg.Type())
+		}
+		sp.pad(buf, "", string(r), false)
+	case 'd', 'i', 'u', 'o', 'x', 'X':
+		if b, ok := arg.(starlark.Bool); ok { // Python's bool is an int
+			arg = starlark.MakeInt(0)
+			if b {
+				arg = starlark.MakeInt(1)
+			}
+		}
+		n, err := starlark.NumberToInt(arg)
+		if err != nil {
+			return fmt.Errorf("%%%c format requires integer: %v", c, err)
+		}
+		sp.writeInt(buf, n.BigInt())
+	case 'e', 'E', 'f', 'F', 'g', 'G':
+		f, ok := starlark.AsFloat(arg)
+		if !ok {
+			return fmt.Errorf("%%%c format requires float, not %s", c, arg.Type())
+		}
+		sp.writeFloat(buf, f)
+	default:
+		return fmt.Errorf("unknown conversion %%%c", c)
+	}
+	return nil
+}
+
+func (sp *fmtSpec) sign(negative bool) string {
+	switch {
+	case negative:
+		return "-"
+	case sp.plus:
+		return "+"
+	case sp.space:
+		return " "
+	}
+	return ""
+}
+
+func (sp *fmtSpec) writeInt(buf *strings.Builder, n *big.Int) {
+	base, prefix := 10, ""
+	switch sp.verb {
+	case 'o':
+		base, prefix = 8, "0o"
+	case 'x':
+		base, prefix = 16, "0x"
+	case 'X':
+		base, prefix = 16, "0X"
+	}
+	digits := new(big.Int).Abs(n).Text(base)
+	if sp.verb == 'X' {
+		digits = strings.ToUpper(digits)
+	}
+	if len(digits) < sp.prec {
+		digits = strings.Repeat("0", sp.prec-len(digits)) + digits
+	}
+	if !sp.alt {
+		prefix = ""
+	}
+	sp.pad(buf, sp.sign(n.Sign() < 0)+prefix, digits, true)
+}
+
+func (sp *fmtSpec) writeFloat(buf *strings.Builder, f float64) {
+	var body string
+	upper := sp.verb == 'E' || sp.verb == 'F' || sp.verb == 'G'
+	switch {
+	case math.IsInf(f, 0):
+		body = "inf"
+	case math.IsNaN(f):
+		body = "nan"
+	default:
+		prec := sp.prec
+		if prec < 0 {
+			prec = 6
+		}
+		verb := sp.verb
+		if verb == 'g' || verb == 'G' {
+			prec = max(prec, 1)
+		}
+		if sp.alt {
+			body = fmt.Sprintf("%#.*"+string(verb), prec, math.Abs(f))
+		} else {
+			body = strconv.FormatFloat(math.Abs(f), verb|0x20, prec, 64) // lower-case verb
+		}
+	}
+	if upper {
+		body = strings.ToUpper(body)
+	}
+	sp.pad(buf, sp.sign(math.Signbit(f) && !math.IsNaN(f)), body, true)
+}
+
+// pad writes sign+body padded to the width: spaces on the left, on the
+// right with '-', or zeros between sign and body with '0' for numbers.
+func (sp *fmtSpec) pad(buf *strings.Builder, sign, body string, numeric bool) {
+	n := sp.width - utf8.RuneCountInString(sign) - utf8.RuneCountInString(body)
+	switch {
+	case n <= 0:
+		buf.WriteString(sign)
+		buf.WriteString(body)
+	case sp.minus:
+		buf.WriteString(sign)
+		buf.WriteString(body)
+		buf.WriteString(strings.Repeat(" ", n))
+	case sp.zero && numeric:
+		buf.WriteString(sign)
+		buf.WriteString(strings.Repeat("0", n))
+		buf.WriteString(body)
+	default:
+		buf.WriteString(strings.Repeat(" ", n))
+		buf.WriteString(sign)
+		buf.WriteString(body)
+	}
+}
+
+// rewritePercent replaces every `x % y` in a parsed file with a call of
+// percentName, at the position of the operator so errors still point
+// there. `x %= y` becomes `x = x % y` when evaluating x twice is harmless
+// (names, attributes and indexes without calls); otherwise it is left to
+// Starlark's own %.
+func rewritePercent(f *syntax.File) {
+	rwStmts(f.Stmts)
+}
+
+func percentCall(pos syntax.Position, x, y syntax.Expr) *syntax.CallExpr {
+	return &syntax.CallExpr{
+		Fn:     &syntax.Ident{NamePos: pos, Name: percentName},
+		Lparen: pos, Rparen: pos,
+		Args: []syntax.Expr{x, y},
+	}
+}
+
+func rwStmts(stmts []syntax.Stmt) {
+	for _, s := range stmts {
+		switch s := s.(type) {
+		case *syntax.AssignStmt:
+			s.LHS, s.RHS = rw(s.LHS), rw(s.RHS)
+			if s.Op == syntax.PERCENT_EQ {
+				if lhs, ok := copyPure(s.LHS); ok {
+					s.Op, s.RHS = syntax.EQ, percentCall(s.OpPos, lhs, s.RHS)
+				}
+			}
+		case *syntax.ExprStmt:
+			s.X = rw(s.X)
+		case *syntax.IfStmt:
+			s.Cond = rw(s.Cond)
+			rwStmts(s.True)
+			rwStmts(s.False)
+		case *syntax.ForStmt:
+			s.Vars, s.X = rw(s.Vars), rw(s.X)
+			rwStmts(s.Body)
+		case *syntax.WhileStmt:
+			s.Cond = rw(s.Cond)
+			rwStmts(s.Body)
+		case *syntax.DefStmt:
+			rwList(s.Params)
+			rwStmts(s.Body)
+		case *syntax.ReturnStmt:
+			s.Result = rw(s.Result)
+		}
+	}
+}
+
+func rwList(l []syntax.Expr) {
+	for i := range l {
+		l[i] = rw(l[i])
+	}
+}
+
+func rw(e syntax.Expr) syntax.Expr {
+	switch e := e.(type) {
+	case *syntax.BinaryExpr:
+		e.X, e.Y = rw(e.X), rw(e.Y)
+		if e.Op == syntax.PERCENT {
+			if lit, ok := e.X.(*syntax.Literal); ok && lit.Token != syntax.STRING {
+				return e // 10 % n is never a format
+			}
+			return percentCall(e.OpPos, e.X, e.Y)
+		}
+	case *syntax.CallExpr:
+		e.Fn = rw(e.Fn)
+		rwList(e.Args)
+	case *syntax.Comprehension:
+		e.Body = rw(e.Body)
+		for _, c := range e.Clauses {
+			switch c := c.(type) {
+			case *syntax.ForClause:
+				c.Vars, c.X = rw(c.Vars), rw(c.X)
+			case *syntax.IfClause:
+				c.Cond = rw(c.Cond)
+			}
+		}
+	case *syntax.CondExpr:
+		e.Cond, e.True, e.False = rw(e.Cond), rw(e.True), rw(e.False)
+	case *syntax.DictEntry:
+		e.Key, e.Value = rw(e.Key), rw(e.Value)
+	case *syntax.DictExpr:
+		rwList(e.List)
+	case *syntax.DotExpr:
+		e.X = rw(e.X)
+	case *syntax.IndexExpr:
+		e.X, e.Y = rw(e.X), rw(e.Y)
+	case *syntax.LambdaExpr:
+		rwList(e.Params)
+		e.Body = rw(e.Body)
+	case *syntax.ListExpr:
+		rwList(e.List)
+	case *syntax.ParenExpr:
+		e.X = rw(e.X)
+	case *syntax.SliceExpr:
+		e.X, e.Lo, e.Hi, e.Step = rw(e.X), rw(e.Lo), rw(e.Hi), rw(e.Step)
+	case *syntax.TupleExpr:
+		rwList(e.List)
+	case *syntax.UnaryExpr:
+		e.X = rw(e.X)
+	}
+	return e
+}
+
+// copyPure copies an assignment target for reading it again, if reading
+// it twice has no effect beyond the first read.
+func copyPure(e syntax.Expr) (syntax.Expr, bool) {
+	switch e := e.(type) {
+	case *syntax.Ident:
+		return &syntax.Ident{NamePos: e.NamePos, Name: e.Name}, true
+	case *syntax.Literal:
+		c := *e
+		return &c, true
+	case *syntax.DotExpr:
+		x, ok := copyPure(e.X)
+		if !ok {
+			return nil, false
+		}
+		return &syntax.DotExpr{X: x, Dot: e.Dot, NamePos: e.NamePos, Name: &syntax.Ident{NamePos: e.Name.NamePos, Name: e.Name.Name}}, true
+	case *syntax.IndexExpr:
+		x, ok1 := copyPure(e.X)
+		y, ok2 := copyPure(e.Y)
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		return &syntax.IndexExpr{X: x, Lbrack: e.Lbrack, Y: y, Rbrack: e.Rbrack}, true
+	case *syntax.ParenExpr:
+		return copyPure(e.X)
+	}
+	return nil, false
+}
