@@ -61,11 +61,11 @@ func randInt(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 }
 
 func randUniform(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var lo, hi float64
+	var lo, hi number
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 2, &lo, &hi); err != nil {
 		return nil, err
 	}
-	return starlark.Float(lo + (hi-lo)*threadRand(t).Float64()), nil
+	return starlark.Float(float64(lo) + float64(hi-lo)*threadRand(t).Float64()), nil
 }
 
 func randFloat(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -197,20 +197,32 @@ func randChoices(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 }
 
 func randGauss(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	mu, sigma := 0.0, 1.0
+	mu, sigma := number(0), number(1)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "mu?", &mu, "sigma?", &sigma); err != nil {
 		return nil, err
 	}
-	return starlark.Float(mu + sigma*threadRand(t).NormFloat64()), nil
+	return starlark.Float(float64(mu) + float64(sigma)*threadRand(t).NormFloat64()), nil
 }
 
 func randExpovariate(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	lambd := 1.0
+	lambd := number(1)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "lambd?", &lambd); err != nil {
 		return nil, err
 	}
-	if lambd == 0 || math.IsNaN(lambd) {
+	if lambd == 0 || math.IsNaN(float64(lambd)) {
 		return nil, fmt.Errorf("%s: lambd must not be zero (it is 1 / the mean)", b.Name())
 	}
-	return starlark.Float(threadRand(t).ExpFloat64() / lambd), nil
+	return starlark.Float(threadRand(t).ExpFloat64() / float64(lambd)), nil
+}
+
+// number is an int or float argument, as Python's random functions take.
+type number float64
+
+func (n *number) Unpack(v starlark.Value) error {
+	f, ok := starlark.AsFloat(v)
+	if !ok {
+		return fmt.Errorf("got %s, want a number", v.Type())
+	}
+	*n = number(f)
+	return nil
 }
