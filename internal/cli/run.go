@@ -39,6 +39,8 @@ type testOptions struct {
 	jsonFile       string
 	seed           int64
 	vars           []string
+	tags           []string // -T/--tags
+	excludeTags    []string // -E/--exclude-tags
 	exitOnError    int
 	ci             ciOptions // --html, --threshold, --abort-on-fail, --results-url, --run-id (ci.go)
 	http2          bool
@@ -61,6 +63,7 @@ func (o *testOptions) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.jsonFile, "json", "", "write a JSON summary to this file (see docs/json-summary.md)")
 	fs.Int64Var(&o.seed, "seed", 0, "seed for the scripts' random module, to repeat a run (default: random)")
 	fs.StringArrayVar(&o.vars, "var", nil, "KEY=VALUE visible to the script as vars[KEY] (repeatable)")
+	registerTags(fs, &o.tags, &o.excludeTags)
 	fs.IntVar(&o.exitOnError, "exit-code-on-error", 0, "exit with this code when any request failed (0: failed requests alone do not fail the run)")
 	o.ci.register(fs)
 	fs.BoolVar(&o.http2, "http2", false, "use Go's net/http client (HTTP/2 where offered, HTTP(S)_PROXY honoured) instead of the faster HTTP/1.1 client")
@@ -105,6 +108,9 @@ func (o *testOptions) loadScript() (*script.Script, error) {
 	if err := checkHost("host in "+o.file, s.Host); err != nil {
 		return nil, configErr("%v", err)
 	}
+	if _, err := s.SelectTags(o.tags, o.excludeTags); err != nil {
+		return nil, configErr("-T/--tags, -E/--exclude-tags: %v", err)
+	}
 	if o.host == "" && s.Host == "" {
 		for _, c := range s.Classes {
 			if c.Host == "" {
@@ -127,7 +133,8 @@ func (o *testOptions) params(s *script.Script) engine.Params {
 	if host == "" {
 		host = s.Host
 	}
-	return engine.Params{Users: o.users, SpawnRate: o.spawnRate, RunTime: o.runTime, Host: host}
+	return engine.Params{Users: o.users, SpawnRate: o.spawnRate, RunTime: o.runTime, Host: host,
+		Tags: o.tags, ExcludeTags: o.excludeTags}
 }
 
 func (app *App) runCmd() *cobra.Command {
@@ -210,8 +217,12 @@ func (app *App) run(ctx context.Context, o *testOptions) error {
 		return err
 	}
 	driver := &engine.LocalDriver{NewRunner: func(p engine.Params) (*runner.Runner, error) {
+		sel, err := selectTags(s, p, app.Log)
+		if err != nil {
+			return nil, err
+		}
 		return runner.New(runner.Config{
-			Script: s, Host: p.Host, HTTP: o.httpOptions(), Seed: o.seed,
+			Script: sel, Host: p.Host, HTTP: o.httpOptions(), Seed: o.seed,
 			StopTimeout: o.stopTimeout, Log: app.Log,
 		}), nil
 	}}

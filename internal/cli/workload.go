@@ -164,8 +164,12 @@ func (p *workloadPlan) driver(o *testOptions, s *script.Script, local *engine.Lo
 	case p.schedule != nil:
 		return &openmodel.Driver{
 			New: func(ep engine.Params) (*openmodel.Scheduler, error) {
+				sel, err := selectTags(s, ep, app.Log)
+				if err != nil {
+					return nil, err
+				}
 				return openmodel.New(openmodel.Config{
-					Script: s, Classes: ep.Classes, Host: ep.Host, HTTP: o.httpOptions(), Seed: o.seed,
+					Script: sel, Classes: ep.Classes, Host: ep.Host, HTTP: o.httpOptions(), Seed: o.seed,
 					StopTimeout: o.stopTimeout, Log: app.Log,
 					Schedule: p.schedule, End: ep.RunTime, MaxUsers: p.maxUsers, QueueSize: p.maxQueue,
 				})

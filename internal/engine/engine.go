@@ -42,7 +42,17 @@ type Params struct {
 	// ClassUsers, when set, are exact per-class user counts (a load
 	// shape's per-class targets); Users is then their sum.
 	ClassUsers map[string]int
+	// Tags and ExcludeTags select the tasks that run (-T/--tags,
+	// -E/--exclude-tags; script.SelectTags). Like Classes, they are set
+	// when a test starts; an edit of a running test keeps them.
+	Tags, ExcludeTags []string
 }
+
+// Bounds of a tag selection: it comes from the web form too.
+const (
+	maxTags      = 100
+	maxTagLength = 200
+)
 
 // Validate checks the parameters, naming the bad field.
 func (p Params) Validate() error {
@@ -57,6 +67,21 @@ func (p Params) Validate() error {
 	for c, n := range p.ClassUsers {
 		if n < 0 {
 			return &FieldError{"class_users", fmt.Sprintf("%s: must be >= 0", c)}
+		}
+	}
+	if err := validTags("tags", p.Tags); err != nil {
+		return err
+	}
+	return validTags("exclude_tags", p.ExcludeTags)
+}
+
+func validTags(field string, tags []string) error {
+	if len(tags) > maxTags {
+		return &FieldError{field, fmt.Sprintf("at most %d tags, got %d", maxTags, len(tags))}
+	}
+	for _, t := range tags {
+		if t == "" || len(t) > maxTagLength {
+			return &FieldError{field, fmt.Sprintf("a tag must have 1 to %d characters", maxTagLength)}
 		}
 	}
 	return nil
