@@ -56,7 +56,17 @@ func percentFormat(format string, x starlark.Value) (starlark.Value, error) {
 		}
 		return x, nil
 	}
-	star := func(what string) (int, error) {
+	// number reads a width or precision: digits, or * for the next argument.
+	number := func(what string, keyed bool) (int, error) {
+		if format == "" || format[0] != '*' {
+			var n int
+			n, format = leadingInt(format)
+			return n, nil
+		}
+		format = format[1:]
+		if keyed {
+			return 0, fmt.Errorf("* %s cannot be used with a mapping", what)
+		}
 		v, err := next()
 		if err != nil {
 			return 0, err
@@ -119,35 +129,21 @@ func percentFormat(format string, x starlark.Value) (starlark.Value, error) {
 				break flags
 			}
 		}
-		if format != "" && format[0] == '*' {
-			if arg != nil {
-				return nil, fmt.Errorf("* width cannot be used with a mapping")
-			}
-			w, err := star("width")
+		w, err := number("width", arg != nil)
+		if err != nil {
+			return nil, err
+		}
+		if w < 0 { // Python: a negative * width left-justifies
+			sp.minus, w = true, -w
+		}
+		sp.width = w
+		if format != "" && format[0] == '.' {
+			format = format[1:]
+			p, err := number("precision", arg != nil)
 			if err != nil {
 				return nil, err
 			}
-			if w < 0 {
-				sp.minus, w = true, -w
-			}
-			sp.width, format = w, format[1:]
-		} else {
-			sp.width, format = leadingInt(format)
-		}
-		if format != "" && format[0] == '.' {
-			format = format[1:]
-			if format != "" && format[0] == '*' {
-				if arg != nil {
-					return nil, fmt.Errorf("* precision cannot be used with a mapping")
-				}
-				p, err := star("precision")
-				if err != nil {
-					return nil, err
-				}
-				sp.prec, format = max(p, 0), format[1:]
-			} else {
-				sp.prec, format = leadingInt(format)
-			}
+			sp.prec = max(p, 0)
 		}
 		if format != "" && strings.IndexByte("hlL", format[0]) >= 0 {
 			format = format[1:] // length modifiers mean nothing in Python either

@@ -46,6 +46,8 @@ func TestPercentFormat(t *testing.T) {
 		{`"%(a" % {}`, "error: incomplete format key"},
 		{`"%5" % 1`, "error: incomplete format"},
 		{`"%99999999d" % 1`, "error: format width and precision must be at most 10000"},
+		{`"%*d|%.*s" % (-5, 3, -1, "ab")`, `"3    |"`},
+		{`"%(a)*d" % {"a": 1}`, "error: * width cannot be used with a mapping"},
 		{`"%*d" % ("a", 1)`, "error: * width requires an int, got string"},
 		{`1 % "a"`, "error: unknown binary op: int % string"},
 		{`7 % 0`, "error: integer modulo by zero"},

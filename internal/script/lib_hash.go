@@ -50,6 +50,17 @@ func strOrBytes(fn, what string, v starlark.Value) (string, error) {
 	return "", fmt.Errorf("%s: %s must be a string or bytes, got %s", fn, what, v.Type())
 }
 
+// strFunc makes a builtin of one string argument that returns a string.
+func strFunc(name string, f func(string) string) *starlark.Builtin {
+	return starlark.NewBuiltin(name, func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var s string
+		if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &s); err != nil {
+			return nil, err
+		}
+		return starlark.String(f(s)), nil
+	})
+}
+
 func newHashlibModule() *starlarkstruct.Module {
 	m := starlark.StringDict{
 		"new": starlark.NewBuiltin("hashlib.new", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

@@ -26,20 +26,8 @@ func newHTMLModule() *starlarkstruct.Module {
 		"parse":      starlark.NewBuiltin("html.parse", l.parse),
 		"select":     starlark.NewBuiltin("html.select", l.selectBuiltin),
 		"select_one": starlark.NewBuiltin("html.select_one", l.selectBuiltin),
-		"escape": starlark.NewBuiltin("html.escape", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var s string
-			if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &s); err != nil {
-				return nil, err
-			}
-			return starlark.String(stdhtml.EscapeString(s)), nil
-		}),
-		"unescape": starlark.NewBuiltin("html.unescape", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var s string
-			if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &s); err != nil {
-				return nil, err
-			}
-			return starlark.String(stdhtml.UnescapeString(s)), nil
-		}),
+		"escape":     strFunc("html.escape", stdhtml.EscapeString),
+		"unescape":   strFunc("html.unescape", stdhtml.UnescapeString),
 	}}
 }
 

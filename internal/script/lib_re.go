@@ -69,14 +69,8 @@ func newReModule() *starlarkstruct.Module {
 	lib := &reLib{cache: newCompileCache[*regexp.Regexp](compileCacheSize)}
 	m := starlark.StringDict{
 		"compile": starlark.NewBuiltin("re.compile", lib.compileBuiltin),
-		"escape": starlark.NewBuiltin("re.escape", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var s string
-			if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &s); err != nil {
-				return nil, err
-			}
-			return starlark.String(regexp.QuoteMeta(s)), nil
-		}),
-		"I": starlark.MakeInt(reIgnoreCase), "IGNORECASE": starlark.MakeInt(reIgnoreCase),
+		"escape":  strFunc("re.escape", regexp.QuoteMeta),
+		"I":       starlark.MakeInt(reIgnoreCase), "IGNORECASE": starlark.MakeInt(reIgnoreCase),
 		"M": starlark.MakeInt(reMultiline), "MULTILINE": starlark.MakeInt(reMultiline),
 		"S": starlark.MakeInt(reDotAll), "DOTALL": starlark.MakeInt(reDotAll),
 	}

@@ -1,8 +1,10 @@
 package script
 
 import (
+	"context"
 	"fmt"
 	"regexp"
+	"sync"
 	"testing"
 )
 
@@ -66,5 +68,31 @@ func TestReCacheIsBounded(t *testing.T) {
 	before := lib.cache.len()
 	if _, err := lib.compile("re.search", "a9", 0, reSearch); err != nil || lib.cache.len() != before {
 		t.Fatalf("a9 was not cached: %v", err)
+	}
+}
+
+// Every user of a script shares its re cache: concurrent use is safe.
+func TestReConcurrentUse(t *testing.T) {
+	h := newHarness(t, `
+def t(u):
+    for i in range(20):
+        p = "k%d=(\\d+)" % (i % 7)
+        m = re.search(p, "k%d=%d" % (i % 7, i))
+        if m.group(1) != str(i):
+            fail("wrong match")
+c = user(tasks=[t])
+`, Options{})
+	var wg sync.WaitGroup
+	for id := range 8 {
+		v := h.vu(id, "c", "http://x.test", 0)
+		wg.Go(func() {
+			for range 20 {
+				v.RunTask(context.Background())
+			}
+		})
+	}
+	wg.Wait()
+	if ex := h.flush().Exceptions; len(ex) > 0 {
+		t.Fatalf("exceptions: %v", ex)
 	}
 }
