@@ -3,7 +3,6 @@ package script
 import (
 	"fmt"
 	"math/rand/v2"
-	"sort"
 	"time"
 
 	"go.starlark.net/lib/json"
@@ -15,16 +14,7 @@ import (
 
 // predeclared is what every script file sees besides Starlark's builtins.
 func predeclared(vars map[string]string) starlark.StringDict {
-	vd := starlark.NewDict(len(vars))
-	keys := make([]string, 0, len(vars))
-	for k := range vars {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		_ = vd.SetKey(starlark.String(k), starlark.String(vars[k]))
-	}
-	vd.Freeze()
+	vd := varsDict(vars)
 	return starlark.StringDict{
 		"user":                starlark.NewBuiltin("user", newUserClass),
 		"task":                starlark.NewBuiltin("task", newTask),

@@ -10,10 +10,11 @@ import (
 
 // userValue is the `u` passed to tasks.
 type userValue struct {
-	vu    *VU
-	http  *httpValue
-	state *starlark.Dict
-	stop  *starlark.Builtin
+	vu       *VU
+	http     *httpValue
+	state    *starlark.Dict
+	stop     *starlark.Builtin
+	stopTest *starlark.Builtin
 	// made on first use, as stop
 	interrupt, sleep *starlark.Builtin
 }
@@ -26,7 +27,7 @@ func (u *userValue) Freeze()               {}
 func (u *userValue) Truth() starlark.Bool  { return true }
 func (u *userValue) Hash() (uint32, error) { return uint32(u.vu.ID), nil }
 func (u *userValue) AttrNames() []string {
-	return []string{"host", "http", "id", "interrupt", "name", "record", "sleep", "state", "stop"}
+	return []string{"host", "http", "id", "interrupt", "name", "record", "setup_data", "sleep", "state", "stop", "stop_test"}
 }
 
 func (u *userValue) Attr(name string) (starlark.Value, error) {
@@ -63,6 +64,13 @@ func (u *userValue) Attr(name string) (starlark.Value, error) {
 			u.sleep = starlark.NewBuiltin("sleep", u.vu.sleepBuiltin)
 		}
 		return u.sleep, nil
+	case "stop_test":
+		if u.stopTest == nil {
+			u.stopTest = starlark.NewBuiltin("stop_test", u.vu.stopTestBuiltin)
+		}
+		return u.stopTest, nil
+	case "setup_data":
+		return u.vu.setupData.Value(), nil
 	}
 	return nil, nil
 }

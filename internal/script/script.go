@@ -64,6 +64,10 @@ type Script struct {
 	Workload Workload
 
 	opts Options
+	// shared are the script's shared.queue and shared.counter values.
+	shared []resetter
+	// setup and teardown are the test-level hooks (hooks.go).
+	setup, teardown *starlark.Function
 }
 
 // fileSource returns a file's content by its name relative to the script
@@ -86,12 +90,12 @@ func LoadFile(file string, o Options) (*Script, error) {
 	}
 	src := func(name string) ([]byte, error) {
 		if name == main {
-			return os.ReadFile(filepath.Join(dir, main))
+			return readLimited(os.Open(filepath.Join(dir, main)))
 		}
 		if rootErr != nil {
 			return nil, rootErr
 		}
-		b, err := root.ReadFile(filepath.FromSlash(name))
+		b, err := readLimited(root.Open(filepath.FromSlash(name)))
 		if err != nil && !errors.Is(err, os.ErrNotExist) && leavesDir(dir, name) {
 			return nil, errors.New("the file is outside the script's directory (through a symlink)")
 		}
@@ -157,10 +161,13 @@ func load(main string, src fileSource, o Options) (*Script, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Script{Main: main, Files: l.files, Globals: globals, opts: o}
+	s := &Script{Main: main, Files: l.files, Globals: globals, opts: o, shared: l.shared}
 	s.Hash = HashFiles(l.files)
 	if err := s.collect(); err != nil {
 		return nil, &LoadError{Msg: main + ": " + err.Error()}
+	}
+	if err := s.collectHooks(); err != nil {
+		return nil, &LoadError{Msg: err.Error()}
 	}
 	return s, nil
 }
@@ -189,7 +196,10 @@ type loader struct {
 	src   fileSource
 	opts  Options
 	files map[string][]byte
+	size  int // of files, bounded by MaxBundleBytes
 	cache map[string]*loadEntry
+	// shared are the queues and counters the script made (shared.go).
+	shared []resetter
 }
 
 var fileOptions = &syntax.FileOptions{Set: true, While: true, TopLevelControl: true, GlobalReassign: true, Recursion: true}
@@ -213,7 +223,9 @@ func (l *loader) exec(name, from string) (starlark.StringDict, error) {
 		}
 		return nil, err // Starlark prefixes "cannot load <module>: "
 	}
-	l.files[name] = src
+	if err := l.addFile(name, src); err != nil {
+		return nil, &LoadError{Msg: err.Error()}
+	}
 	thread := &starlark.Thread{
 		Name:  "load " + name,
 		Print: func(*starlark.Thread, string) {}, // top-level prints are dropped: no user to attribute them to
@@ -227,7 +239,10 @@ func (l *loader) exec(name, from string) (starlark.StringDict, error) {
 	}
 	thread.SetMaxExecutionSteps(l.opts.MaxSteps)
 	setRand(thread, newRand(0, -1))
-	globals, err := execFile(thread, name, src, predeclared(l.opts.Vars))
+	thread.SetLocal(loaderKey, &loading{l: l, file: name})
+	env := predeclared(l.opts.Vars)
+	env["data"], env["shared"] = dataModule(), sharedModule()
+	globals, err := execFile(thread, name, src, env)
 	if err != nil {
 		err = loadError(err)
 	} else {

@@ -25,6 +25,10 @@ type VUConfig struct {
 	// Seed seeds the user's random module (0: random).
 	Seed int64
 	Log  *slog.Logger
+	// SetupData is what the script's setup returned (u.setup_data).
+	SetupData *SetupData
+	// StopTest, when set, ends the whole test (u.stop_test(reason)).
+	StopTest func(reason string)
 }
 
 // VU is one virtual user: its Starlark thread, its `u` value and its HTTP
@@ -58,7 +62,7 @@ type VU struct {
 	// done is closed by the first Interrupt: u.sleep() waits on it.
 	done     chan struct{}
 	doneOnce sync.Once
-	stopped  bool // u.stop() was called
+	stopped  bool // u.stop() or u.stop_test() was called
 	// canLeave says whether the current call may call u.interrupt() (a
 	// task or the on_start of an entered set); reschedule is what that
 	// call asked for; skipWait is interrupt(reschedule=True): the parent
@@ -66,12 +70,14 @@ type VU struct {
 	canLeave   bool
 	reschedule bool
 	skipWait   bool
+	setupData  *SetupData
+	stopTest   func(reason string)
 }
 
 // errInterrupted unwinds a task whose user is being stopped.
 var errInterrupted = errors.New("user stopped by the runner")
 
-// errUserStop is raised by u.stop().
+// errUserStop is raised by u.stop() and u.stop_test().
 var errUserStop = errors.New("user stopped itself")
 
 // NewVU creates virtual user id of class c.
@@ -90,7 +96,7 @@ func (s *Script) NewVU(id int, c *UserClass, cfg VUConfig) *VU {
 	v := &VU{
 		ID: id, Class: c, script: s, client: cfg.Client, shard: cfg.Shard,
 		host: strings.TrimRight(host, "/"), log: log,
-		rng: newRand(cfg.Seed, id), done: make(chan struct{}),
+		rng: newRand(cfg.Seed, id), done: make(chan struct{}), setupData: cfg.SetupData, stopTest: cfg.StopTest,
 	}
 	v.root.set = &c.TaskSet
 	v.thread = &starlark.Thread{
