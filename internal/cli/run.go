@@ -23,6 +23,7 @@ import (
 	"github.com/stampede-load/stampede/internal/script"
 	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/internal/web"
+	"github.com/stampede-load/stampede/internal/workload"
 )
 
 // testOptions are the flags that describe a test, shared by run and master.
@@ -31,6 +32,7 @@ type testOptions struct {
 	users          int
 	spawnRate      float64
 	runTime        time.Duration
+	iterations     int64
 	stopTimeout    time.Duration
 	host           string
 	headless       bool
@@ -55,6 +57,7 @@ func (o *testOptions) register(fs *pflag.FlagSet) {
 	fs.IntVarP(&o.users, "users", "u", 1, "peak number of concurrent users")
 	fs.Float64VarP(&o.spawnRate, "spawn-rate", "r", 1, "users to start (or stop) per second")
 	durationFlag(fs, &o.runTime, "run-time", "t", "stop after this long, e.g. 30s, 5m, 1h30m (default: until stopped)")
+	fs.Int64VarP(&o.iterations, "iterations", "i", 0, "stop after this many task executions in all users (and workers) together; with -t, whichever comes first (default: no limit)")
 	durationFlag(fs, &o.stopTimeout, "stop-timeout", "s", "at stop, let running tasks finish for up to this long (default: interrupt at their next request)")
 	fs.StringVar(&o.host, "host", "", "base URL of the system under test (default: the script's host)")
 	fs.BoolVar(&o.headless, "headless", false, "no web UI: start at once and stop at the end of --run-time")
@@ -82,6 +85,8 @@ func (o *testOptions) validate() error {
 		return configErr("-u/--users: must be >= 0, got %d", o.users)
 	case o.spawnRate <= 0:
 		return configErr("-r/--spawn-rate: must be > 0, got %g", o.spawnRate)
+	case o.iterations < 0:
+		return configErr("-i/--iterations: must be >= 0, got %d", o.iterations)
 	case o.exitOnError < 0 || o.exitOnError > 125:
 		return configErr("--exit-code-on-error: must be between 0 and 125")
 	}
@@ -134,7 +139,7 @@ func (o *testOptions) params(s *script.Script) engine.Params {
 		host = s.Host
 	}
 	return engine.Params{Users: o.users, SpawnRate: o.spawnRate, RunTime: o.runTime, Host: host,
-		Tags: o.tags, ExcludeTags: o.excludeTags}
+		Tags: o.tags, ExcludeTags: o.excludeTags, Iterations: o.iterations}
 }
 
 func (app *App) runCmd() *cobra.Command {
@@ -195,6 +200,20 @@ func (sess *session) stopWith(reason string) {
 	}
 }
 
+// stopTest is u.stop_test(reason): called from a user's task, it must not
+// wait for the users to stop.
+func (sess *session) stopTest(reason string) {
+	go sess.stopWith(engine.StopTestReason(reason))
+}
+
+// iterations is a local test's budget of task executions (nil: none).
+func (sess *session) iterations(p engine.Params) *workload.Iterations {
+	if p.Iterations <= 0 {
+		return nil
+	}
+	return workload.NewIterations(p.Iterations, func() { sess.stopWith(engine.ReasonIterations) })
+}
+
 func (app *App) run(ctx context.Context, o *testOptions) error {
 	if err := o.validate(); err != nil {
 		return err
@@ -224,14 +243,16 @@ func (app *App) run(ctx context.Context, o *testOptions) error {
 		return runner.New(runner.Config{
 			Script: sel, Host: p.Host, HTTP: o.httpOptions(), Seed: o.seed,
 			StopTimeout: o.stopTimeout, Log: app.Log,
+			Iterations: sess.iterations(p), SetupData: p.SetupData, StopTest: sess.stopTest,
 		}), nil
 	}}
-	sess.driver = plan.driver(o, s, driver, app, sess.stopWith)
+	sess.driver = plan.driver(o, s, driver, app, sess)
 	app.Log.Info("workload", plan.describe()...)
 	// As on the master: users get --stop-timeout to finish their tasks, and
 	// the engine must not give up on them (losing their last requests)
 	// before that is over.
-	sess.eng = engine.New(engine.Config{Driver: sess.driver, Log: app.Log, OnTick: sess.tickHooks(), StopGrace: o.stopTimeout + 30*time.Second})
+	sess.eng = engine.New(engine.Config{Driver: sess.driver, Log: app.Log, OnTick: sess.tickHooks(), StopGrace: o.stopTimeout + 30*time.Second,
+		Hooks: sess.hooks()})
 	if !o.headless {
 		return sess.serveUI(ctx, driver)
 	}
@@ -251,8 +272,16 @@ func (sess *session) headless(ctx context.Context, what string) error {
 	sess.started = time.Now()
 	if err := sess.eng.Start(ctx, o.params(sess.script)); err != nil {
 		var fe *engine.FieldError
-		if errors.As(err, &fe) {
+		var se *engine.SetupError
+		switch {
+		case errors.As(err, &fe):
 			return configErr("%v", err)
+		case errors.As(err, &se):
+			// The test ended before it began: still write its results.
+			if ferr := sess.finish(false); ferr != nil {
+				app.Log.Error("writing results", "err", ferr)
+			}
+			return setupFailed(se)
 		}
 		return &ExitError{Code: ExitFailed, Err: err}
 	}
@@ -401,7 +430,8 @@ func (sess *session) document(sum *stats.Summary, aborted bool) *output.Document
 			Model: output.ModelClosed, Users: p.Users, SpawnRate: p.SpawnRate,
 			RunTimeSeconds: p.RunTime.Seconds(), Start: start, End: end,
 			DurationSeconds: end.Sub(start).Seconds(), Seed: sess.o.seed,
-			Interrupted: aborted, StopReason: reason,
+			Interrupted: aborted, StopReason: reason, StopTestReason: engine.ScriptStopReason(reason),
+			Iterations: p.Iterations,
 		},
 		Stats:            sum,
 		ThresholdsPassed: true,
@@ -413,4 +443,22 @@ func (sess *session) document(sum *stats.Summary, aborted bool) *output.Document
 		sess.decorate(doc)
 	}
 	return doc
+}
+
+// hooks are the script's setup and teardown, run by the engine (nil when
+// the script has neither).
+func (sess *session) hooks() engine.Hooks {
+	if !sess.script.HasSetup() && !sess.script.HasTeardown() {
+		return nil
+	}
+	return engine.NewScriptHooks(sess.script, sess.o.httpOptions(), sess.app.Log)
+}
+
+// setupFailed is the exit of a test whose setup raised: a script error.
+func setupFailed(se *engine.SetupError) error {
+	var he *script.HookError
+	if errors.As(se, &he) && he.Backtrace != "" {
+		return &ExitError{Code: ExitConfig, Err: fmt.Errorf("%v\n%s", se, he.Backtrace)}
+	}
+	return &ExitError{Code: ExitConfig, Err: se}
 }

@@ -159,7 +159,8 @@ func (w *workloadOptions) plan(s *script.Script) (*workloadPlan, error) {
 // driver wraps the local driver for the plan: a shape controls its
 // users, or the open model replaces it. stop ends the test (the engine
 // is made after the driver, so it is looked up when called).
-func (p *workloadPlan) driver(o *testOptions, s *script.Script, local *engine.LocalDriver, app *App, stop func(reason string)) engine.Driver {
+func (p *workloadPlan) driver(o *testOptions, s *script.Script, local *engine.LocalDriver, app *App, sess *session) engine.Driver {
+	stop := sess.stopWith
 	switch {
 	case p.schedule != nil:
 		return &openmodel.Driver{
@@ -168,10 +169,12 @@ func (p *workloadPlan) driver(o *testOptions, s *script.Script, local *engine.Lo
 				if err != nil {
 					return nil, err
 				}
+				sel.StartTest(script.Partition{})
 				return openmodel.New(openmodel.Config{
 					Script: sel, Classes: ep.Classes, Host: ep.Host, HTTP: o.httpOptions(), Seed: o.seed,
 					StopTimeout: o.stopTimeout, Log: app.Log,
 					Schedule: p.schedule, End: ep.RunTime, MaxUsers: p.maxUsers, QueueSize: p.maxQueue,
+					Iterations: sess.iterations(ep), SetupData: ep.SetupData, StopTest: sess.stopTest,
 				})
 			},
 			OnFinish: func() { stop("arrival stages finished") },

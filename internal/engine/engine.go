@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/internal/output"
+	"github.com/stampede-load/stampede/internal/script"
 	"github.com/stampede-load/stampede/internal/stats"
 )
 
@@ -46,6 +47,12 @@ type Params struct {
 	// -E/--exclude-tags; script.SelectTags). Like Classes, they are set
 	// when a test starts; an edit of a running test keeps them.
 	Tags, ExcludeTags []string
+	// Iterations ends the test after this many task executions in all
+	// (-i/--iterations; 0: no limit).
+	Iterations int64
+	// SetupData is what the script's setup returned: the engine fills it
+	// in after Hooks.Setup, and keeps it for edits of the test.
+	SetupData *script.SetupData
 }
 
 // Bounds of a tag selection: it comes from the web form too.
@@ -63,6 +70,8 @@ func (p Params) Validate() error {
 		return &FieldError{"spawn_rate", "must be > 0"}
 	case p.RunTime < 0:
 		return &FieldError{"run_time", "must be >= 0"}
+	case p.Iterations < 0:
+		return &FieldError{"iterations", "must be >= 0"}
 	}
 	for c, n := range p.ClassUsers {
 		if n < 0 {
@@ -121,8 +130,10 @@ type Config struct {
 	// OnTick hooks run after each collection (CSV history, progress).
 	OnTick []TickFunc
 	// StopGrace bounds how long Stop waits for users (default 30 s on top
-	// of the driver's own stop timeout).
+	// of the driver's own stop timeout), and how long teardown may run.
 	StopGrace time.Duration
+	// Hooks, when set, are the test's setup and teardown.
+	Hooks Hooks
 }
 
 // Engine runs tests one after another (the web UI can start a new test
@@ -139,6 +150,8 @@ type Engine struct {
 	deadline *time.Timer
 	reason   string
 	done     chan struct{} // closed when the current test has stopped
+	// settingUp is set while a new test's setup runs (without e.mu).
+	settingUp bool
 
 	loopCancel context.CancelFunc
 	loopDone   chan struct{}
@@ -162,28 +175,42 @@ func New(cfg Config) *Engine {
 var ErrNotRunning = errors.New("no test is running")
 
 // Start starts a test, or edits the running one (new user count, spawn
-// rate; a new run time counts from now).
+// rate; a new run time counts from now). A new test runs the hooks'
+// setup first; when it fails, the test ends at once (with its statistics
+// and reason, so results can be written) and Start returns a
+// *SetupError.
 func (e *Engine) Start(ctx context.Context, p Params) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.state == StateStopping {
+	switch {
+	case e.state == StateStopping:
 		return errors.New("the test is stopping; start again when it has stopped")
+	case e.settingUp:
+		return errors.New("the test is starting (the script's setup is running); try again when it has started")
+	}
+	fresh := e.state == StateReady || e.state == StateStopped
+	setupStart := time.Now()
+	if fresh {
+		if err := e.setupLocked(ctx, &p); err != nil {
+			e.abortLocked(p, setupStart, err)
+			return &SetupError{err}
+		}
+	} else {
+		p.SetupData = e.params.SetupData
 	}
 	if err := e.cfg.Driver.Apply(ctx, p); err != nil {
+		if fresh && e.cfg.Hooks != nil && p.SetupData != nil {
+			go e.cfg.Hooks.Teardown(context.Background(), p) // setup ran: let the script clean up
+		}
 		return err
 	}
-	if e.state == StateReady || e.state == StateStopped {
+	if fresh {
 		// A new test. Set up only once the driver took it, so that a start
 		// that fails leaves the last test's statistics and Done alone.
-		now := time.Now()
-		e.agg = stats.NewAggregate(now)
-		if e.state == StateStopped {
-			e.done = make(chan struct{})
-		}
-		e.started, e.ended, e.reason = now, time.Time{}, ""
+		e.newTestLocked(setupStart)
 		loopCtx, cancel := context.WithCancel(context.Background())
 		e.loopCancel, e.loopDone = cancel, make(chan struct{})
 		go e.loop(loopCtx, e.loopDone)
@@ -197,8 +224,46 @@ func (e *Engine) Start(ctx context.Context, p Params) error {
 	if p.RunTime > 0 {
 		e.deadline = time.AfterFunc(p.RunTime, func() { e.StopWith("run time elapsed") })
 	}
-	e.cfg.Log.Info("test started", "users", p.Users, "spawn_rate", p.SpawnRate, "run_time", p.RunTime, "host", redactHost(p.Host))
+	e.cfg.Log.Info("test started", "users", p.Users, "spawn_rate", p.SpawnRate, "run_time", p.RunTime, "iterations", p.Iterations, "host", redactHost(p.Host))
 	return nil
+}
+
+// newTestLocked gives a new test fresh statistics and a Done channel.
+func (e *Engine) newTestLocked(start time.Time) {
+	e.agg = stats.NewAggregate(start)
+	if e.state == StateStopped {
+		e.done = make(chan struct{})
+	}
+	e.started, e.ended, e.reason = start, time.Time{}, ""
+}
+
+// setupLocked runs the hooks' setup without holding e.mu (it makes
+// requests), and puts its data in p.
+func (e *Engine) setupLocked(ctx context.Context, p *Params) error {
+	if e.cfg.Hooks == nil {
+		return nil
+	}
+	e.settingUp = true
+	e.mu.Unlock()
+	data, err := e.cfg.Hooks.Setup(ctx, *p)
+	e.mu.Lock()
+	e.settingUp = false
+	p.SetupData = data
+	return err
+}
+
+// abortLocked ends a test whose setup failed before any user started:
+// it has the setup's statistics and the error as its reason.
+func (e *Engine) abortLocked(p Params, start time.Time, err error) {
+	e.newTestLocked(start)
+	now := time.Now()
+	if d := e.cfg.Hooks.Flush(now); d != nil {
+		e.agg.Add(stats.Origin{}, d)
+	}
+	e.agg.Tick(now, 0)
+	e.params, e.state, e.ended, e.reason = p, StateStopped, now, err.Error()
+	close(e.done)
+	e.cfg.Log.Error("the test did not start", "err", err)
 }
 
 // Stop stops the running test; it returns when the users have stopped and
@@ -218,13 +283,20 @@ func (e *Engine) StopWith(reason string) error {
 		e.deadline.Stop()
 		e.deadline = nil
 	}
-	cancel, loopDone, done := e.loopCancel, e.loopDone, e.done
+	cancel, loopDone, done, params := e.loopCancel, e.loopDone, e.done, e.params
 	e.mu.Unlock()
 
 	e.cfg.Log.Info("stopping test", "reason", reason)
 	ctx, c := context.WithTimeout(context.Background(), e.cfg.StopGrace)
 	e.cfg.Driver.Stop(ctx)
 	c()
+	if e.cfg.Hooks != nil {
+		// After the last user, before the last collection: the teardown's
+		// requests belong to the test.
+		ctx, c := context.WithTimeout(context.Background(), e.cfg.StopGrace)
+		e.cfg.Hooks.Teardown(ctx, params)
+		c()
+	}
 	cancel()
 	<-loopDone // the loop collects the last deltas before it returns
 
@@ -334,6 +406,11 @@ func (e *Engine) collect(now time.Time) {
 	}
 	e.mu.Unlock()
 	e.cfg.Driver.Collect(now, agg.Add)
+	if e.cfg.Hooks != nil {
+		if d := e.cfg.Hooks.Flush(now); d != nil {
+			agg.Add(stats.Origin{}, d)
+		}
+	}
 	p := agg.Tick(now, e.cfg.Driver.Users())
 	for _, f := range e.cfg.OnTick {
 		f(now, p, e)

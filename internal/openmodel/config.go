@@ -77,6 +77,14 @@ type Config struct {
 	// OnIteration, when set, is called by the user goroutine as each
 	// iteration starts (benchmarks use it to measure the start lag).
 	OnIteration func(intended, started time.Time)
+
+	// Iterations, when set, bounds the iterations run (-i/--iterations):
+	// once it is spent, due iterations are skipped.
+	Iterations *workload.Iterations
+	// SetupData is what the script's setup returned (u.setup_data).
+	SetupData *script.SetupData
+	// StopTest ends the whole test (u.stop_test(reason)).
+	StopTest func(reason string)
 }
 
 // Defaults.

@@ -82,6 +82,9 @@ func (s *Scheduler) run(c *class, id int, first int64) {
 		Host:   s.cfg.Host,
 		Seed:   s.cfg.Seed,
 		Log:    s.cfg.Log,
+
+		SetupData: s.cfg.SetupData,
+		StopTest:  s.cfg.StopTest,
 	})
 	s.mu.Lock()
 	s.all[u] = struct{}{}
@@ -121,12 +124,16 @@ func (s *Scheduler) iterate(u *vu, dueNs int64) bool {
 		s.abandoned.Add(1)
 		return false
 	}
+	if !s.cfg.Iterations.Take() {
+		return true // the budget is spent: the test ends when the last iterations finish
+	}
 	intended := time.Unix(0, dueNs)
 	if s.cfg.OnIteration != nil {
 		s.cfg.OnIteration(intended, time.Now())
 	}
 	s.started.Add(1)
 	u.v.RunIteration(s.ctx, intended)
+	s.cfg.Iterations.Finish()
 	return !u.v.Stopped() && !u.v.Interrupted()
 }
 

@@ -77,6 +77,11 @@ type RunInfo struct {
 	// "threshold failed: p95<500ms".
 	Interrupted bool   `json:"interrupted"`
 	StopReason  string `json:"stop_reason"`
+	// StopTestReason is the reason a script gave u.stop_test(), when that
+	// ended the run (StopReason is then "stopped by the script: " and it).
+	StopTestReason string `json:"stop_test_reason,omitempty"`
+	// Iterations is -i/--iterations (0, omitted: no limit).
+	Iterations int64 `json:"iterations,omitempty"`
 }
 
 // ThresholdResult is the outcome of one --threshold expression.

@@ -14,6 +14,7 @@ import (
 	"github.com/stampede-load/stampede/internal/httpclient"
 	"github.com/stampede-load/stampede/internal/script"
 	"github.com/stampede-load/stampede/internal/stats"
+	"github.com/stampede-load/stampede/internal/workload"
 )
 
 // Config configures a Runner.
@@ -33,6 +34,13 @@ type Config struct {
 	// IDOffset is added to user ids, so users of different workers have
 	// different ids.
 	IDOffset int
+	// Iterations, when set, bounds the task executions of every user
+	// together (-i/--iterations); a user ends when it is spent.
+	Iterations *workload.Iterations
+	// SetupData is what the script's setup returned (u.setup_data).
+	SetupData *script.SetupData
+	// StopTest ends the whole test (u.stop_test(reason)).
+	StopTest func(reason string)
 }
 
 // Runner owns the virtual users of one process.
@@ -337,6 +345,9 @@ func (r *Runner) spawn(class string) {
 		Host:   host,
 		Seed:   r.cfg.Seed,
 		Log:    r.cfg.Log,
+
+		SetupData: r.cfg.SetupData,
+		StopTest:  r.cfg.StopTest,
 	})
 	u := &user{vu: vu, stop: make(chan struct{})}
 	r.alive[class] = append(r.alive[class], u)
@@ -372,7 +383,11 @@ func (r *Runner) loop(u *user) {
 	ctx := r.ctx
 	var timer *time.Timer
 	for !v.Stopped() && !v.Interrupted() && !closed(u.stop) {
+		if !r.cfg.Iterations.Take() {
+			break
+		}
 		d := v.RunTask(ctx)
+		r.cfg.Iterations.Finish()
 		if v.Stopped() || v.Interrupted() {
 			break
 		}

@@ -173,7 +173,6 @@ func (v *VU) hookError(hook string, err error) *HookError {
 		he.Msg, he.Backtrace = le.Msg, le.Backtrace
 	}
 	v.shard.Exception(he.Error(), he.Backtrace)
-	v.log.Error(he.Error())
 	return he
 }
 
