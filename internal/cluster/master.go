@@ -97,6 +97,9 @@ type testState struct {
 	stopping bool
 	params   engine.Params
 	classes  []runner.Class
+	// tags and excludeTags are the test's task selection, fixed at its
+	// start (an edit does not change them) and sent to every worker.
+	tags, excludeTags []string
 	// origin is time zero of an open-model schedule; openPlaced is set
 	// once its first shares went out.
 	origin     time.Time

@@ -268,6 +268,7 @@ func (m *Master) prepareMsg(w *workerState) *pb.MasterMessage {
 		TestId: m.test.id, Main: mainName(s), Files: s.Files, ScriptSha256: s.Hash,
 		Vars: m.cfg.Vars, Seed: m.cfg.Seed, StopTimeoutMs: m.cfg.StopTimeout.Milliseconds(),
 		IdOffset: int64(w.index) * idStride, Host: m.test.params.Host, OpenModel: m.cfg.Open != nil,
+		Tags: m.test.tags, ExcludeTags: m.test.excludeTags,
 		Http: &pb.HTTPOptions{Http2: h.HTTP2, InsecureSkipVerify: h.InsecureSkipVerify, UserAgent: h.UserAgent, TimeoutMs: h.Timeout.Milliseconds()},
 	}}}
 }

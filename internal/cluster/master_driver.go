@@ -10,6 +10,7 @@ import (
 
 	"github.com/stampede-load/stampede/internal/engine"
 	"github.com/stampede-load/stampede/internal/runner"
+	"github.com/stampede-load/stampede/internal/script"
 	"github.com/stampede-load/stampede/internal/stats"
 )
 
@@ -17,7 +18,15 @@ import (
 func (m *Master) Apply(_ context.Context, p engine.Params) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	classes := runner.Classes(m.cfg.Script)
+	// The tag selection is the test's from its start: an edit keeps it.
+	if m.test.active {
+		p.Tags, p.ExcludeTags = m.test.tags, m.test.excludeTags
+	}
+	sel, err := m.cfg.Script.SelectTags(p.Tags, p.ExcludeTags)
+	if err != nil {
+		return &engine.FieldError{Field: "tags", Msg: err.Error()}
+	}
+	classes := runner.Classes(sel)
 	if len(p.Classes) > 0 {
 		classes = runner.FilterClasses(classes, p.Classes)
 		if len(classes) == 0 {
@@ -28,7 +37,12 @@ func (m *Master) Apply(_ context.Context, p engine.Params) error {
 		if m.connectedLocked() == 0 {
 			return errors.New("no workers are connected")
 		}
-		m.test = testState{id: m.test.id + 1, active: true, params: p, classes: classes, origin: time.Now()}
+		m.test = testState{id: m.test.id + 1, active: true, params: p, classes: classes, origin: time.Now(),
+			tags: p.Tags, excludeTags: p.ExcludeTags}
+		if len(sel.Excluded) > 0 {
+			m.cfg.Log.Warn("user classes left with no task by the tag selection get no users",
+				"classes", sel.Excluded, "selection", script.DescribeTags(p.Tags, p.ExcludeTags))
+		}
 		m.pending, m.lost = nil, nil
 		for _, w := range m.workers {
 			w.assigned, w.assignedGen = nil, 0

@@ -41,6 +41,11 @@ func (w *Worker) prepare(p *pb.Prepare) *pb.Prepared {
 		reply.Error = fmt.Sprintf("script hash mismatch: the master ran %s, this worker loaded %s", short(p.ScriptSha256), short(s.Hash))
 		return reply
 	}
+	if s, err = s.SelectTags(p.Tags, p.ExcludeTags); err != nil {
+		reply.Error = fmt.Sprintf("tag selection: %v", err)
+		w.cfg.Log.Error("cannot run the test", "err", reply.Error)
+		return reply
+	}
 	var h httpclient.Options
 	if p.Http != nil {
 		h = httpclient.Options{HTTP2: p.Http.Http2, InsecureSkipVerify: p.Http.InsecureSkipVerify,

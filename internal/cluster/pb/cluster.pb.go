@@ -913,7 +913,11 @@ type Prepare struct {
 	IdOffset  int64 `protobuf:"varint,9,opt,name=id_offset,json=idOffset,proto3" json:"id_offset,omitempty"`
 	OpenModel bool  `protobuf:"varint,10,opt,name=open_model,json=openModel,proto3" json:"open_model,omitempty"`
 	// host is the base URL of the system under test for this test.
-	Host          string `protobuf:"bytes,11,opt,name=host,proto3" json:"host,omitempty"`
+	Host string `protobuf:"bytes,11,opt,name=host,proto3" json:"host,omitempty"`
+	// tags and exclude_tags select the tasks that run (-T/-E), so every
+	// worker runs the same tasks as the master planned for.
+	Tags          []string `protobuf:"bytes,12,rep,name=tags,proto3" json:"tags,omitempty"`
+	ExcludeTags   []string `protobuf:"bytes,13,rep,name=exclude_tags,json=excludeTags,proto3" json:"exclude_tags,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1023,6 +1027,20 @@ func (x *Prepare) GetHost() string {
 		return x.Host
 	}
 	return ""
+}
+
+func (x *Prepare) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *Prepare) GetExcludeTags() []string {
+	if x != nil {
+		return x.ExcludeTags
+	}
+	return nil
 }
 
 type HTTPOptions struct {
@@ -1969,7 +1987,7 @@ const file_cluster_proto_rawDesc = "" +
 	"\x06Reject\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x17\n" +
 	"\x03Ack\x12\x10\n" +
-	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x8b\x04\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\xc2\x04\n" +
 	"\aPrepare\x12\x17\n" +
 	"\atest_id\x18\x01 \x01(\x04R\x06testId\x12\x12\n" +
 	"\x04main\x18\x02 \x01(\tR\x04main\x12=\n" +
@@ -1983,7 +2001,9 @@ const file_cluster_proto_rawDesc = "" +
 	"\n" +
 	"open_model\x18\n" +
 	" \x01(\bR\topenModel\x12\x12\n" +
-	"\x04host\x18\v \x01(\tR\x04host\x1a8\n" +
+	"\x04host\x18\v \x01(\tR\x04host\x12\x12\n" +
+	"\x04tags\x18\f \x03(\tR\x04tags\x12!\n" +
+	"\fexclude_tags\x18\r \x03(\tR\vexcludeTags\x1a8\n" +
 	"\n" +
 	"FilesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
