@@ -93,3 +93,13 @@ func walkSet(s *TaskSet, depth int, inherited []string, fn func(*Task, int, []st
 		}
 	}
 }
+
+// TaskTags are the tags that tasks of the script have, sorted.
+func (s *Script) TaskTags() []string {
+	var all []string
+	for _, c := range s.Classes {
+		c.WalkTasks(func(t *Task, _ int, _ []string) { all = appendTags(all, t.Tags...) })
+	}
+	slices.Sort(all)
+	return all
+}

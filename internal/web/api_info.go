@@ -69,14 +69,21 @@ type info struct {
 	Report      bool     `json:"report"`
 	FullHistory bool     `json:"full_history"`
 	Percentiles []string `json:"percentiles"`
+	// Tags and ExcludeTags are the -T/-E defaults of the start form;
+	// TaskTags are the tags the script's tasks have, as a hint.
+	Tags        []string `json:"tags"`
+	ExcludeTags []string `json:"exclude_tags"`
+	TaskTags    []string `json:"task_tags"`
 }
 
 func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
 	d := s.cfg.Defaults
 	in := info{Title: s.cfg.Title, Version: s.cfg.Version, Classes: s.classes, Host: d.Host, Users: d.Users,
 		SpawnRate: d.SpawnRate, Report: s.cfg.Report != nil, FullHistory: s.cfg.History != nil}
+	in.Tags, in.ExcludeTags, in.TaskTags = nonNil(d.Tags), nonNil(d.ExcludeTags), []string{}
 	if s.cfg.Script != nil {
 		in.Script = s.cfg.Script.Main
+		in.TaskTags = s.cfg.Script.TaskTags()
 	}
 	if in.Classes == nil {
 		in.Classes = []string{}
@@ -88,4 +95,11 @@ func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
 		in.Percentiles = append(in.Percentiles, stats.PercentileLabel(p))
 	}
 	writeJSON(w, http.StatusOK, in)
+}
+
+func nonNil(list []string) []string {
+	if list == nil {
+		return []string{}
+	}
+	return list
 }

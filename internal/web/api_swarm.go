@@ -22,6 +22,10 @@ type swarmRequest struct {
 	Host        *string         `json:"host"`
 	RunTime     json.RawMessage `json:"run_time"`
 	UserClasses []string        `json:"user_classes"`
+	// Tags and ExcludeTags are a list of strings or one comma-separated
+	// string, as the form sends them.
+	Tags        json.RawMessage `json:"tags"`
+	ExcludeTags json.RawMessage `json:"exclude_tags"`
 }
 
 // fieldValues reads the request's fields as strings: value, present.
@@ -65,6 +69,14 @@ func readSwarmFields(w http.ResponseWriter, r *http.Request) (fieldValues, error
 		}
 		if req.UserClasses != nil {
 			f["user_classes"] = req.UserClasses
+		}
+		for k, m := range map[string]json.RawMessage{"tags": req.Tags, "exclude_tags": req.ExcludeTags} {
+			var list []string
+			if json.Unmarshal(m, &list) == nil && list != nil {
+				f[k] = list
+			} else {
+				raw(k, m)
+			}
 		}
 		return f, nil
 	}
@@ -142,10 +154,54 @@ func (s *Server) swarmParams(f fieldValues) (engine.Params, error) {
 			p.Classes = picked
 		}
 	}
+	if err := s.swarmTags(f, running, &p); err != nil {
+		return p, err
+	}
 	if p.Host == "" {
 		return p, &engine.FieldError{Field: "host", Msg: "required: the script sets no host"}
 	}
 	return p, p.Validate()
+}
+
+// swarmTags reads the tags and exclude_tags fields (the start form's
+// advanced options): comma-separated, as -T/-E. Like the user classes,
+// they are chosen when a test starts; a selection that leaves no task
+// is refused on the tags field.
+func (s *Server) swarmTags(f fieldValues, running bool, p *engine.Params) error {
+	for _, fld := range []struct {
+		name string
+		dst  *[]string
+	}{{"tags", &p.Tags}, {"exclude_tags", &p.ExcludeTags}} {
+		values, ok := f[fld.name]
+		if !ok {
+			continue
+		}
+		var list []string
+		for _, v := range values {
+			for _, part := range strings.Split(v, ",") {
+				if part = strings.TrimSpace(part); part != "" {
+					list = append(list, part)
+				}
+			}
+		}
+		if running {
+			if !sameClasses(list, *fld.dst) {
+				return &engine.FieldError{Field: fld.name, Msg: "cannot change the tags of a running test; stop it first"}
+			}
+			continue
+		}
+		*fld.dst = list
+	}
+	if running || s.cfg.Script == nil {
+		return nil
+	}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if _, err := s.cfg.Script.SelectTags(p.Tags, p.ExcludeTags); err != nil {
+		return &engine.FieldError{Field: "tags", Msg: err.Error()}
+	}
+	return nil
 }
 
 func (s *Server) hasClass(name string) bool {

@@ -153,8 +153,11 @@ def flaky(u):
         fail("deliberate script error in flaky()")
     u.http.get("/")
 
+def admin(u):
+    u.http.get("/admin-only")
+
 browser = user(tasks=[home, item, item, item], weight=3, wait_time=between(0.02, 0.05))
-buyer = user(tasks=[item, broken, flaky], wait_time=between(0.02, 0.05))
+buyer = user(tasks=[item, broken, flaky, task(admin, tags=["admin"])], wait_time=between(0.02, 0.05))
 `
 
 // manyNamesScript makes 2,000 distinct request names within seconds.
@@ -391,6 +394,7 @@ func TestBrowser(t *testing.T) {
 		// The form holds -u/-r and the script's host.
 		poll("the defaults", `document.getElementById("users").value === "6" && document.getElementById("host").value === `+jsString(tgt.URL)),
 		poll("the class picker", `document.querySelectorAll("#classes input").length === 2`),
+		poll("the script's tags", `document.getElementById("task-tags").textContent === "Tags in this script: admin"`),
 		shot("01-start-form"),
 	)
 	if nChallenges.Load() == 0 {
@@ -406,12 +410,24 @@ func TestBrowser(t *testing.T) {
 		shot("02-start-form-error"),
 	)
 
-	run("start a test from the form",
+	run("a tag selection that leaves no task is refused on the tags field",
 		setValue("spawn-rate", "10"),
+		chromedp.Click(chromedp.CSS("#advanced summary")),
+		setValue("tags", "nope"),
+		chromedp.Click(id("start-btn")),
+		poll("the error", `document.getElementById("start-error").textContent.includes("no task of any user class is left by --tags nope") && document.getElementById("tags").classList.contains("invalid") && document.getElementById("advanced").open`),
+		shot("02b-tags-error"),
+		setValue("tags", ""),
+		// The admin task is left out of the test: no row for it below.
+		setValue("exclude-tags", "admin"),
+	)
+
+	run("start a test from the form",
 		setValue("run-time", ""),
 		chromedp.Click(id("start-btn")),
 		chromedp.WaitNotVisible(id("start-panel")),
 		poll("running state", `["spawning","running"].includes(window.stampede.ev && window.stampede.ev.state)`),
+		poll("the exclude tags", `JSON.stringify(window.stampede.ev.exclude_tags) === '["admin"]'`),
 		poll("statistics rows", `document.querySelectorAll("#stats-body tr:not(.spacer)").length === 3`),
 		poll("ten users", `window.stampede.ev.users === 10`),
 		poll("failures", `window.stampede.ev.error_count >= 1 && window.stampede.ev.exception_count >= 1`),
@@ -643,6 +659,9 @@ func checkStatsCSV(t *testing.T, path string) {
 		if !names[want] {
 			t.Errorf("%s: no row %q in %v", path, want, names)
 		}
+	}
+	if names["GET /admin-only"] {
+		t.Errorf("%s: the task excluded by tag (exclude tags \"admin\" in the start form) ran", path)
 	}
 	if total == 0 || total != sum {
 		t.Errorf("%s: Aggregated %d, rows add up to %d", path, total, sum)

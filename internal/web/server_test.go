@@ -105,8 +105,8 @@ def a(u):
     pass
 def b(u):
     pass
-reader = user(tasks=[a, b], weight=3)
-writer = user(tasks=[b])
+reader = user(tasks=[task(a, tags=["read"]), b], weight=3)
+writer = user(tasks=[task(b, tags=["write"])])
 `
 
 type fixture struct {
@@ -292,6 +292,10 @@ func TestSwarmRejectsBadInput(t *testing.T) {
 		{"host not a URL", form, "user_count=5&spawn_rate=1&host=not%20a%20url", "host"},
 		{"host ftp", form, "user_count=5&spawn_rate=1&host=ftp://x.example", "host"},
 		{"unknown class", form, "user_count=5&spawn_rate=1&user_classes=nobody", "user_classes"},
+		{"tags leave no task", form, "user_count=5&spawn_rate=1&tags=nope", "tags"},
+		{"exclude every task", form, "user_count=5&spawn_rate=1&exclude_tags=read,write&tags=read", "tags"},
+		{"tag too long", form, "user_count=5&spawn_rate=1&tags=" + strings.Repeat("x", 201), "tags"},
+		{"json tags leave no task", js, `{"user_count": 3, "spawn_rate": 1, "tags": ["nope"]}`, "tags"},
 		{"json negative users", js, `{"user_count": -3, "spawn_rate": 1}`, "user_count"},
 		{"json zero rate", js, `{"user_count": 3, "spawn_rate": 0}`, "spawn_rate"},
 		{"json bad run time", js, `{"user_count": 3, "spawn_rate": 1, "run_time": "1x"}`, "run_time"},

@@ -529,6 +529,9 @@
     $("spawn-rate").value = p.spawn_rate || i.spawn_rate || 1;
     $("host").value = p.host || i.host || "";
     $("run-time").value = i.run_time || "";
+    $("tags").value = (p.tags || i.tags || []).join(",");
+    $("exclude-tags").value = (p.exclude_tags || i.exclude_tags || []).join(",");
+    $("advanced").open = $("tags").value !== "" || $("exclude-tags").value !== "";
     $("start-cancel").hidden = !cancellable;
     $("start-error").hidden = true;
     $("start-panel").hidden = false;
@@ -562,7 +565,11 @@
     form.querySelectorAll("input").forEach((i) => i.classList.remove("invalid"));
     if (err.field) {
       const input = form.querySelector('[name="' + err.field + '"]');
-      if (input) { input.classList.add("invalid"); input.focus(); }
+      if (input) {
+        const box = input.closest("details");
+        if (box) box.open = true; // an advanced option: show it
+        input.classList.add("invalid"); input.focus();
+      }
     }
     box.textContent = err.message;
     box.hidden = false;
@@ -577,6 +584,8 @@
     if ($("host").value.trim()) body.set("host", $("host").value.trim());
     body.set("run_time", $("run-time").value.trim());
     document.querySelectorAll("#classes input:checked").forEach((c) => body.append("user_classes", c.value));
+    body.set("tags", $("tags").value.trim());
+    body.set("exclude_tags", $("exclude-tags").value.trim());
     $("start-btn").disabled = true;
     try {
       await post("swarm", body);
@@ -644,6 +653,9 @@
     $("target-host").textContent = i.host || "";
     $("dl-history").hidden = !i.full_history;
     $("dl-report").hidden = !i.report;
+    const taskTags = i.task_tags || [];
+    $("task-tags").hidden = taskTags.length === 0;
+    $("task-tags").textContent = "Tags in this script: " + taskTags.join(", ");
     const classes = i.user_classes || [];
     $("classes-box").hidden = classes.length < 2;
     for (const c of classes) {
