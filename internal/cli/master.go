@@ -200,7 +200,8 @@ func (app *App) master(ctx context.Context, o *testOptions, mo *masterOptions) e
 	// waits a little longer for their final reports.
 	sess.driver = plan.masterDriver(m, s, app, sess.stopWith)
 	app.Log.Info("workload", plan.describe()...)
-	sess.eng = engine.New(engine.Config{Driver: sess.driver, Log: app.Log, OnTick: sess.tickHooks(), StopGrace: o.stopTimeout + 30*time.Second})
+	sess.eng = engine.New(engine.Config{Driver: sess.driver, Log: app.Log, OnTick: sess.tickHooks(), StopGrace: o.stopTimeout + 30*time.Second,
+		MaxNames: o.limits.nameLimit()})
 	sess.decorate = func(doc *output.Document) {
 		ws := m.Workers()
 		doc.Workers = ws

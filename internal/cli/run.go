@@ -50,6 +50,7 @@ type testOptions struct {
 	requestTimeout time.Duration
 	web            webOptions      // web UI flags (web.go), also on master
 	wl             workloadOptions // stages / arrival rate (workload.go)
+	limits         limitOptions    // --max-body, --max-names (limits.go)
 }
 
 func (o *testOptions) register(fs *pflag.FlagSet) {
@@ -74,6 +75,7 @@ func (o *testOptions) register(fs *pflag.FlagSet) {
 	durationFlag(fs, &o.requestTimeout, "request-timeout", "", "default timeout of one request (default 60s)")
 	o.web.register(fs)
 	o.wl.register(fs)
+	o.limits.register(fs)
 }
 
 // validate checks the flags before anything is loaded.
@@ -92,6 +94,9 @@ func (o *testOptions) validate() error {
 	}
 	if err := checkHost("--host", o.host); err != nil {
 		return configErr("%v", err)
+	}
+	if err := o.limits.validate(); err != nil {
+		return err
 	}
 	return o.wl.validate()
 }
@@ -130,6 +135,7 @@ func (o *testOptions) httpOptions() httpclient.Options {
 	return httpclient.Options{
 		HTTP2: o.http2, InsecureSkipVerify: o.insecureTLS,
 		UserAgent: "stampede/" + Version, Timeout: o.requestTimeout,
+		MaxBody: o.limits.bodyLimit(),
 	}
 }
 
@@ -244,6 +250,7 @@ func (app *App) run(ctx context.Context, o *testOptions) error {
 			Script: sel, Host: p.Host, HTTP: o.httpOptions(), Seed: o.seed,
 			StopTimeout: o.stopTimeout, Log: app.Log,
 			Iterations: sess.iterations(p), SetupData: p.SetupData, StopTest: sess.stopTest,
+			MaxNames: o.limits.nameLimit(),
 		}), nil
 	}}
 	sess.driver = plan.driver(o, s, driver, app, sess)
@@ -252,7 +259,7 @@ func (app *App) run(ctx context.Context, o *testOptions) error {
 	// the engine must not give up on them (losing their last requests)
 	// before that is over.
 	sess.eng = engine.New(engine.Config{Driver: sess.driver, Log: app.Log, OnTick: sess.tickHooks(), StopGrace: o.stopTimeout + 30*time.Second,
-		Hooks: sess.hooks()})
+		Hooks: sess.hooks(), MaxNames: o.limits.nameLimit()})
 	if !o.headless {
 		return sess.serveUI(ctx, driver)
 	}

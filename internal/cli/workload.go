@@ -172,7 +172,7 @@ func (p *workloadPlan) driver(o *testOptions, s *script.Script, local *engine.Lo
 				sel.StartTest(script.Partition{})
 				return openmodel.New(openmodel.Config{
 					Script: sel, Classes: ep.Classes, Host: ep.Host, HTTP: o.httpOptions(), Seed: o.seed,
-					StopTimeout: o.stopTimeout, Log: app.Log,
+					StopTimeout: o.stopTimeout, Log: app.Log, MaxNames: o.limits.nameLimit(),
 					Schedule: p.schedule, End: ep.RunTime, MaxUsers: p.maxUsers, QueueSize: p.maxQueue,
 					Iterations: sess.iterations(ep), SetupData: ep.SetupData, StopTest: sess.stopTest,
 				})

@@ -6,6 +6,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -134,6 +135,9 @@ type Config struct {
 	StopGrace time.Duration
 	// Hooks, when set, are the test's setup and teardown.
 	Hooks Hooks
+	// MaxNames bounds the distinct request names of a test's aggregate
+	// (0: stats.DefaultMaxNames; < 0: no limit).
+	MaxNames int
 }
 
 // Engine runs tests one after another (the web UI can start a new test
@@ -168,7 +172,15 @@ func New(cfg Config) *Engine {
 	if cfg.StopGrace <= 0 {
 		cfg.StopGrace = 30 * time.Second
 	}
-	return &Engine{cfg: cfg, state: StateReady, agg: stats.NewAggregate(time.Now()), done: make(chan struct{})}
+	e := &Engine{cfg: cfg, state: StateReady, done: make(chan struct{})}
+	e.agg = e.newAggregate(time.Now())
+	return e
+}
+
+func (e *Engine) newAggregate(start time.Time) *stats.Aggregate {
+	a := stats.NewAggregate(start)
+	a.LimitNames(cmp.Or(e.cfg.MaxNames, stats.DefaultMaxNames), e.cfg.Log)
+	return a
 }
 
 // ErrNotRunning is returned by Stop when no test runs.
@@ -230,7 +242,7 @@ func (e *Engine) Start(ctx context.Context, p Params) error {
 
 // newTestLocked gives a new test fresh statistics and a Done channel.
 func (e *Engine) newTestLocked(start time.Time) {
-	e.agg = stats.NewAggregate(start)
+	e.agg = e.newAggregate(start)
 	if e.state == StateStopped {
 		e.done = make(chan struct{})
 	}

@@ -47,6 +47,10 @@ type Response struct {
 	URL     string // the final URL, after redirects
 	Body    []byte
 	Elapsed time.Duration
+	// Truncated is set when the body was longer than Options.MaxBody:
+	// Body holds its first MaxBody bytes (or none, for br and zstd
+	// bodies over the cap).
+	Truncated bool
 
 	header http.Header
 	raw    []byte // fasthttp's raw header block, parsed on first use
@@ -95,6 +99,10 @@ type Options struct {
 	// Timeout is the default per-request timeout (Locust's FastHttpUser
 	// uses 60 s).
 	Timeout time.Duration
+	// MaxBody is the most bytes of a response body kept, after decoding
+	// (0: DefaultMaxBody; NoBodyLimit; DiscardBody). The rest is read and
+	// dropped, and the response is marked Truncated.
+	MaxBody int64
 }
 
 // DefaultTimeout is used when Options.Timeout is zero.

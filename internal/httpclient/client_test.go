@@ -401,7 +401,7 @@ func TestDecodeBody(t *testing.T) {
 		{"gzip", []byte("not gzip"), true}, {"compress", plain, true},
 	}
 	for _, tc := range tests {
-		got, err := decodeBody(tc.enc, tc.in)
+		got, _, err := decodeBody(tc.enc, tc.in, -1)
 		if (err != nil) != tc.wantErr || (!tc.wantErr && !bytes.Equal(got, plain)) {
 			t.Errorf("decodeBody(%q): %q, %v", tc.enc, got, err)
 		}

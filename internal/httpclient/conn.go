@@ -78,24 +78,28 @@ func (h *headReader) Read(p []byte) (int, error) {
 // one when none is idle. A request that fails on a reused connection
 // before any response byte arrived (the server closed it while it was
 // idle) is retried once on a fresh connection if its method is idempotent.
-func (h *hostConns) do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) error {
+//
+// The body is read by readBody, not fasthttp: into one allocation with
+// the header block (raw), keeping at most max bytes.
+func (h *hostConns) do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time, max int64) (raw []byte, headLen int, truncated bool, err error) {
 	for attempt := 0; ; attempt++ {
 		conn, reused, err := h.conn(deadline)
 		if err != nil {
-			return err
+			return nil, 0, false, err
 		}
-		retryable, err := roundTrip(conn, req, resp, deadline)
+		rt := roundTrip{req: req, resp: resp, max: max}
+		retryable, err := rt.run(conn, deadline)
 		if err == nil {
-			if req.ConnectionClose() || resp.ConnectionClose() {
+			if req.ConnectionClose() || resp.ConnectionClose() || rt.untilClose {
 				conn.Close()
 			} else {
 				h.put(conn)
 			}
-			return nil
+			return rt.raw, rt.headLen, rt.truncated, nil
 		}
 		conn.Close()
 		if !(reused && retryable && attempt == 0 && idempotent(req) && !isTimeout(err)) {
-			return err
+			return nil, 0, false, err
 		}
 		resp.Reset()
 	}
@@ -155,9 +159,23 @@ func (h *hostConns) closeIdle() {
 	h.idle = h.idle[:0]
 }
 
-// roundTrip writes req and reads resp on c. retryable reports that no
-// response byte was read, so the server cannot have answered.
-func roundTrip(c net.Conn, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) (retryable bool, err error) {
+// roundTrip is one request and its response on one connection.
+type roundTrip struct {
+	req  *fasthttp.Request
+	resp *fasthttp.Response
+	max  int64
+	// results: the header block and the kept body in one slice (the body
+	// starts at len(resp.Header.Header())), whether the body was cut, and
+	// whether it ran until the connection closed
+	raw                   []byte
+	headLen               int
+	truncated, untilClose bool
+}
+
+// run writes the request and reads the response on c. retryable reports
+// that no response byte was read, so the server cannot have answered.
+func (rt *roundTrip) run(c net.Conn, deadline time.Time) (retryable bool, err error) {
+	req, resp := rt.req, rt.resp
 	if err := c.SetDeadline(deadline); err != nil {
 		return true, err
 	}
@@ -195,7 +213,24 @@ func roundTrip(c net.Conn, req *fasthttp.Request, resp *fasthttp.Response, deadl
 		br.Reset(nil)
 		readerPool.Put(br)
 	}()
-	return false, resp.Read(br)
+	// fasthttp reads the header only; the body is read here, bounded
+	resp.SkipBody = true
+	if err := resp.Read(br); err != nil {
+		return false, err
+	}
+	head := resp.Header.Header()
+	rt.headLen = len(head)
+	if rt.req.Header.IsHead() || noBody(resp.StatusCode()) {
+		rt.raw = append([]byte(nil), head...)
+		return false, nil
+	}
+	rt.raw, rt.truncated, rt.untilClose, err = readBody(br, head, resp.Header.ContentLength(), rt.max)
+	return false, err
+}
+
+// noBody: statuses whose responses have no body whatever their header says.
+func noBody(status int) bool {
+	return status < 200 || status == 204 || status == 304
 }
 
 func idempotent(req *fasthttp.Request) bool {

@@ -18,7 +18,7 @@ import (
 
 // connCounter is an httptest server that counts the connections it
 // accepted.
-func connCounter(t *testing.T, h http.HandlerFunc) (*httptest.Server, *atomic.Int64) {
+func connCounter(t testing.TB, h http.HandlerFunc) (*httptest.Server, *atomic.Int64) {
 	t.Helper()
 	var n atomic.Int64
 	srv := httptest.NewUnstartedServer(h)

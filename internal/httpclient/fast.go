@@ -172,28 +172,22 @@ func (c *fastClient) once(method, target string, hdr []Header, body []byte, dead
 	if len(body) > 0 {
 		req.SetBodyRaw(body)
 	}
-	if method == "HEAD" {
-		resp.SkipBody = true
-	}
 	req.Header.DisableNormalizing()
 	req.URI().DisablePathNormalizing = true
 	resp.Header.DisableNormalizing()
-	if err := hc.do(req, resp, deadline); err != nil {
+	max := c.opts.limit()
+	buf, n, truncated, err := hc.do(req, resp, deadline, max)
+	if err != nil {
 		return nil, err
 	}
-	out := &Response{Status: resp.StatusCode(), URL: target, Proto: "HTTP/1.1"}
-	raw := resp.Header.Header()
-	b := resp.Body()
+	out := &Response{Status: resp.StatusCode(), URL: target, Proto: "HTTP/1.1", Truncated: truncated}
+	// One allocation holds the header block and the body.
+	out.raw, out.Body = buf[:n:n], buf[n:]
 	if ce := resp.Header.ContentEncoding(); len(ce) > 0 && string(ce) != "identity" {
-		if dec, err := resp.BodyUncompressed(); err == nil {
-			b = dec
+		if dec, cut, err := decodeBody(string(ce), out.Body, max); err == nil {
+			out.Body, out.Truncated = dec, truncated || cut
 		}
 	}
-	// One allocation holds the header block and the body.
-	buf := make([]byte, len(raw)+len(b))
-	copy(buf, raw)
-	copy(buf[len(raw):], b)
-	out.raw, out.Body = buf[:len(raw):len(raw)], buf[len(raw):]
 	var setCookies [][]byte
 	for _, v := range resp.Header.Cookies() {
 		setCookies = append(setCookies, v)

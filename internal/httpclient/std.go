@@ -5,16 +5,12 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"strings"
 	"time"
-
-	"github.com/valyala/fasthttp"
 )
 
 // stdClient is the net/http client: HTTP/2 where the server offers it,
@@ -79,23 +75,34 @@ func (s *stdClient) Do(ctx context.Context, r *Request) (*Response, error) {
 		return nil, unwrapURLError(err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
+	max := s.opts.limit()
+	w := &capWriter{max: max}
+	rb := io.Reader(resp.Body)
+	if max >= 0 && resp.Uncompressed {
+		// net/http inflates this body itself: stop reading at the cap
+		// (one byte past, to know there was more) rather than inflate a
+		// bomb to drop it; closing the body early closes the connection.
+		rb = io.LimitReader(rb, max+1)
+	}
+	// Past the cap the rest is read and dropped, so the connection is
+	// reused and the response time covers the whole body.
+	if _, err = io.Copy(w, rb); err != nil {
 		if ctx.Err() != nil {
 			return nil, &TimeoutError{After: timeout}
 		}
 		return nil, err
 	}
+	b, truncated := w.b, w.truncated
 	if ce := resp.Header.Get("Content-Encoding"); !resp.Uncompressed && ce != "" {
 		// net/http only decodes what it asked for itself; a script that
 		// sets Accept-Encoding gets the body decoded all the same.
-		if dec, err := decodeBody(ce, b); err == nil {
-			b = dec
+		if dec, cut, derr := decodeBody(ce, b, max); derr == nil {
+			b, truncated = dec, truncated || cut
 		}
 	}
 	return &Response{
 		Status: resp.StatusCode, Proto: resp.Proto, URL: resp.Request.URL.String(),
-		Body: b, Elapsed: time.Since(start), header: resp.Header,
+		Body: b, Elapsed: time.Since(start), header: resp.Header, Truncated: truncated,
 	}, nil
 }
 
@@ -110,20 +117,3 @@ func unwrapURLError(err error) error {
 }
 
 func (s *stdClient) CloseIdle() { s.tr.CloseIdleConnections() }
-
-// decodeBody undoes a Content-Encoding, as fasthttp's BodyUncompressed does.
-func decodeBody(encoding string, b []byte) ([]byte, error) {
-	switch strings.ToLower(strings.TrimSpace(encoding)) {
-	case "gzip", "x-gzip":
-		return fasthttp.AppendGunzipBytes(nil, b)
-	case "deflate":
-		return fasthttp.AppendInflateBytes(nil, b)
-	case "br":
-		return fasthttp.AppendUnbrotliBytes(nil, b)
-	case "zstd":
-		return fasthttp.AppendUnzstdBytes(nil, b)
-	case "identity":
-		return b, nil
-	}
-	return nil, fmt.Errorf("unsupported Content-Encoding %q", encoding)
-}

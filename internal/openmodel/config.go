@@ -1,6 +1,7 @@
 package openmodel
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -71,6 +72,10 @@ type Config struct {
 	// begins at the schedule's current point (a worker that joined).
 	CatchUp bool
 
+	// MaxNames bounds the distinct request names of the scheduler's own
+	// recorder (0: stats.DefaultMaxNames; < 0: no limit).
+	MaxNames int
+
 	// OnFinish is called (on its own goroutine) when the schedule has
 	// ended and every started iteration has finished.
 	OnFinish func()
@@ -123,6 +128,7 @@ func New(cfg Config) (*Scheduler, error) {
 	rec := cfg.Recorder
 	if rec == nil || !rec.OpenModel() {
 		rec = stats.NewRecorder(4*runtime.GOMAXPROCS(0), time.Now(), true)
+		rec.LimitNames(cmp.Or(cfg.MaxNames, stats.DefaultMaxNames), cfg.Log)
 	}
 	s := &Scheduler{
 		cfg:   cfg,

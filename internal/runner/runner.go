@@ -4,6 +4,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"runtime"
@@ -41,6 +42,9 @@ type Config struct {
 	SetupData *script.SetupData
 	// StopTest ends the whole test (u.stop_test(reason)).
 	StopTest func(reason string)
+	// MaxNames bounds the distinct request names recorded (0:
+	// stats.DefaultMaxNames; < 0: no limit).
+	MaxNames int
 }
 
 // Runner owns the virtual users of one process.
@@ -154,6 +158,7 @@ func New(cfg Config) *Runner {
 		kick:   make(chan struct{}, 1),
 	}
 	r.release = debug.FreeOSMemory
+	r.rec.LimitNames(cmp.Or(cfg.MaxNames, stats.DefaultMaxNames), cfg.Log)
 	for _, c := range cfg.Script.Classes {
 		r.order = append(r.order, c.Name)
 	}

@@ -147,6 +147,9 @@ func (r *response) sample() stats.Sample {
 	if r.open {
 		s.Service = r.service
 	}
+	if r.resp != nil {
+		s.Truncated = r.resp.Truncated
+	}
 	switch {
 	case r.verdict == 1:
 	case r.verdict == -1:

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"log/slog"
 	"sort"
 	"sync"
 	"time"
@@ -23,6 +24,7 @@ type table struct {
 	errors     map[ErrorKey]int64
 	exceptions map[ExceptionKey]*exception
 	dropped    int64
+	truncated  int64
 	// recent holds the total's histograms of the last seconds, for the
 	// "current" percentiles of charts and of Locust's current_response_time_percentiles.
 	recent    [windowSeconds]*Histogram
@@ -89,6 +91,7 @@ func (t *table) add(d *Delta, node string) {
 		x.nodes[node] = true
 	}
 	t.dropped += d.Dropped
+	t.truncated += d.Truncated
 }
 
 // currentHistogram merges the total's histograms of the window before now.
@@ -120,6 +123,7 @@ type Aggregate struct {
 	regions map[string]*table
 	workers map[string]*table
 	history []Point
+	names   *nameCap
 }
 
 // NewAggregate returns an empty aggregate whose run starts at start.
@@ -129,7 +133,19 @@ func NewAggregate(start time.Time) *Aggregate {
 		all:     newTable(true),
 		regions: make(map[string]*table),
 		workers: make(map[string]*table),
+		names:   newNameCap(DefaultMaxNames, nil, "aggregated"),
 	}
+}
+
+// LimitNames sets the most distinct (method, name) entries of the run
+// (DefaultMaxNames by default; max <= 0: no limit). Each process that
+// records caps its own names, and the aggregate caps again, so names
+// from many workers cannot add up past it either. Requests with further
+// names are counted under OtherName; log warns once.
+func (a *Aggregate) LimitNames(max int, log *slog.Logger) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.names = newNameCap(max, log, "aggregated")
 }
 
 // Add merges one delta measured at origin o.
@@ -140,6 +156,7 @@ func (a *Aggregate) Add(o Origin, d *Delta) {
 	if node == "" {
 		node = "local"
 	}
+	d = a.capNames(d)
 	a.all.add(d, node)
 	if o.Region != "" {
 		r := a.regions[o.Region]
@@ -168,6 +185,32 @@ func (a *Aggregate) Reset(now time.Time) {
 	a.all = newTable(true)
 	a.regions = make(map[string]*table)
 	a.workers = make(map[string]*table)
+	a.names = newNameCap(a.names.max, a.names.log, a.names.what)
+}
+
+// capNames returns d, or a copy with the keys over the name cap folded
+// into OtherName (d may be shared, so it is not changed).
+func (a *Aggregate) capNames(d *Delta) *Delta {
+	fold := false
+	for k := range d.Entries {
+		if a.names.admit(k) != k {
+			fold = true
+			break
+		}
+	}
+	if !fold {
+		return d
+	}
+	out := NewDelta(d.Start)
+	out.End, out.Dropped, out.Truncated, out.Exceptions = d.End, d.Dropped, d.Truncated, d.Exceptions
+	for k, e := range d.Entries {
+		out.entry(a.names.admit(k)).Merge(e)
+	}
+	for k, n := range d.Errors {
+		m := a.names.admit(Key{k.Method, k.Name})
+		out.Errors[ErrorKey{m.Method, m.Name, k.Error}] += n
+	}
+	return out
 }
 
 // Start is when the statistics began (the run's start, or the last reset).
@@ -266,6 +309,7 @@ func (a *Aggregate) Snapshot(now time.Time, history bool) *Summary {
 		return x.Message < y.Message
 	})
 	s.Dropped = a.all.dropped
+	s.TruncatedBodies = a.all.truncated
 	for name, r := range a.regions {
 		entries, total := a.tableStats(r, elapsed, nowSec)
 		s.Regions = append(s.Regions, RegionStats{Region: name, Entries: entries, Total: total})

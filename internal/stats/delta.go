@@ -25,6 +25,8 @@ type Delta struct {
 	// Dropped counts open-model iterations that could not be started
 	// because the queue in front of the user pool was full.
 	Dropped int64
+	// Truncated counts response bodies cut at --max-body.
+	Truncated int64
 }
 
 // NewDelta returns an empty delta starting at start.
@@ -39,7 +41,7 @@ func NewDelta(start time.Time) *Delta {
 
 // Empty reports whether nothing was recorded.
 func (d *Delta) Empty() bool {
-	return len(d.Entries) == 0 && len(d.Errors) == 0 && len(d.Exceptions) == 0 && d.Dropped == 0
+	return len(d.Entries) == 0 && len(d.Errors) == 0 && len(d.Exceptions) == 0 && d.Dropped == 0 && d.Truncated == 0
 }
 
 // Requests is the number of requests in the delta.
@@ -69,6 +71,7 @@ func (d *Delta) Merge(o *Delta) {
 		d.Exceptions[k] += n
 	}
 	d.Dropped += o.Dropped
+	d.Truncated += o.Truncated
 }
 
 func (d *Delta) entry(k Key) *Entry {

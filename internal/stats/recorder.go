@@ -1,7 +1,9 @@
 package stats
 
 import (
+	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,6 +19,8 @@ type Sample struct {
 	Bytes   int64
 	// Error is empty for a success; otherwise the failure's message.
 	Error string
+	// Truncated: the body was longer than --max-body and cut.
+	Truncated bool
 }
 
 // Recorder collects samples from many goroutines and hands them out as
@@ -31,6 +35,9 @@ type Recorder struct {
 	mu     sync.Mutex // serialises Flush
 	last   time.Time
 	open   bool // keep Service timings (open model)
+	names  *nameCap
+	// cutWarned: the first body cut at --max-body was logged
+	cutWarned atomic.Bool
 }
 
 // Shard is one lock domain of a Recorder.
@@ -38,7 +45,8 @@ type Shard struct {
 	mu   sync.Mutex
 	d    *Delta
 	open bool
-	_    [40]byte // keep neighbouring shards' locks off one cache line
+	r    *Recorder
+	_    [32]byte // keep neighbouring shards' locks off one cache line
 }
 
 // NewRecorder returns a recorder with n shards, starting its first interval
@@ -48,11 +56,19 @@ func NewRecorder(n int, start time.Time, openModel bool) *Recorder {
 	if n < 1 {
 		n = 1
 	}
-	r := &Recorder{shards: make([]*Shard, n), last: start, open: openModel}
+	r := &Recorder{shards: make([]*Shard, n), last: start, open: openModel, names: newNameCap(DefaultMaxNames, nil, "recorded")}
 	for i := range r.shards {
-		r.shards[i] = &Shard{d: NewDelta(start), open: openModel}
+		r.shards[i] = &Shard{d: NewDelta(start), open: openModel, r: r}
 	}
 	return r
+}
+
+// LimitNames sets the most distinct (method, name) entries this recorder
+// keeps over its life (DefaultMaxNames by default; max <= 0: no limit);
+// requests with further names are counted under OtherName, and log
+// warns once. Call it before anything is recorded.
+func (r *Recorder) LimitNames(max int, log *slog.Logger) {
+	r.names = newNameCap(max, log, "recorded")
 }
 
 // Shard returns the shard for user i.
@@ -60,8 +76,13 @@ func (r *Recorder) Shard(i int) *Shard { return r.shards[i%len(r.shards)] }
 
 // Record adds one sample.
 func (s *Shard) Record(x Sample) {
+	k := Key{x.Method, x.Name}
 	s.mu.Lock()
-	e := s.d.entry(Key{x.Method, x.Name})
+	e := s.d.Entries[k]
+	if e == nil { // new to this interval: within the run's name cap?
+		k = s.r.names.admit(k)
+		e = s.d.entry(k)
+	}
 	e.Requests++
 	e.ContentBytes += x.Bytes
 	e.Latency.Record(x.Latency)
@@ -75,9 +96,16 @@ func (s *Shard) Record(x Sample) {
 		}
 		e.Service.Record(svc)
 	}
+	if x.Truncated {
+		s.d.Truncated++
+		if s.r.cutWarned.CompareAndSwap(false, true) {
+			s.r.names.logger().Warn("a response body was longer than --max-body: scripts see its first --max-body bytes, the rest is read and dropped (and counted in truncated_bodies); raise --max-body if checks need more",
+				"request", x.Method+" "+truncate(x.Name, 200))
+		}
+	}
 	if x.Error != "" {
 		e.Failures++
-		s.d.Errors[ErrorKey{x.Method, x.Name, x.Error}]++
+		s.d.Errors[ErrorKey{k.Method, k.Name, x.Error}]++
 	}
 	s.mu.Unlock()
 }

@@ -16,7 +16,10 @@ type Summary struct {
 	Regions      []RegionStats    `json:"regions,omitempty"`
 	WorkerTotals []WorkerTotal    `json:"worker_totals,omitempty"`
 	Dropped      int64            `json:"dropped_iterations"`
-	History      []Point          `json:"history,omitempty"`
+	// TruncatedBodies counts response bodies longer than --max-body,
+	// of which scripts saw only the first --max-body bytes.
+	TruncatedBodies int64   `json:"truncated_bodies"`
+	History         []Point `json:"history,omitempty"`
 	// Distribution is the response-time distribution of all requests,
 	// from the total's histogram; filled in by snapshots with history
 	// (the end-of-run summary), for reports.

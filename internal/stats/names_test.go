@@ -1,0 +1,114 @@
+package stats
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The name cap at its edge: exactly max names are kept as they are, the
+// next ones are counted per method under OtherName with their failures,
+// nothing is lost, and one warning names the flag and name=.
+func TestRecorderNameCap(t *testing.T) {
+	for _, tc := range []struct {
+		max, names int
+		wantKeys   int
+		wantOther  int64
+	}{
+		{max: 5, names: 5, wantKeys: 5},
+		{max: 5, names: 6, wantKeys: 6, wantOther: 1},
+		{max: 5, names: 100, wantKeys: 6, wantOther: 95},
+		{max: 0, names: 100, wantKeys: 100}, // no cap
+	} {
+		t.Run(fmt.Sprintf("max%d_names%d", tc.max, tc.names), func(t *testing.T) {
+			var logs bytes.Buffer
+			t0 := time.Now()
+			r := NewRecorder(4, t0, false)
+			r.LimitNames(tc.max, slog.New(slog.NewTextHandler(&logs, nil)))
+			var got *Delta
+			for round := range 2 { // the cap holds across flushes: it is per run
+				for i := range tc.names {
+					r.Shard(i).Record(Sample{Method: "GET", Name: fmt.Sprintf("/item?id=%d", i), Latency: time.Millisecond, Error: "HTTP 500"})
+				}
+				d := r.Flush(t0.Add(time.Duration(round+1) * time.Second))
+				if got == nil {
+					got = d
+				} else {
+					got.Merge(d)
+				}
+			}
+			if len(got.Entries) != tc.wantKeys {
+				t.Fatalf("%d entries, want %d", len(got.Entries), tc.wantKeys)
+			}
+			if got.Requests() != int64(2*tc.names) {
+				t.Fatalf("%d requests, want %d", got.Requests(), 2*tc.names)
+			}
+			other := got.Entries[Key{"GET", OtherName}]
+			if tc.wantOther == 0 {
+				if other != nil {
+					t.Fatalf("an overflow entry below the cap: %+v", other)
+				}
+			} else if other == nil || other.Requests != 2*tc.wantOther || other.Failures != 2*tc.wantOther ||
+				got.Errors[ErrorKey{"GET", OtherName, "HTTP 500"}] != 2*tc.wantOther {
+				t.Fatalf("overflow entry %+v, errors %v; want %d requests", other, got.Errors, 2*tc.wantOther)
+			}
+			warned := strings.Count(logs.String(), "too many distinct request names")
+			if (tc.wantOther > 0) != (warned == 1) {
+				t.Fatalf("%d warnings, log:\n%s", warned, logs.String())
+			}
+			if warned == 1 && (!strings.Contains(logs.String(), "--max-names") || !strings.Contains(logs.String(), "name=")) {
+				t.Fatalf("the warning does not name --max-names and name=: %s", logs.String())
+			}
+		})
+	}
+}
+
+// The aggregate caps what processes send together: two workers each
+// within their own cap still cannot exceed the run's.
+func TestAggregateNameCap(t *testing.T) {
+	t0 := time.Now()
+	a := NewAggregate(t0)
+	a.LimitNames(10, slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)))
+	for w := range 3 {
+		d := NewDelta(t0)
+		d.End = t0.Add(time.Second)
+		for i := range 8 {
+			e := d.entry(Key{"GET", fmt.Sprintf("/w%d/%d", w, i)})
+			e.Requests, e.Failures = 2, 1
+			d.Errors[ErrorKey{"GET", fmt.Sprintf("/w%d/%d", w, i), "boom"}] = 1
+		}
+		a.Add(Origin{Region: "r", Worker: fmt.Sprint(w)}, d)
+	}
+	s := a.Snapshot(t0.Add(2*time.Second), false)
+	if len(s.Entries) != 11 || s.Total.Requests != 48 {
+		t.Fatalf("%d entries, %d requests; want 10 names + other, 48", len(s.Entries), s.Total.Requests)
+	}
+	var other EntryStats
+	for _, e := range s.Entries {
+		if e.Name == OtherName {
+			other = e
+		}
+	}
+	if other.Requests != 28 || other.Failures != 14 {
+		t.Fatalf("overflow row %+v, want 28 requests, 14 failures", other)
+	}
+	folded := int64(0)
+	for _, e := range s.Errors {
+		if e.Name == OtherName {
+			folded += e.Occurrences
+		}
+	}
+	if folded != 14 || len(s.Regions[0].Entries) != 11 {
+		t.Fatalf("folded failures %d (want 14), region rows %d (want 11)", folded, len(s.Regions[0].Entries))
+	}
+	a.Reset(t0.Add(3 * time.Second)) // a reset starts the count again
+	d := NewDelta(t0)
+	d.entry(Key{"GET", "/after-reset"}).Requests = 1
+	a.Add(Origin{}, d)
+	if s := a.Snapshot(t0.Add(4*time.Second), false); len(s.Entries) != 1 || s.Entries[0].Name != "/after-reset" {
+		t.Fatalf("after reset: %+v", s.Entries)
+	}
+}
