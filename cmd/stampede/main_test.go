@@ -392,4 +392,46 @@ func TestDemoAndShopExample(t *testing.T) {
 	if check.code != 0 || !strings.Contains(check.stdout, "browser") || !strings.Contains(check.stdout, "buyer") {
 		t.Errorf("check: exit %d\n%s%s", check.code, check.stdout, check.stderr)
 	}
+
+	// The task set example: a Markov chain of pages, a sequential
+	// checkout, tags. The demo fails 1% of checkouts on purpose: not an
+	// error of the example.
+	taskset := func(name string, flags ...string) (map[string]int64, result) {
+		out := filepath.Join(t.TempDir(), name)
+		args := append([]string{"run", "-f", "../../examples/taskset.star", "--headless", "-u", "10", "-r", "20", "-t", "4s",
+			"--host", "http://" + addr, "--csv", out, "--exit-code-on-error", "0"}, flags...)
+		res := run(t, nil, args...)
+		if res.code != 0 {
+			t.Fatalf("taskset.star %v: exit %d\n%s\n%s", flags, res.code, res.stdout, res.stderr)
+		}
+		if rows := readCSV(t, out+"_exceptions.csv"); len(rows) > 1 {
+			t.Errorf("taskset.star %v raised script errors: %q", flags, rows[1:])
+		}
+		counts := map[string]int64{}
+		for _, r := range readCSV(t, out+"_stats.csv")[1:] {
+			var n int64
+			fmt.Sscan(r[2], &n)
+			counts[r[0]+" "+r[1]] = n
+		}
+		return counts, res
+	}
+	got, _ := taskset("all")
+	for _, name := range []string{"POST /api/login", "GET /api/products?page=[n]", "GET /api/products/{id}"} {
+		if got[name] == 0 {
+			t.Errorf("taskset.star: no %s in %v", name, got)
+		}
+	}
+	got, _ = taskset("checkout", "-T", "checkout")
+	if got["POST /api/checkout"] == 0 || got["GET /api/cart (after checkout)"] == 0 || got["GET /api/products?page=[n]"] != 0 {
+		t.Errorf("taskset.star -T checkout: %v", got)
+	}
+	check = run(t, nil, "check", "-f", "../../examples/taskset.star", "-E", "checkout")
+	for _, want := range []string{"catalogue (taskset)", "product (taskset)", "add_to_cart", "browse,cart", "reading_time(u)"} {
+		if !strings.Contains(check.stdout, want) {
+			t.Errorf("check taskset.star lacks %q:\n%s", want, check.stdout)
+		}
+	}
+	if strings.Contains(check.stdout, "checkout (taskset") {
+		t.Errorf("check -E checkout lists the checkout set:\n%s", check.stdout)
+	}
 }
