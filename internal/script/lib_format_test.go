@@ -98,3 +98,26 @@ func benchModulo(b *testing.B, rewrite bool) {
 }
 func BenchmarkModuloNative(b *testing.B)    { benchModulo(b, false) }
 func BenchmarkModuloRewritten(b *testing.B) { benchModulo(b, true) }
+
+// A format string may come from a response (r.text % x): no input may
+// panic, and the output is bounded by the width limit.
+func FuzzPercentFormat(f *testing.F) {
+	for _, s := range []string{"%s", "%05.2f", "%(a)s", "%*.*d", "%#X%%", "%-+ 0#10.3e", "%(", "%.", "%c", "%999999d"} {
+		f.Add(s)
+	}
+	args := []starlark.Value{
+		starlark.Tuple{starlark.MakeInt(3), starlark.Float(-2.5), starlark.String("é"), starlark.MakeInt(65)},
+		starlark.MakeInt(-7),
+	}
+	f.Fuzz(func(t *testing.T, format string) {
+		for _, x := range args {
+			v, err := percentFormat(format, x)
+			if err == nil && len(v.(starlark.String)) > len(format)*(maxFmtWidth+20) {
+				t.Fatalf("%q %% %s: %d bytes", format, x, len(v.(starlark.String)))
+			}
+		}
+		d := starlark.NewDict(1)
+		_ = d.SetKey(starlark.String("a"), starlark.Float(1.5))
+		_, _ = percentFormat(format, d)
+	})
+}
