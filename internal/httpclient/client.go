@@ -16,9 +16,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/cookiejar"
 	"net/textproto"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -38,6 +38,12 @@ type Request struct {
 	// Options.Timeout.
 	Timeout         time.Duration
 	FollowRedirects bool
+	// Cookies are sent with this request (and its redirects to the same
+	// origin) besides the jar's, replacing jar cookies of the same name;
+	// they are not stored. An explicit Cookie header replaces both.
+	Cookies []Header
+	// TLS, when set, replaces the client's TLS settings for this request.
+	TLS *TLSConfig
 }
 
 // Response is what came back. Body is decoded (Content-Encoding removed).
@@ -87,6 +93,8 @@ type Client interface {
 	Do(ctx context.Context, req *Request) (*Response, error)
 	// CloseIdle closes idle connections; the user is going away.
 	CloseIdle()
+	// Jar is the user's cookie jar.
+	Jar() *Jar
 }
 
 // Options configures a Client.
@@ -165,53 +173,21 @@ func resolve(base, location string) (string, error) {
 	return b.ResolveReference(l).String(), nil
 }
 
-// jar is a lazily created cookie jar: most users never receive a cookie,
-// and 10,000 idle users should not each hold an empty one.
-type jar struct {
-	j *cookiejar.Jar
+// sameOrigin reports whether two absolute URLs have the same scheme, host
+// and port.
+func sameOrigin(a, b string) bool {
+	ka, _, _, errA := origin(a)
+	kb, _, _, errB := origin(b)
+	return errA == nil && errB == nil && strings.EqualFold(ka, kb)
 }
 
-func (j *jar) set(rawURL string, lines [][]byte) {
-	var cookies []*http.Cookie
-	for _, l := range lines {
-		if c, err := http.ParseSetCookie(string(l)); err == nil {
-			cookies = append(cookies, c)
+// withoutCredentials is h without the fields that carry credentials.
+func withoutCredentials(h []Header) []Header {
+	var out []Header
+	for _, x := range h {
+		if !strings.EqualFold(x.Key, "Authorization") && !strings.EqualFold(x.Key, "Cookie") && !strings.EqualFold(x.Key, "Proxy-Authorization") {
+			out = append(out, x)
 		}
 	}
-	if len(cookies) == 0 {
-		return
-	}
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return
-	}
-	if j.j == nil {
-		j.j, _ = cookiejar.New(nil)
-	}
-	j.j.SetCookies(u, cookies)
-}
-
-// header returns the Cookie header value for rawURL, "" when none.
-func (j *jar) header(rawURL string) string {
-	if j.j == nil {
-		return ""
-	}
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return ""
-	}
-	cs := j.j.Cookies(u)
-	if len(cs) == 0 {
-		return ""
-	}
-	var b []byte
-	for i, c := range cs {
-		if i > 0 {
-			b = append(b, "; "...)
-		}
-		b = append(b, c.Name...)
-		b = append(b, '=')
-		b = append(b, c.Value...)
-	}
-	return string(b)
+	return out
 }

@@ -135,7 +135,7 @@ func (h *hostConns) dial(deadline time.Time) (net.Conn, error) {
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {
 		c.Close()
-		return nil, err
+		return nil, explainTLS(err)
 	}
 	return tc, nil
 }

@@ -199,7 +199,7 @@ func TestSeveralOrigins(t *testing.T) {
 	fc := c.(*fastClient)
 	for key, hc := range fc.hosts {
 		if len(hc.idle) != 0 {
-			t.Errorf("%s: %d idle connections after CloseIdle", key, len(hc.idle))
+			t.Errorf("%s: %d idle connections after CloseIdle", key.origin, len(hc.idle))
 		}
 	}
 }

@@ -2,7 +2,6 @@ package httpclient
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"strings"
 	"time"
@@ -15,10 +14,17 @@ import (
 // (as with a browser per user, and as Locust does).
 type fastClient struct {
 	opts    Options
-	hosts   map[string]*hostConns
-	lastKey string
+	hosts   map[connKey]*hostConns
+	lastKey connKey
 	last    *hostConns
-	cookies jar
+	jar     Jar
+}
+
+// connKey tells a user's connection pools apart: by origin, and by TLS
+// settings (a client certificate or verification choice of its own).
+type connKey struct {
+	origin string
+	tls    *TLSConfig
 }
 
 func newFastClient(o Options) *fastClient {
@@ -68,11 +74,12 @@ func hasPort(host string) bool {
 	return c >= 0 && c > strings.LastIndexByte(host, ']')
 }
 
-func (c *fastClient) hostClient(rawURL string) (*hostConns, error) {
-	key, addr, isTLS, err := origin(rawURL)
+func (c *fastClient) hostClient(rawURL string, tc *TLSConfig) (*hostConns, error) {
+	o, addr, isTLS, err := origin(rawURL)
 	if err != nil {
 		return nil, err
 	}
+	key := connKey{o, tc}
 	if c.last != nil && key == c.lastKey {
 		return c.last, nil
 	}
@@ -80,13 +87,13 @@ func (c *fastClient) hostClient(rawURL string) (*hostConns, error) {
 	if hc == nil {
 		hc = &hostConns{addr: addr, isTLS: isTLS}
 		if isTLS {
-			hc.tls = &tls.Config{InsecureSkipVerify: c.opts.InsecureSkipVerify, ServerName: hostname(addr)}
+			hc.tls = tc.config(c.opts, hostname(addr))
 		}
 		// Most users talk to one origin, kept in last: the map is only
 		// made for a second one (it costs an idle user ~300 bytes).
 		if c.last != nil {
 			if c.hosts == nil {
-				c.hosts = map[string]*hostConns{c.lastKey: c.last}
+				c.hosts = map[connKey]*hostConns{c.lastKey: c.last}
 			}
 			c.hosts[key] = hc
 		}
@@ -106,11 +113,12 @@ func (c *fastClient) Do(ctx context.Context, r *Request) (*Response, error) {
 		deadline = d
 	}
 	method, target, body := r.Method, r.URL, r.Body
+	hdr, cookies := r.Header, r.Cookies
 	for hops := 0; ; hops++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		resp, err := c.once(method, target, r.Header, body, deadline)
+		resp, err := c.once(method, target, hdr, cookies, body, r.TLS, deadline)
 		if err != nil {
 			if isTimeout(err) {
 				err = &TimeoutError{After: timeout}
@@ -138,12 +146,17 @@ func (c *fastClient) Do(ctx context.Context, r *Request) (*Response, error) {
 		if !keepBody {
 			body = nil
 		}
+		if !sameOrigin(target, next) {
+			// as net/http and requests: credentials meant for one server
+			// do not follow a redirect to another
+			hdr, cookies = withoutCredentials(hdr), nil
+		}
 		target = next
 	}
 }
 
-func (c *fastClient) once(method, target string, hdr []Header, body []byte, deadline time.Time) (*Response, error) {
-	hc, err := c.hostClient(target)
+func (c *fastClient) once(method, target string, hdr, cookies []Header, body []byte, tc *TLSConfig, deadline time.Time) (*Response, error) {
+	hc, err := c.hostClient(target, tc)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +179,9 @@ func (c *fastClient) once(method, target string, hdr []Header, body []byte, dead
 		}
 		req.Header.Set(h.Key, h.Value)
 	}
-	if ck := c.cookies.header(target); ck != "" && len(req.Header.Peek("Cookie")) == 0 {
+	if len(req.Header.Peek("Cookie")) > 0 {
+		// an explicit Cookie header replaces the jar's and cookies=
+	} else if ck := c.jar.header(target, cookies); ck != "" {
 		req.Header.Set("Cookie", ck)
 	}
 	if len(body) > 0 {
@@ -193,10 +208,12 @@ func (c *fastClient) once(method, target string, hdr []Header, body []byte, dead
 		setCookies = append(setCookies, v)
 	}
 	if len(setCookies) > 0 {
-		c.cookies.set(target, setCookies)
+		c.jar.setLines(target, setCookies)
 	}
 	return out, nil
 }
+
+func (c *fastClient) Jar() *Jar { return &c.jar }
 
 func (c *fastClient) CloseIdle() {
 	if c.last != nil {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"time"
 )
@@ -19,20 +18,69 @@ type stdClient struct {
 	opts Options
 	c    *http.Client
 	tr   *http.Transport
+	// trs are the transports of requests with TLS settings of their own:
+	// a transport has one TLS configuration.
+	trs map[*TLSConfig]*http.Transport
+	jar requestJar
 }
 
 func newStdClient(o Options) *stdClient {
-	tr := &http.Transport{
+	s := &stdClient{opts: o, jar: requestJar{Jar: new(Jar)}}
+	s.tr = newTransport((*TLSConfig)(nil).config(o, ""))
+	s.c = &http.Client{Transport: s.tr, Jar: &s.jar, CheckRedirect: checkRedirect}
+	return s
+}
+
+// checkRedirect is net/http's default policy, and like requests (and the
+// fasthttp client) it drops credentials on a redirect to another origin:
+// net/http keeps them for another port of the same host.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return ErrTooManyRedirects
+	}
+	if prev := via[len(via)-1].URL; prev.Scheme != req.URL.Scheme || prev.Host != req.URL.Host {
+		for _, k := range []string{"Authorization", "Proxy-Authorization", "Cookie"} {
+			req.Header.Del(k)
+		}
+	}
+	return nil
+}
+
+func newTransport(cfg *tls.Config) *http.Transport {
+	return &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		ForceAttemptHTTP2:   true,
 		MaxIdleConnsPerHost: 2,
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second,
-		TLSClientConfig:     &tls.Config{InsecureSkipVerify: o.InsecureSkipVerify},
+		TLSClientConfig:     cfg,
 	}
-	j, _ := cookiejar.New(nil)
-	return &stdClient{opts: o, tr: tr, c: &http.Client{Transport: tr, Jar: j}}
+}
+
+// requestJar is the user's Jar as net/http sees it, plus the cookies of
+// the request in flight (Request.Cookies) for the request's origin.
+type requestJar struct {
+	*Jar
+	extra  []Header
+	origin string // scheme://host of the request in flight
+}
+
+func (rj *requestJar) Cookies(u *url.URL) []*http.Cookie {
+	jar := rj.Jar.Cookies(u)
+	if len(rj.extra) == 0 || u.Scheme+"://"+u.Host != rj.origin {
+		return jar
+	}
+	out := make([]*http.Cookie, 0, len(rj.extra)+len(jar))
+	for _, c := range rj.extra {
+		out = append(out, &http.Cookie{Name: c.Key, Value: c.Value})
+	}
+	for _, c := range jar {
+		if !overridden(rj.extra, c.Name) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func (s *stdClient) Do(ctx context.Context, r *Request) (*Response, error) {
@@ -61,10 +109,19 @@ func (s *stdClient) Do(ctx context.Context, r *Request) (*Response, error) {
 		req.Header.Set(h.Key, h.Value)
 	}
 	client := s.c
-	if !r.FollowRedirects {
+	if !r.FollowRedirects || r.TLS != nil {
 		c := *s.c
-		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		if !r.FollowRedirects {
+			c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		}
+		if r.TLS != nil {
+			c.Transport = s.transport(r.TLS)
+		}
 		client = &c
+	}
+	if len(r.Cookies) > 0 {
+		s.jar.extra, s.jar.origin = r.Cookies, req.URL.Scheme+"://"+req.URL.Host
+		defer func() { s.jar.extra, s.jar.origin = nil, "" }()
 	}
 	start := time.Now()
 	resp, err := client.Do(req)
@@ -72,7 +129,7 @@ func (s *stdClient) Do(ctx context.Context, r *Request) (*Response, error) {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 			return nil, &TimeoutError{After: timeout}
 		}
-		return nil, unwrapURLError(err)
+		return nil, explainTLS(unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	max := s.opts.limit()
@@ -116,4 +173,24 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-func (s *stdClient) CloseIdle() { s.tr.CloseIdleConnections() }
+// transport returns the transport for requests with TLS settings tc.
+func (s *stdClient) transport(tc *TLSConfig) *http.Transport {
+	tr := s.trs[tc]
+	if tr == nil {
+		if s.trs == nil {
+			s.trs = map[*TLSConfig]*http.Transport{}
+		}
+		tr = newTransport(tc.config(s.opts, ""))
+		s.trs[tc] = tr
+	}
+	return tr
+}
+
+func (s *stdClient) Jar() *Jar { return s.jar.Jar }
+
+func (s *stdClient) CloseIdle() {
+	s.tr.CloseIdleConnections()
+	for _, tr := range s.trs {
+		tr.CloseIdleConnections()
+	}
+}
