@@ -1,10 +1,12 @@
 package script
 
 import (
+	"crypto/tls"
 	"fmt"
 	"math/rand/v2"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/httpclient"
 	"go.starlark.net/lib/json"
 	"go.starlark.net/lib/math"
 	sltime "go.starlark.net/lib/time"
@@ -53,6 +55,12 @@ type UserClass struct {
 	Weight     int
 	FixedCount int
 	Host       string
+	// TLS is the class's verify= and cert= (nil: the defaults).
+	TLS *httpclient.TLSConfig
+
+	verifyArg, certArg starlark.Value // as given; read by Script.resolveTLS
+	verify             int8
+	cert               *tls.Certificate
 }
 
 var _ starlark.HasAttrs = (*UserClass)(nil)
@@ -84,13 +92,24 @@ func newUserClass(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 		onStart, onStop, host starlark.Value = starlark.None, starlark.None, starlark.None
 		name                  starlark.Value = starlark.None
 		sequential            bool
+		verify, cert          starlark.Value
 	)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs,
 		"tasks", &tasks, "weight?", &weight, "fixed_count?", &fixedCount, "wait_time?", &waitTime,
-		"on_start?", &onStart, "on_stop?", &onStop, "host?", &host, "sequential?", &sequential, "name?", &name); err != nil {
+		"on_start?", &onStart, "on_stop?", &onStop, "host?", &host, "sequential?", &sequential, "name?", &name,
+		"verify?", &verify, "cert?", &cert); err != nil {
 		return nil, err
 	}
 	c := &UserClass{Weight: weight, FixedCount: fixedCount}
+	if verify != nil && verify != starlark.None {
+		if _, err := verifyValue(verify); err != nil {
+			return nil, fmt.Errorf("user: %w", err)
+		}
+		c.verifyArg = verify
+	}
+	if cert != nil && cert != starlark.None {
+		c.certArg = cert
+	}
 	c.Sequential = sequential
 	if weight < 0 {
 		return nil, fmt.Errorf("user: weight must be >= 0, got %d", weight)

@@ -80,6 +80,7 @@ type httpValue struct {
 	vu      *VU
 	methods [len(httpMethods)]*starlark.Builtin
 	headers *starlark.Dict // u.http.headers, made on first use
+	cookies *cookiesValue  // u.http.cookies, made on first use
 }
 
 var httpMethods = [...]string{"get", "post", "put", "patch", "delete", "head", "options", "request"}
@@ -92,15 +93,21 @@ func (h *httpValue) Freeze()               {}
 func (h *httpValue) Truth() starlark.Bool  { return true }
 func (h *httpValue) Hash() (uint32, error) { return 0, errors.New("unhashable: http") }
 func (h *httpValue) AttrNames() []string {
-	return append([]string{"headers"}, httpMethods[:]...)
+	return append([]string{"cookies", "headers"}, httpMethods[:]...)
 }
 
 func (h *httpValue) Attr(name string) (starlark.Value, error) {
-	if name == "headers" {
+	switch name {
+	case "headers":
 		if h.headers == nil {
 			h.headers = starlark.NewDict(4)
 		}
 		return h.headers, nil
+	case "cookies":
+		if h.cookies == nil {
+			h.cookies = &cookiesValue{vu: h.vu}
+		}
+		return h.cookies, nil
 	}
 	for i, m := range httpMethods {
 		if m != name {

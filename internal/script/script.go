@@ -68,6 +68,7 @@ type Script struct {
 	shared []resetter
 	// setup and teardown are the test-level hooks (hooks.go).
 	setup, teardown *starlark.Function
+	tls             *tlsCache // shared with the copies SelectTags makes
 }
 
 // fileSource returns a file's content by its name relative to the script
@@ -161,7 +162,7 @@ func load(main string, src fileSource, o Options) (*Script, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Script{Main: main, Files: l.files, Globals: globals, opts: o, shared: l.shared}
+	s := &Script{Main: main, Files: l.files, Globals: globals, opts: o, shared: l.shared, tls: &tlsCache{}}
 	s.Hash = HashFiles(l.files)
 	if err := s.collect(); err != nil {
 		return nil, &LoadError{Msg: main + ": " + err.Error()}
@@ -339,6 +340,9 @@ func (s *Script) collect() error {
 			return fmt.Errorf("two user classes are named %q", uc.Name)
 		}
 		byName[uc.Name] = true
+		if err := s.resolveTLS(uc); err != nil {
+			return fmt.Errorf("user %s: %w", uc.Name, err)
+		}
 		s.Classes = append(s.Classes, uc)
 	}
 	if len(s.Classes) == 0 {
