@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/stampede-load/stampede/internal/runner"
+	"github.com/stampede-load/stampede/internal/script"
 	"github.com/stampede-load/stampede/internal/stats"
 )
 
@@ -13,11 +14,19 @@ type ratio struct {
 }
 
 // handleTasks answers Locust's /tasks: each class's share of the users and
-// each task's share of its class ("per_class") or of all tasks ("total").
-// Before any user runs, the shares come from the classes' weights.
+// each task's share of its class ("per_class") or of all tasks ("total");
+// a task set's tasks are nested under it, as in Locust, with their share
+// of the set (per_class) or of everything (total). Before any user runs,
+// the shares come from the classes' weights. A running test's tag
+// selection applies.
 func (s *Server) handleTasks(w http.ResponseWriter, r *http.Request) {
 	perClass, total := map[string]ratio{}, map[string]ratio{}
-	if s.cfg.Script != nil {
+	if sc := s.cfg.Script; sc != nil {
+		if p := s.cfg.Engine.Params(); isActive(s.cfg.Engine.State()) {
+			if sel, err := sc.SelectTags(p.Tags, p.ExcludeTags); err == nil {
+				sc = sel
+			}
+		}
 		var counts map[string]int
 		if s.cfg.UsersByClass != nil {
 			counts = s.cfg.UsersByClass()
@@ -27,33 +36,45 @@ func (s *Server) handleTasks(w http.ResponseWriter, r *http.Request) {
 			n += c
 		}
 		if n == 0 {
-			classes := runner.Classes(s.cfg.Script)
+			classes := runner.Classes(sc)
 			counts = runner.Distribute(classes, 1000*len(classes))
 			n = 0
 			for _, c := range counts {
 				n += c
 			}
 		}
-		for _, c := range s.cfg.Script.Classes {
+		for _, c := range sc.Classes {
 			share := 0.0
 			if n > 0 {
 				share = float64(counts[c.Name]) / float64(n)
 			}
-			sumW := 0
-			for _, t := range c.Tasks {
-				sumW += max(t.Weight, 1)
-			}
-			pc, tc := map[string]ratio{}, map[string]ratio{}
-			for _, t := range c.Tasks {
-				tr := float64(max(t.Weight, 1)) / float64(max(sumW, 1))
-				pc[t.Name] = ratio{Ratio: pc[t.Name].Ratio + tr}
-				tc[t.Name] = ratio{Ratio: tc[t.Name].Ratio + tr*share}
-			}
-			perClass[c.Name] = ratio{Ratio: share, Tasks: pc}
-			total[c.Name] = ratio{Ratio: share, Tasks: tc}
+			perClass[c.Name] = ratio{Ratio: share, Tasks: taskRatios(&c.TaskSet, 1, false)}
+			total[c.Name] = ratio{Ratio: share, Tasks: taskRatios(&c.TaskSet, share, true)}
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"per_class": perClass, "total": total})
+}
+
+// taskRatios are the shares of set's tasks, times scale; with nested,
+// a set's own tasks are scaled by the set's share too (Locust's total),
+// else they are shares of the set.
+func taskRatios(set *script.TaskSet, scale float64, nested bool) map[string]ratio {
+	sum := float64(set.TotalTaskWeight())
+	out := make(map[string]ratio, len(set.Tasks))
+	for _, t := range set.Tasks {
+		r := float64(t.Weight) / sum * scale
+		e := out[t.Name]
+		e.Ratio += r
+		if t.Set != nil {
+			inner := 1.0
+			if nested {
+				inner = r
+			}
+			e.Tasks = taskRatios(t.Set, inner, nested)
+		}
+		out[t.Name] = e
+	}
+	return out
 }
 
 // info is what the page needs once: names, defaults, what is offered.

@@ -106,7 +106,7 @@ def a(u):
 def b(u):
     pass
 reader = user(tasks=[task(a, tags=["read"]), b], weight=3)
-writer = user(tasks=[task(b, tags=["write"])])
+writer = user(tasks=[task(b, tags=["write"]), task(taskset(tasks=[a, b], name="inner"), weight=3)])
 `
 
 type fixture struct {

@@ -53,3 +53,36 @@ func TestSwarmTags(t *testing.T) {
 		t.Fatalf("JSON start: %d, applied tags %v exclude %v", res.StatusCode, p.Tags, p.ExcludeTags)
 	}
 }
+
+// /tasks nests a task set's tasks under it, as Locust does, and follows
+// the running test's tag selection.
+func TestTasksNested(t *testing.T) {
+	f := newFixture(t, "", false)
+	type node struct {
+		Ratio float64         `json:"ratio"`
+		Tasks map[string]node `json:"tasks"`
+	}
+	var got map[string]map[string]node
+	f.getJSON("/tasks", &got)
+	near := func(what string, x, want float64) {
+		t.Helper()
+		if x < want-1e-9 || x > want+1e-9 {
+			t.Errorf("%s = %v, want %v", what, x, want)
+		}
+	}
+	w := got["per_class"]["writer"]
+	near("per_class writer", w.Ratio, 0.25)
+	near("per_class writer.inner", w.Tasks["inner"].Ratio, 0.75)
+	near("per_class writer.inner.a", w.Tasks["inner"].Tasks["a"].Ratio, 0.5)
+	w = got["total"]["writer"]
+	near("total writer.b", w.Tasks["b"].Ratio, 0.25*0.25)
+	near("total writer.inner.a", w.Tasks["inner"].Tasks["a"].Ratio, 0.25*0.75*0.5)
+
+	f.start(url.Values{"user_count": {"2"}, "spawn_rate": {"2"}, "tags": {"write"}})
+	got = nil
+	f.getJSON("/tasks", &got)
+	if _, ok := got["per_class"]["reader"]; ok || len(got["per_class"]["writer"].Tasks) != 1 {
+		t.Errorf("with -T write: /tasks = %+v, want writer with its task b only", got["per_class"])
+	}
+	near("per_class writer.b with -T write", got["per_class"]["writer"].Tasks["b"].Ratio, 1)
+}
