@@ -7,6 +7,8 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -120,6 +122,57 @@ c = user(tasks=[t], cert=ALICE, verify=False)
 	h.vuWith(1, "c", srv.URL, httpclient.Options{}).RunTask(context.Background())
 	if d := h.flush(); len(d.Errors) != 1 {
 		t.Errorf("no client certificate: errors %v", d.Errors)
+	}
+}
+
+// The usual way: certificate files beside the script, read with
+// data.read so they ship with it; cert= then takes their text or their
+// paths, and a class's cert= may name them too.
+func TestClientCertificateFromScriptFiles(t *testing.T) {
+	ca := testcert.NewCA(t)
+	_, _, serverCert := ca.Issue(t, "server")
+	certPEM, keyPEM, _ := ca.Issue(t, "carol")
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.TLS.PeerCertificates[0].Subject.CommonName)
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: ca.Pool}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	files := map[string]string{
+		"certs/client.crt": certPEM, "certs/client.key": keyPEM,
+		"test.star": `
+CERT = (data.read("certs/client.crt"), data.read("certs/client.key"))
+def t(u):
+    u.state["who"] = [u.http.get("/").text, u.http.get("/", cert=CERT).text, u.http.get("/", cert=("certs/client.crt", "./certs/client.key")).text]
+c = user(tasks=[t], cert=("certs/client.crt", "certs/client.key"), verify=False)
+`}
+	for name, content := range files {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := LoadFile(filepath.Join(dir, "test.star"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a worker loads the files its master shipped: the certificates are among them
+	w, err := LoadFiles("test.star", s.Files, Options{})
+	if err != nil {
+		t.Fatalf("worker: %v", err)
+	}
+	for _, s := range []*Script{s, w} {
+		h := &harness{t: t, s: s, rec: stats.NewRecorder(1, time.Now(), false)}
+		v := h.vuWith(1, "c", srv.URL, httpclient.Options{})
+		v.RunTask(context.Background())
+		if d := h.flush(); len(d.Exceptions) > 0 || len(d.Errors) > 0 {
+			t.Fatalf("exceptions %v errors %v", d.Exceptions, d.Errors)
+		}
+		if got, _, _ := stateOf(t, v).Get(starlarkStr("who")); got.String() != `["carol", "carol", "carol"]` {
+			t.Errorf("the server saw %s", got)
+		}
 	}
 }
 
