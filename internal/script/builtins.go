@@ -117,23 +117,11 @@ func newUserClass(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	if fixedCount < 0 {
 		return nil, fmt.Errorf("user: fixed_count must be >= 0, got %d", fixedCount)
 	}
-	var err error
-	if c.Tasks, err = parseTasks("user", tasks); err != nil {
+	if err := c.fill("user", tasks, waitTime, onStart, onStop); err != nil {
 		return nil, err
 	}
-	if err := c.finish("user"); err != nil {
-		return nil, err
-	}
-	if waitTime == starlark.None {
+	if c.Wait == nil {
 		c.Wait = &WaitTime{Kind: WaitConstant} // Locust's default: constant(0)
-	} else if c.Wait, err = parseWait("user", waitTime); err != nil {
-		return nil, err
-	}
-	if c.OnStart, err = optCallable("user", "on_start", onStart); err != nil {
-		return nil, err
-	}
-	if c.OnStop, err = optCallable("user", "on_stop", onStop); err != nil {
-		return nil, err
 	}
 	if host != starlark.None {
 		h, ok := starlark.AsString(host)
@@ -142,12 +130,9 @@ func newUserClass(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 		}
 		c.Host = h
 	}
-	if name != starlark.None {
-		n, ok := starlark.AsString(name)
-		if !ok || n == "" {
-			return nil, fmt.Errorf("user: name must be a non-empty string")
-		}
-		c.Name = n
+	var err error
+	if c.Name, err = optName("user", name); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

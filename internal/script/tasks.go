@@ -126,34 +126,51 @@ func newTaskSet(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 		return nil, err
 	}
 	s := &TaskSet{Sequential: sequential}
-	var err error
-	if s.Tasks, err = parseTasks("taskset", tasks); err != nil {
+	if err := s.fill("taskset", tasks, waitTime, onStart, onStop); err != nil {
 		return nil, err
+	}
+	n, err := optName("taskset", name)
+	if err != nil {
+		return nil, err
+	}
+	if n == "" {
+		n = defaultSetName(s.Tasks)
+	}
+	s.name = n
+	return s, nil
+}
+
+// fill reads the arguments that user() and taskset() share.
+func (s *TaskSet) fill(what string, tasks, waitTime, onStart, onStop starlark.Value) error {
+	var err error
+	if s.Tasks, err = parseTasks(what, tasks); err != nil {
+		return err
+	}
+	if err := s.finish(what); err != nil {
+		return err
 	}
 	if waitTime != starlark.None {
-		if s.Wait, err = parseWait("taskset", waitTime); err != nil {
-			return nil, err
+		if s.Wait, err = parseWait(what, waitTime); err != nil {
+			return err
 		}
 	}
-	if s.OnStart, err = optCallable("taskset", "on_start", onStart); err != nil {
-		return nil, err
+	if s.OnStart, err = optCallable(what, "on_start", onStart); err != nil {
+		return err
 	}
-	if s.OnStop, err = optCallable("taskset", "on_stop", onStop); err != nil {
-		return nil, err
+	s.OnStop, err = optCallable(what, "on_stop", onStop)
+	return err
+}
+
+// optName reads name=: None ("") or a non-empty string.
+func optName(what string, v starlark.Value) (string, error) {
+	if v == starlark.None {
+		return "", nil
 	}
-	if name != starlark.None {
-		n, ok := starlark.AsString(name)
-		if !ok || n == "" {
-			return nil, fmt.Errorf("taskset: name must be a non-empty string")
-		}
-		s.name = n
-	} else {
-		s.name = defaultSetName(s.Tasks)
+	n, ok := starlark.AsString(v)
+	if !ok || n == "" {
+		return "", fmt.Errorf("%s: name must be a non-empty string", what)
 	}
-	if err := s.finish("taskset"); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return n, nil
 }
 
 // defaultSetName names an unnamed task set after its first tasks.
