@@ -333,20 +333,44 @@ v = user(tasks=[t])
 	}
 }
 
+// --exit-code-on-error defaults to 1, as in Locust; a run in which no
+// request succeeded exits 1 even with --exit-code-on-error 0.
 func TestExitCodeOnError(t *testing.T) {
 	srv := newCountingServer(t, 0)
-	script := writeScript(t, `
+	mixed := writeScript(t, `
+def t(u):
+    u.http.get("/")
+    u.http.get("/fail")
+    u.stop()
+v = user(tasks=[t])
+`)
+	allFail := writeScript(t, `
 def t(u):
     u.http.get("/fail")
     u.stop()
 v = user(tasks=[t])
 `)
-	if res := run(t, nil, "run", "-f", script, "--headless", "-u", "2", "-r", "10", "-t", "2s", "--host", srv.url); res.code != 0 {
-		t.Errorf("without --exit-code-on-error: exit %d", res.code)
+	tests := []struct {
+		script string
+		flags  []string
+		code   int
+		want   string
+	}{
+		{mixed, nil, 1, "2 of 4 requests failed (--exit-code-on-error 1)"},
+		{mixed, []string{"--exit-code-on-error", "0"}, 0, ""},
+		{mixed, []string{"--exit-code-on-error", "3"}, 3, "2 of 4 requests failed (--exit-code-on-error 3)"},
+		{allFail, []string{"--exit-code-on-error", "0"}, 1, "no request succeeded: all 2 requests failed"},
 	}
-	res := run(t, nil, "run", "-f", script, "--headless", "-u", "2", "-r", "10", "-t", "2s", "--host", srv.url, "--exit-code-on-error", "1")
-	if res.code != 1 || !strings.Contains(res.stderr, "2 of 2 requests failed") {
-		t.Errorf("with --exit-code-on-error 1: exit %d\n%s", res.code, res.stderr)
+	for _, tc := range tests {
+		before := srv.total.Load()
+		args := append([]string{"run", "-f", tc.script, "--headless", "-u", "2", "-r", "10", "-t", "2s", "--host", srv.url}, tc.flags...)
+		res := run(t, nil, args...)
+		if res.code != tc.code || !strings.Contains(res.stderr, tc.want) {
+			t.Errorf("%v: exit %d, want %d with %q\n%s", tc.flags, res.code, tc.code, tc.want, res.stderr)
+		}
+		if n := srv.total.Load() - before; n == 0 {
+			t.Errorf("%v: the server received nothing", tc.flags)
+		}
 	}
 }
 

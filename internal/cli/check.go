@@ -22,7 +22,11 @@ func (app *App) checkCmd() *cobra.Command {
 		Long: `Load a script without sending any load, report errors with file:line:col,
 and print each user class with its share of users and each task's share
 and tags (like locust --show-task-ratio); with -T/-E, the tasks that the
-selection leaves. Exits 0 when the script is valid, 2 when not.`,
+selection leaves. Exits 0 when the script is valid, 2 when not.
+
+Besides loading, it checks statically what would fail only when a task
+runs: unknown keyword arguments of u.http.<method>(...), time.sleep calls,
+and setup(ctx)/teardown(ctx, data) signatures; and it calls shape(0).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.validate(); err != nil {
@@ -35,6 +39,9 @@ selection leaves. Exits 0 when the script is valid, 2 when not.`,
 			s, err := full.SelectTags(o.tags, o.excludeTags)
 			if err != nil {
 				return configErr("%v", err)
+			}
+			if err := checkShape(s); err != nil {
+				return err
 			}
 			// Print nothing for a script that is not valid: the error
 			// alone, not a report that ends in it.

@@ -22,8 +22,8 @@ var Version = "dev"
 // Exit codes, documented in docs/cli-flags.md and README.md.
 const (
 	ExitOK        = 0
-	ExitFailed    = 1 // thresholds failed, or --exit-code-on-error and failures
-	ExitConfig    = 2 // script or configuration error
+	ExitFailed    = 1 // thresholds failed, --exit-code-on-error and failures or exceptions, or no request succeeded
+	ExitConfig    = 2 // script or configuration error (also a shape that failed mid-run)
 	ExitAborted   = 3 // stopped by a signal before the run time was over
 	envPrefix     = "STAMPEDE_"
 	defaultConfig = "stampede.toml"

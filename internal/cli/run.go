@@ -21,6 +21,7 @@ import (
 	"github.com/stampede-load/stampede/internal/results"
 	"github.com/stampede-load/stampede/internal/runner"
 	"github.com/stampede-load/stampede/internal/script"
+	"github.com/stampede-load/stampede/internal/shape"
 	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/internal/web"
 	"github.com/stampede-load/stampede/internal/workload"
@@ -68,7 +69,7 @@ func (o *testOptions) register(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.seed, "seed", 0, "seed for the scripts' random module, to repeat a run (default: random)")
 	fs.StringArrayVar(&o.vars, "var", nil, "KEY=VALUE visible to the script as vars[KEY] (repeatable)")
 	registerTags(fs, &o.tags, &o.excludeTags)
-	fs.IntVar(&o.exitOnError, "exit-code-on-error", 0, "exit with this code when any request failed (0: failed requests alone do not fail the run)")
+	fs.IntVar(&o.exitOnError, "exit-code-on-error", 1, "exit with this code when any request failed or any task raised a script error (0: they alone do not fail the run; a run in which no request succeeded exits 1 regardless)")
 	o.ci.register(fs)
 	fs.BoolVar(&o.http2, "http2", false, "use Go's net/http client (HTTP/2 where offered, HTTP(S)_PROXY honoured) instead of the faster HTTP/1.1 client")
 	fs.BoolVar(&o.insecureTLS, "insecure-skip-verify", false, "do not verify the target's TLS certificate")
@@ -161,9 +162,11 @@ Ctrl-C); results are printed and written to the --csv / --json files. On
 Ctrl-C or SIGTERM the users stop, requests in flight complete and are
 counted, and every output is still written.
 
-Exit codes: 0 success; 1 a threshold failed, or a request failed and
---exit-code-on-error asked for it; 2 script or configuration error;
-3 interrupted before the run time was over.`,
+Exit codes: 0 success; 1 a threshold failed, a request failed or a task
+raised a script error (--exit-code-on-error, default 1), or no request
+succeeded at all; 2 script or configuration error, also when found while
+the test runs (a shape() that raised); 3 interrupted before the run time
+was over.`,
 		Example: `  stampede demo &
   stampede run -f examples/shop.star --headless -u 20 -r 10 -t 15s
   stampede run -f test.star --headless -u 100 -r 10 -t 5m --host https://staging.example.com --csv out/run`,
@@ -280,8 +283,9 @@ func (sess *session) headless(ctx context.Context, what string) error {
 	if err := sess.eng.Start(ctx, o.params(sess.script)); err != nil {
 		var fe *engine.FieldError
 		var se *engine.SetupError
+		var she *shape.Error
 		switch {
-		case errors.As(err, &fe):
+		case errors.As(err, &fe), errors.As(err, &she):
 			return configErr("%v", err)
 		case errors.As(err, &se):
 			// The test ended before it began: still write its results.
@@ -417,15 +421,7 @@ func (sess *session) finish(aborted bool) error {
 	if len(errs) > 0 {
 		return &ExitError{Code: ExitFailed, Err: errors.New("writing results: " + strings.Join(errs, "; "))}
 	}
-	switch {
-	case aborted:
-		return &ExitError{Code: ExitAborted}
-	case !doc.ThresholdsPassed:
-		return thresholdsFailed(doc)
-	case o.exitOnError > 0 && sum.Total.Failures > 0:
-		return &ExitError{Code: o.exitOnError, Err: fmt.Errorf("%d of %d requests failed (--exit-code-on-error)", sum.Total.Failures, sum.Total.Requests)}
-	}
-	return nil
+	return sess.verdict(doc, aborted)
 }
 
 func (sess *session) document(sum *stats.Summary, aborted bool) *output.Document {

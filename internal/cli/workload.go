@@ -121,6 +121,9 @@ func (w *workloadOptions) plan(s *script.Script) (*workloadPlan, error) {
 			return nil, configErr("%s: arrival_rate must be > 0", s.Main)
 		}
 	case sw.Shape != nil:
+		if err := checkShape(s); err != nil {
+			return nil, err
+		}
 		p.shape, p.stagesDesc = sw.Shape, sw.Shape.String()
 	case len(sw.Stages) > 0:
 		p.shape = workload.Stages(sw.Stages)
@@ -281,6 +284,24 @@ func (d *scheduleEnd) Stop(ctx context.Context) {
 func (d *scheduleEnd) Workers() []output.WorkerInfo {
 	if wl, ok := d.Driver.(engine.WorkerLister); ok {
 		return wl.Workers()
+	}
+	return nil
+}
+
+// checkShape calls the script's shape function at t=0, as the test's
+// start will, so that a shape that raises or returns garbage is a script
+// error (exit 2) before any load is sent, and `stampede check` finds it.
+func checkShape(s *script.Script) error {
+	sh := s.Workload.Shape
+	if sh == nil {
+		return nil
+	}
+	_, done, err := sh.Tick(0, 0)
+	switch {
+	case err != nil:
+		return configErr("%v", err)
+	case done:
+		return configErr("%s: it returned None at t=0, so the test would end before it starts", sh)
 	}
 	return nil
 }

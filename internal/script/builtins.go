@@ -2,6 +2,7 @@ package script
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -37,7 +38,7 @@ func predeclared(vars map[string]string) starlark.StringDict {
 		"round":               starlark.NewBuiltin("round", builtinRound),
 		"pow":                 starlark.NewBuiltin("pow", builtinPow),
 		"json":                json.Module,
-		"time":                sltime.Module,
+		"time":                timeModule(),
 		"math":                math.Module,
 		"struct":              starlark.NewBuiltin("struct", starlarkstruct.Make),
 		"vars":                vd,
@@ -45,6 +46,19 @@ func predeclared(vars map[string]string) starlark.StringDict {
 		"arrival_stage":       starlark.NewBuiltin("arrival_stage", newArrivalStage),
 		"digest":              starlark.NewBuiltin("digest", newDigestAuth),
 	}
+}
+
+// timeModule is Starlark's time module whose sleep teaches: a sleeping
+// task would hold its goroutine and hide the pause from the runner.
+func timeModule() *starlarkstruct.Module {
+	members := make(starlark.StringDict, len(sltime.Module.Members)+1)
+	for k, v := range sltime.Module.Members {
+		members[k] = v
+	}
+	members["sleep"] = starlark.NewBuiltin("sleep", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		return nil, errors.New(msgSleep)
+	})
+	return &starlarkstruct.Module{Name: sltime.Module.Name, Members: members}
 }
 
 // UserClass is what user(...) returns: a kind of virtual user. Its own

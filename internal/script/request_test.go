@@ -127,7 +127,11 @@ func TestRequestArgumentErrors(t *testing.T) {
 		{`u.http.get("/json").rename(3)`, "rename: name must be a string, got int"},
 	}
 	for _, tc := range tests {
-		h := newHarness(t, "def t(u):\n    "+tc.call+"\nc = user(tasks=[t])\n", Options{})
+		// Called through an alias of u.http, which the static checks at
+		// load (lint.go) do not follow, so that the run-time checks are
+		// the ones tested here.
+		call := strings.ReplaceAll(tc.call, "u.http.", "client.")
+		h := newHarness(t, "def t(u):\n    client = u.http\n    "+call+"\nc = user(tasks=[t])\n", Options{})
 		v := h.vu(1, "c", srv.URL, 0)
 		v.RunTask(context.Background())
 		k, _ := onlyException(t, h.flush())

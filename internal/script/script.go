@@ -69,6 +69,11 @@ type Script struct {
 	// setup and teardown are the test-level hooks (hooks.go).
 	setup, teardown *starlark.Function
 	tls             *tlsCache // shared with the copies SelectTags makes
+	// syntax holds the parsed, resolved files, for the static checks and
+	// to explain run-time errors (explain.go).
+	syntax map[string]*syntax.File
+	// explained caches explain's hints by error position and message.
+	explained *hintCache
 }
 
 // fileSource returns a file's content by its name relative to the script
@@ -101,6 +106,9 @@ func LoadFile(file string, o Options) (*Script, error) {
 			return nil, errors.New("the file is outside the script's directory (through a symlink)")
 		}
 		return b, err
+	}
+	if strings.EqualFold(filepath.Ext(file), ".py") {
+		return nil, &LoadError{Msg: file + ": " + msgPython}
 	}
 	// The main file is named as the user gave it (-f dir/test.star), not
 	// by the base name that positions inside the script use.
@@ -162,13 +170,22 @@ func load(main string, src fileSource, o Options) (*Script, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Script{Main: main, Files: l.files, Globals: globals, opts: o, shared: l.shared, tls: &tlsCache{}}
+	s := &Script{Main: main, Files: l.files, Globals: globals, opts: o, shared: l.shared, tls: &tlsCache{}, explained: &hintCache{}}
 	s.Hash = HashFiles(l.files)
+	s.syntax = make(map[string]*syntax.File, len(l.files))
+	for name, src := range l.files {
+		if f, ok := parseResolved(name, src); ok {
+			s.syntax[name] = f
+		}
+	}
 	if err := s.collect(); err != nil {
 		return nil, &LoadError{Msg: main + ": " + err.Error()}
 	}
 	if err := s.collectHooks(); err != nil {
 		return nil, &LoadError{Msg: err.Error()}
+	}
+	if err := s.lint(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -241,11 +258,12 @@ func (l *loader) exec(name, from string) (starlark.StringDict, error) {
 	thread.SetMaxExecutionSteps(l.opts.MaxSteps)
 	setRand(thread, newRand(0, -1))
 	thread.SetLocal(loaderKey, &loading{l: l, file: name})
-	env := predeclared(l.opts.Vars)
-	env["data"], env["shared"] = dataModule(), sharedModule()
-	globals, err := execFile(thread, name, src, env)
+	globals, err := execFile(thread, name, src, fileEnv(l.opts.Vars))
 	if err != nil {
 		err = loadError(err)
+		if looksLikePython(src) {
+			err = &LoadError{Msg: fmt.Sprintf("%s: %s (%v)", name, msgPython, err)}
+		}
 	} else {
 		globals.Freeze()
 	}
@@ -267,6 +285,14 @@ func execFile(thread *starlark.Thread, name string, src []byte, pre starlark.Str
 		return nil, err
 	}
 	return prog.Init(thread, pre)
+}
+
+// fileEnv is what every script file sees besides Starlark's builtins:
+// the predeclared names and the data and shared modules.
+func fileEnv(vars map[string]string) starlark.StringDict {
+	env := predeclared(vars)
+	env["data"], env["shared"] = dataModule(), sharedModule()
+	return env
 }
 
 // resolveLoad turns a load() argument into a name relative to the script

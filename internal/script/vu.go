@@ -226,7 +226,7 @@ func (v *VU) exception(err error) {
 	msg, tb := err.Error(), ""
 	var ee *starlark.EvalError
 	if errors.As(err, &ee) {
-		msg, tb = ee.Msg, ee.Backtrace()
+		msg, tb = v.script.explain(ee.Msg, ee.CallStack), ee.Backtrace()
 		if strings.Contains(msg, "too many steps") {
 			msg = fmt.Sprintf("task exceeded %d execution steps (runaway loop?): %s", v.script.opts.MaxSteps, msg)
 		}

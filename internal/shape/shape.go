@@ -27,6 +27,14 @@ const (
 	ReasonError    = "shape error"
 )
 
+// Error is a shape that failed: it raised or returned what is not a
+// target. It is the script's fault (exit code 2), unlike a driver that
+// could not apply a target.
+type Error struct{ Err error }
+
+func (e *Error) Error() string { return "load shape: " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
 // Driver applies a Shape's targets to Inner.
 type Driver struct {
 	Inner engine.Driver
@@ -85,7 +93,7 @@ func (d *Driver) Apply(ctx context.Context, p engine.Params) error {
 	d.history, d.peak = nil, 0
 	t, done, err := d.Shape.Tick(0, 0)
 	if err != nil {
-		return fmt.Errorf("load shape: %w", err)
+		return &Error{Err: err}
 	}
 	if done {
 		return fmt.Errorf("load shape %s: it ended before the test started", d.Shape)
