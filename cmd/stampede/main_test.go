@@ -395,8 +395,9 @@ func TestDemoAndShopExample(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	out := filepath.Join(t.TempDir(), "shop")
+	// The demo fails 1% of checkouts on purpose (as scripts/demo.sh says).
 	res := run(t, nil, "run", "-f", "../../examples/shop.star", "--headless", "-u", "10", "-r", "10", "-t", "4s",
-		"--host", "http://"+addr, "--csv", out)
+		"--host", "http://"+addr, "--csv", out, "--exit-code-on-error", "0")
 	if res.code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
