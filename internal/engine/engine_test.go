@@ -357,3 +357,40 @@ func TestFailedClassUsersStartLeavesNoRunner(t *testing.T) {
 		t.Errorf("users by class %v, want a=2", got)
 	}
 }
+
+// A load shape's per-class target for a class that the tag selection
+// left with no task gives it no users, instead of failing the test.
+func TestClassUsersOfExcludedClass(t *testing.T) {
+	s, err := script.LoadFiles("test.star", map[string][]byte{"test.star": []byte(`
+def hit(u):
+    u.http.get("/hit")
+a = user(tasks=[task(hit, tags=["keep"])], wait_time=constant(0.01))
+b = user(tasks=[hit], wait_time=constant(0.01))
+`)}, script.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	d := &LocalDriver{NewRunner: func(p Params) (*runner.Runner, error) {
+		sel, err := s.SelectTags(p.Tags, p.ExcludeTags)
+		if err != nil {
+			return nil, err
+		}
+		return runner.New(runner.Config{Script: sel, Host: p.Host, Log: log}), nil
+	}}
+	p := Params{SpawnRate: 200, Host: srv.URL, Tags: []string{"keep"}, ClassUsers: map[string]int{"a": 2, "b": 3}}
+	if err := d.Apply(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop(context.Background())
+	waitFor(t, "2 users", func() bool { return d.Users() == 2 })
+	if got := d.Runner().UsersByClass(); got["a"] != 2 || got["b"] != 0 {
+		t.Errorf("users by class %v, want a=2 and none of b", got)
+	}
+	p.ClassUsers = map[string]int{"a": 1, "nope": 1}
+	var fe *FieldError
+	if err := d.Apply(context.Background(), p); !errors.As(err, &fe) || fe.Field != "class_users" {
+		t.Errorf("a class the script does not have: %v", err)
+	}
+}

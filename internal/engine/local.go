@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -55,7 +56,9 @@ func (d *LocalDriver) Apply(_ context.Context, p Params) error {
 			targets[c.Name] = 0
 		}
 		for name, n := range p.ClassUsers {
-			if _, ok := targets[name]; !ok {
+			if _, ok := targets[name]; !ok && slices.Contains(d.r.Excluded(), name) {
+				continue // the tag selection left it no task: no users, as on a master
+			} else if !ok {
 				if fresh {
 					// As for user_classes: a start that fails leaves no
 					// runner (and no class filter) for the next start.

@@ -482,5 +482,9 @@ func (r *Runner) Stop(ctx context.Context) bool {
 	}
 }
 
+// Excluded names the classes the tag selection left with no task
+// (script.SelectTags): they get no users.
+func (r *Runner) Excluded() []string { return r.cfg.Script.Excluded }
+
 // ClassList is the script's classes for Distribute.
 func (r *Runner) ClassList() []Class { return Classes(r.cfg.Script) }
