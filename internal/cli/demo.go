@@ -24,12 +24,6 @@ go-httpbin's endpoints. examples/shop.star is written for it.`,
   stampede run -f examples/shop.star --headless -u 20 -r 10 -t 15s`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			switch {
-			case !(opts.ErrorRate >= 0 && opts.ErrorRate <= 1):
-				return configErr("--error-rate: must be between 0 and 1, got %v", opts.ErrorRate)
-			case !(opts.LatencyScale >= 0):
-				return configErr("--latency-scale: must be >= 0, got %v", opts.LatencyScale)
-			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			if err := demo.Serve(ctx, addr, opts, app.Log); err != nil {
@@ -42,5 +36,7 @@ go-httpbin's endpoints. examples/shop.star is written for it.`,
 	cmd.Flags().Float64Var(&opts.LatencyScale, "latency-scale", opts.LatencyScale, "multiply the simulated latency (0: none)")
 	cmd.Flags().Float64Var(&opts.ErrorRate, "error-rate", opts.ErrorRate, "share of checkouts that fail with 500 (0..1)")
 	cmd.Flags().Int64Var(&opts.Seed, "seed", 0, "seed for latency and errors (0: random)")
+	floatIn(cmd.Flags(), "latency-scale", &opts.LatencyScale, 0, maxLatencyScale)
+	floatIn(cmd.Flags(), "error-rate", &opts.ErrorRate, 0, 1)
 	return cmd
 }

@@ -11,10 +11,10 @@ func TestDemoFlagErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--error-rate", "2"}, "--error-rate: must be between 0 and 1, got 2"},
-		{[]string{"--error-rate", "-0.1"}, "--error-rate: must be between 0 and 1, got -0.1"},
-		{[]string{"--error-rate", "NaN"}, "--error-rate: must be between 0 and 1, got NaN"},
-		{[]string{"--latency-scale", "-1"}, "--latency-scale: must be >= 0, got -1"},
+		{[]string{"--error-rate", "2"}, `"--error-rate" flag: must be a number from 0 to 1, got 2`},
+		{[]string{"--error-rate", "-0.1"}, `"--error-rate" flag: must be a number from 0 to 1, got -0.1`},
+		{[]string{"--error-rate", "NaN"}, `"--error-rate" flag: must be a number from 0 to 1, got NaN`},
+		{[]string{"--latency-scale", "-1"}, `"--latency-scale" flag: must be a number from 0 to 1000, got -1`},
 	} {
 		r := runMain(t, append([]string{"demo", "--addr", "127.0.0.1:0"}, tc.args...)...)
 		if r.code != ExitConfig || !strings.Contains(r.stderr, tc.want) {

@@ -103,18 +103,14 @@ within --expect-workers-max-wait.`,
 	durationFlag(fs, &mo.maxWait, "expect-workers-max-wait", "", "give up when the expected workers have not connected after this long (default: wait forever)")
 	fs.StringVar(&mo.bindHost, "master-bind-host", "0.0.0.0", "address the worker port listens on (0.0.0.0 or * = every interface)")
 	fs.IntVar(&mo.bindPort, "master-bind-port", 5557, "worker port")
+	intIn(fs, "expect-workers", &mo.expectWorkers, 1, maxWorkers)
+	intIn(fs, "master-bind-port", &mo.bindPort, 0, maxPort)
 	fs.BoolVar(&mo.insecure, "insecure", false, "allow a master on a non-loopback address without a cluster token (anyone who reaches the port can join and receive the script)")
 	mo.tok.register(fs)
 	return cmd
 }
 
 func (mo *masterOptions) validate() (token string, err error) {
-	switch {
-	case mo.expectWorkers < 1:
-		return "", configErr("--expect-workers: must be >= 1, got %d", mo.expectWorkers)
-	case mo.bindPort < 0 || mo.bindPort > 65535:
-		return "", configErr("--master-bind-port: %d is not a port", mo.bindPort)
-	}
 	token, err = mo.tok.read()
 	if err != nil {
 		return "", err

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/stampede-load/stampede/internal/bounds"
 	"github.com/stampede-load/stampede/internal/engine"
 	"github.com/stampede-load/stampede/internal/httpclient"
 	"github.com/stampede-load/stampede/internal/output"
@@ -77,21 +78,17 @@ func (o *testOptions) register(fs *pflag.FlagSet) {
 	o.web.register(fs)
 	o.wl.register(fs)
 	o.limits.register(fs)
+	intIn(fs, "users", &o.users, 0, bounds.MaxUsers)
+	limit(fs, "spawn-rate", func() error { return bounds.Positive(o.spawnRate, bounds.MaxSpawnRate) })
+	intIn(fs, "exit-code-on-error", &o.exitOnError, 0, maxExitCode)
+	limit(fs, "iterations", func() error { return bounds.Int(o.iterations, 0, bounds.MaxIterations) })
+	intIn(fs, "max-names", &o.limits.maxNames, 0, maxNames)
 }
 
 // validate checks the flags before anything is loaded.
 func (o *testOptions) validate() error {
-	switch {
-	case o.file == "":
+	if o.file == "" {
 		return configErr("-f/--file: a test script is required (try examples/minimal.star)")
-	case o.users < 0:
-		return configErr("-u/--users: must be >= 0, got %d", o.users)
-	case o.spawnRate <= 0:
-		return configErr("-r/--spawn-rate: must be > 0, got %g", o.spawnRate)
-	case o.iterations < 0:
-		return configErr("-i/--iterations: must be >= 0, got %d", o.iterations)
-	case o.exitOnError < 0 || o.exitOnError > 125:
-		return configErr("--exit-code-on-error: must be between 0 and 125")
 	}
 	if err := checkHost("--host", o.host); err != nil {
 		return configErr("%v", err)

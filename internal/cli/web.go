@@ -71,17 +71,13 @@ func (w *webOptions) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&w.autostart, "autostart", false, "with the web UI: start the test at once with -u/-r/-t")
 	fs.IntVar(&w.autoquit, "autoquit", -1, "with the web UI: exit this many seconds after the test ends (-1: never)")
 	w.tls.register(fs)
+	intIn(fs, "web-port", &w.port, 0, maxPort)
+	intIn(fs, "autoquit", &w.autoquit, -1, maxAutoquitSecs)
 }
 
 func (w *webOptions) validate() error {
-	if w.port < 0 || w.port > 65535 {
-		return configErr("--web-port: %d is not a port", w.port)
-	}
 	if w.auth != "" && w.authFile != "" {
 		return configErr("--web-auth and --web-auth-file: give one of them")
-	}
-	if w.autoquit < -1 {
-		return configErr("--autoquit: must be >= 0 seconds, or -1 for never")
 	}
 	if w.auth != "" {
 		if _, err := web.ParseCredentials(w.auth); err != nil {

@@ -54,6 +54,7 @@ master reports every region separately. See docs/distributed.md.`,
 	fs := cmd.Flags()
 	fs.StringVar(&o.masterHost, "master-host", "127.0.0.1", "host name or address of the master")
 	fs.IntVar(&o.masterPort, "master-port", 5557, "worker port of the master")
+	intIn(fs, "master-port", &o.masterPort, 1, maxPort)
 	fs.StringVar(&o.region, "region", "", "region label of this worker's statistics (default \"local\")")
 	fs.StringVar(&o.name, "name", "", "worker id, unique in the cluster (default: HOSTNAME-PID)")
 	fs.BoolVar(&o.tls, "tls", false, "connect to the master over TLS, verifying it against the system's roots")
@@ -86,11 +87,8 @@ func (o *workerOptions) tlsConfig() (*tls.Config, error) {
 }
 
 func (app *App) worker(ctx context.Context, o *workerOptions) error {
-	switch {
-	case o.masterHost == "":
+	if o.masterHost == "" {
 		return configErr("--master-host: required")
-	case o.masterPort <= 0 || o.masterPort > 65535:
-		return configErr("--master-port: %d is not a port", o.masterPort)
 	}
 	token, err := o.tok.read()
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/stampede-load/stampede/internal/bounds"
 	"github.com/stampede-load/stampede/internal/cluster"
 	"github.com/stampede-load/stampede/internal/engine"
 	"github.com/stampede-load/stampede/internal/openmodel"
@@ -36,6 +37,8 @@ func (w *workloadOptions) register(fs *pflag.FlagSet) {
 	fs.StringVar(&w.arrivalStages, "arrival-stages", "", `open model: ramp the arrival rate linearly through DURATION:RATE stages, then stop, e.g. "1m:100/s,5m:1000/s"`)
 	fs.IntVar(&w.maxUsers, "max-users", 0, "open model: the most users the pool may create (default: the script's max_users, else the peak rate per second, at least 100)")
 	fs.IntVar(&w.maxQueue, "max-queue", 0, "open model: due iterations that may wait for a free user before more are dropped (default: --max-users or one second of the peak rate, whichever is more)")
+	intIn(fs, "max-users", &w.maxUsers, 0, bounds.MaxUsers)
+	intIn(fs, "max-queue", &w.maxQueue, 0, bounds.MaxUsers)
 }
 
 // validate checks the formats before the script is loaded.
@@ -61,12 +64,6 @@ func (w *workloadOptions) validate() error {
 		if _, err := workload.ParseArrivalStages(w.arrivalStages); err != nil {
 			return configErr("--arrival-stages: %v", err)
 		}
-	}
-	if w.maxUsers < 0 {
-		return configErr("--max-users: must be > 0, got %d", w.maxUsers)
-	}
-	if w.maxQueue < 0 {
-		return configErr("--max-queue: must be >= 0, got %d", w.maxQueue)
 	}
 	return nil
 }

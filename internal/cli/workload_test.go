@@ -40,14 +40,14 @@ func TestWorkloadFlagErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"--stages", "1m"}, "--stages: stage 1"},
-		{[]string{"--stages", "1m:10:0"}, "--stages: stage 1: spawn rate must be > 0"},
+		{[]string{"--stages", "1m:10:0"}, "--stages: stage 1: spawn rate must be a number above 0"},
 		{[]string{"--arrival-rate", "fast"}, "--arrival-rate:"},
 		{[]string{"--arrival-rate", "0/s"}, "--arrival-rate: must be > 0"},
 		{[]string{"--arrival-stages", "1m"}, "--arrival-stages: stage 1"},
 		{[]string{"--arrival-stages", "1m:10/parsec"}, "--arrival-stages:"},
 		{[]string{"--stages", "1m:10:1", "--arrival-rate", "5/s"}, "choose the closed model"},
 		{[]string{"--max-users", "5"}, "--max-users/--max-queue: only for the open model"},
-		{[]string{"--arrival-rate", "5/s", "--max-users", "-1"}, "--max-users: must be > 0"},
+		{[]string{"--arrival-rate", "5/s", "--max-users", "-1"}, `"--max-users" flag: must be a whole number from 0`},
 	}
 	for _, tt := range tests {
 		args := append([]string{"run", "-f", script, "--headless", "--host", host, "-t", "1s"}, tt.args...)

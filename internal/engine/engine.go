@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/bounds"
 	"github.com/stampede-load/stampede/internal/output"
 	"github.com/stampede-load/stampede/internal/script"
 	"github.com/stampede-load/stampede/internal/stats"
@@ -62,21 +63,25 @@ const (
 	maxTagLength = 200
 )
 
-// Validate checks the parameters, naming the bad field.
+// Validate checks the parameters against the limits of package bounds,
+// naming the bad field. Every front end (flags, web form, shapes) ends
+// here, so a NaN or an absurd count never reaches a driver.
 func (p Params) Validate() error {
-	switch {
-	case p.Users < 0:
-		return &FieldError{"user_count", "must be >= 0"}
-	case p.SpawnRate <= 0:
-		return &FieldError{"spawn_rate", "must be > 0"}
-	case p.RunTime < 0:
-		return &FieldError{"run_time", "must be >= 0"}
-	case p.Iterations < 0:
-		return &FieldError{"iterations", "must be >= 0"}
+	if err := bounds.Int(int64(p.Users), 0, bounds.MaxUsers); err != nil {
+		return &FieldError{"user_count", err.Error()}
+	}
+	if err := bounds.Positive(p.SpawnRate, bounds.MaxSpawnRate); err != nil {
+		return &FieldError{"spawn_rate", err.Error()}
+	}
+	if err := bounds.Duration(p.RunTime, 0, bounds.MaxRunTime); err != nil {
+		return &FieldError{"run_time", err.Error()}
+	}
+	if err := bounds.Int(p.Iterations, 0, bounds.MaxIterations); err != nil {
+		return &FieldError{"iterations", err.Error()}
 	}
 	for c, n := range p.ClassUsers {
-		if n < 0 {
-			return &FieldError{"class_users", fmt.Sprintf("%s: must be >= 0", c)}
+		if err := bounds.Int(int64(n), 0, bounds.MaxUsers); err != nil {
+			return &FieldError{"class_users", fmt.Sprintf("%s: %v", c, err)}
 		}
 	}
 	if err := validTags("tags", p.Tags); err != nil {

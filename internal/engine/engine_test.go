@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -285,6 +286,13 @@ func TestParamsValidate(t *testing.T) {
 		{Params{Users: 1, SpawnRate: 0}, "spawn_rate"},
 		{Params{Users: 1, SpawnRate: -2}, "spawn_rate"},
 		{Params{Users: 1, SpawnRate: 1, RunTime: -time.Second}, "run_time"},
+		{Params{Users: 1, SpawnRate: math.NaN()}, "spawn_rate"},
+		{Params{Users: 1, SpawnRate: math.Inf(1)}, "spawn_rate"},
+		{Params{Users: 1, SpawnRate: 1e300}, "spawn_rate"},
+		{Params{Users: 1 << 40, SpawnRate: 1}, "user_count"},
+		{Params{Users: 1, SpawnRate: 1, RunTime: 1 << 62}, "run_time"},
+		{Params{Users: 1, SpawnRate: 1, ClassUsers: map[string]int{"A": 1 << 40}}, "class_users"},
+		{Params{Users: 1, SpawnRate: 1, ClassUsers: map[string]int{"A": -1}}, "class_users"},
 	}
 	for _, tc := range tests {
 		err := tc.p.Validate()
@@ -294,7 +302,7 @@ func TestParamsValidate(t *testing.T) {
 			t.Errorf("%+v: %v", tc.p, err)
 		case tc.field != "" && (!errors.As(err, &fe) || fe.Field != tc.field):
 			t.Errorf("%+v: %v, want a %s error", tc.p, err, tc.field)
-		case tc.field != "" && !strings.HasPrefix(err.Error(), tc.field+": must be"):
+		case tc.field != "" && (!strings.HasPrefix(err.Error(), tc.field+": ") || !strings.Contains(err.Error(), "must be")):
 			t.Errorf("message %q", err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/bounds"
 	"github.com/stampede-load/stampede/internal/workload"
 	"go.starlark.net/starlark"
 )
@@ -72,10 +73,14 @@ func durationArg(fn, name string, v starlark.Value) (time.Duration, error) {
 		return d, nil
 	}
 	f, ok := starlark.AsFloat(v)
-	if !ok || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+	if !ok {
 		return 0, fmt.Errorf("%s: %s must be a duration like \"1m\" or a number of seconds, got %s", fn, name, v)
 	}
-	return time.Duration(f * float64(time.Second)), nil
+	d, err := bounds.Seconds(f)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %s %v", fn, name, err)
+	}
+	return d, nil
 }
 
 // rateArg reads a rate given as "100/s", "30/m" or a number per second.
@@ -88,8 +93,11 @@ func rateArg(fn, name string, v starlark.Value) (float64, error) {
 		return r, nil
 	}
 	f, ok := starlark.AsFloat(v)
-	if !ok || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+	if !ok {
 		return 0, fmt.Errorf("%s: %s must be a rate like \"100/s\" or a number per second, got %s", fn, name, v)
+	}
+	if err := bounds.Float(f, 0, bounds.MaxArrivalRate); err != nil {
+		return 0, fmt.Errorf("%s: %s %v", fn, name, err)
 	}
 	return f, nil
 }
@@ -107,14 +115,17 @@ func newStage(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 	if d <= 0 {
 		return nil, errors.New("stage: duration must be > 0")
 	}
-	if users < 0 {
-		return nil, fmt.Errorf("stage: users must be >= 0, got %d", users)
+	if err := bounds.Int(int64(users), 0, bounds.MaxUsers); err != nil {
+		return nil, fmt.Errorf("stage: users %v", err)
 	}
 	sv := &stageValue{st: workload.Stage{Duration: d, Users: users}}
 	if rate != starlark.None {
 		r, ok := starlark.AsFloat(rate)
-		if !ok || !(r > 0) || math.IsInf(r, 0) {
+		if !ok {
 			return nil, fmt.Errorf("stage: spawn_rate must be a number > 0, got %s", rate)
+		}
+		if err := bounds.Positive(r, bounds.MaxSpawnRate); err != nil {
+			return nil, fmt.Errorf("stage: spawn_rate %v", err)
 		}
 		sv.st.SpawnRate, sv.rateSet = r, true
 	}

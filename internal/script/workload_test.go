@@ -1,6 +1,7 @@
 package script
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -82,5 +83,24 @@ def shape(t, users):
 	bad := loadWorkload(t, "def shape(t):\n    return (3, 1, {\"a\": 1})\n")
 	if _, _, err := bad.Workload.Shape.Tick(0, 0); err == nil {
 		t.Error("class counts not adding up to users accepted")
+	}
+}
+
+// Numbers in the workload globals get the command line's bounds.
+func TestWorkloadRefusesAbsurdNumbers(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{`stages = [stage(duration=float("inf"), users=1)]`, "must be a number of seconds"},
+		{`stages = [stage(duration=1e300, users=1)]`, "must be a number of seconds"},
+		{`stages = [stage(duration="1m", users=100000000000)]`, "users must be a whole number from 0 to 10000000"},
+		{`stages = [stage(duration="1m", users=1, spawn_rate=float("nan"))]`, "spawn_rate must be a number above 0"},
+		{`stages = [stage(duration="1m", users=1, spawn_rate=1e300)]`, "spawn_rate must be a number above 0 and at most 10000000"},
+		{`arrival_rate = float("inf")`, "must be a number from 0 to 10000000"},
+		{`arrival_rate = 1e12`, "must be a number from 0 to 10000000"},
+		{`arrival_stages = [arrival_stage(duration=float("nan"), rate=1)]`, "must be a number of seconds"},
+	} {
+		_, err := LoadFiles("w.star", map[string][]byte{"w.star": []byte("def t(u):\n    pass\na = user(tasks=[t])\n" + tc.src + "\n")}, Options{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error with %q", tc.src, err, tc.want)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/internal/engine"
+	"github.com/stampede-load/stampede/internal/workload"
 )
 
 // swarmRequest is POST /swarm's input, from a form or a JSON body.
@@ -114,8 +115,9 @@ func (s *Server) swarmParams(f fieldValues) (engine.Params, error) {
 		return p, &engine.FieldError{Field: "user_count", Msg: "required"}
 	}
 	if v, ok := f.get("spawn_rate"); ok {
+		// NaN, infinities and absurd rates parse; p.Validate refuses them.
 		x, err := strconv.ParseFloat(v, 64)
-		if err != nil || x != x {
+		if err != nil {
 			return p, &engine.FieldError{Field: "spawn_rate", Msg: fmt.Sprintf("%q is not a number", v)}
 		}
 		p.SpawnRate = x
@@ -127,7 +129,7 @@ func (s *Server) swarmParams(f fieldValues) (engine.Params, error) {
 		p.Host = v
 	}
 	if v, ok := f.get("run_time"); ok && v != "" {
-		d, err := parseRunTime(v)
+		d, err := workload.ParseDuration(v)
 		if err != nil {
 			return p, &engine.FieldError{Field: "run_time", Msg: err.Error()}
 		}
@@ -239,25 +241,6 @@ func checkURL(v string) error {
 		return fmt.Errorf("%q is not an http:// or https:// URL", v)
 	}
 	return nil
-}
-
-// parseRunTime reads Locust's run times: "90", "90s", "5m", "1h30m",
-// "3h30m10s".
-func parseRunTime(v string) (time.Duration, error) {
-	if n, err := strconv.ParseFloat(v, 64); err == nil {
-		if n < 0 || n != n {
-			return 0, fmt.Errorf("%q is negative", v)
-		}
-		return time.Duration(n * float64(time.Second)), nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a run time (e.g. 90, 30s, 5m, 1h30m)", v)
-	}
-	if d < 0 {
-		return 0, fmt.Errorf("%q is negative", v)
-	}
-	return d, nil
 }
 
 func (s *Server) handleSwarm(w http.ResponseWriter, r *http.Request) {

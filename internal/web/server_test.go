@@ -301,6 +301,17 @@ func TestSwarmRejectsBadInput(t *testing.T) {
 		{"json bad run time", js, `{"user_count": 3, "spawn_rate": 1, "run_time": "1x"}`, "run_time"},
 		{"json bad host", js, `{"user_count": 3, "spawn_rate": 1, "host": "example.com"}`, "host"},
 		{"json not an object", js, `[1,2]`, ""},
+		{"spawn rate Inf", form, "user_count=5&spawn_rate=Inf", "spawn_rate"},
+		{"spawn rate NaN", form, "user_count=5&spawn_rate=NaN", "spawn_rate"},
+		{"spawn rate absurd", form, "user_count=5&spawn_rate=1e300", "spawn_rate"},
+		{"json spawn rate Inf", js, `{"user_count": 3, "spawn_rate": "Infinity"}`, "spawn_rate"},
+		{"json spawn rate huge", js, `{"user_count": 3, "spawn_rate": 1e308}`, "spawn_rate"},
+		{"users absurd", form, "user_count=1000000000000&spawn_rate=1", "user_count"},
+		{"users beyond int", form, "user_count=99999999999999999999999&spawn_rate=1", "user_count"},
+		{"json users absurd", js, `{"user_count": 50000000, "spawn_rate": 1}`, "user_count"},
+		{"run time inf", form, "user_count=5&spawn_rate=1&run_time=inf", "run_time"},
+		{"run time overflows", form, "user_count=5&spawn_rate=1&run_time=1e300", "run_time"},
+		{"run time beyond a year", form, "user_count=5&spawn_rate=1&run_time=9000h", "run_time"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stampede-load/stampede/internal/bounds"
 )
 
 // ParseRate reads an arrival rate and returns it in iterations per
@@ -23,7 +25,7 @@ func ParseRate(s string) (float64, error) {
 		return 0, fmt.Errorf("rate %q is negative", s)
 	}
 	if !hasUnit {
-		return n, nil
+		unit = "s"
 	}
 	var per time.Duration
 	switch u := strings.TrimSpace(unit); u {
@@ -40,7 +42,11 @@ func ParseRate(s string) (float64, error) {
 		}
 		per = d
 	}
-	return n / per.Seconds(), nil
+	r := n / per.Seconds()
+	if err := bounds.Float(r, 0, bounds.MaxArrivalRate); err != nil {
+		return 0, fmt.Errorf("rate %q: %v iterations per second", s, err)
+	}
+	return r, nil
 }
 
 // FormatRate prints a rate per second the way ParseRate reads it.

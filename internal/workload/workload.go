@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stampede-load/stampede/internal/bounds"
 )
 
 // ParseDuration reads a duration as the command line does: a Go duration
@@ -23,17 +25,18 @@ func ParseDuration(s string) (time.Duration, error) {
 		return 0, errors.New("empty duration")
 	}
 	if n, err := strconv.ParseFloat(s, 64); err == nil {
-		if n < 0 || math.IsNaN(n) || math.IsInf(n, 0) {
-			return 0, fmt.Errorf("%q is not a non-negative duration", s)
+		d, err := bounds.Seconds(n)
+		if err != nil {
+			return 0, fmt.Errorf("%q: %v", s, err)
 		}
-		return time.Duration(n * float64(time.Second)), nil
+		return d, nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
 		return 0, fmt.Errorf("%q is not a duration (e.g. 30s, 5m, 1h30m)", s)
 	}
-	if d < 0 {
-		return 0, fmt.Errorf("%q is negative", s)
+	if err := bounds.Duration(d, 0, bounds.MaxRunTime); err != nil {
+		return 0, fmt.Errorf("%q: %v", s, err)
 	}
 	return d, nil
 }
@@ -64,10 +67,12 @@ func (s Stage) Validate(i int) error {
 	switch {
 	case s.Duration <= 0:
 		return fmt.Errorf("stage %d: duration must be > 0", i+1)
-	case s.Users < 0:
-		return fmt.Errorf("stage %d: users must be >= 0, got %d", i+1, s.Users)
-	case !(s.SpawnRate > 0) || math.IsInf(s.SpawnRate, 0):
-		return fmt.Errorf("stage %d: spawn rate must be > 0, got %g", i+1, s.SpawnRate)
+	}
+	if err := bounds.Int(int64(s.Users), 0, bounds.MaxUsers); err != nil {
+		return fmt.Errorf("stage %d: users %v", i+1, err)
+	}
+	if err := bounds.Positive(s.SpawnRate, bounds.MaxSpawnRate); err != nil {
+		return fmt.Errorf("stage %d: spawn rate %v", i+1, err)
 	}
 	return nil
 }

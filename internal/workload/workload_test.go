@@ -21,8 +21,13 @@ func TestParseStages(t *testing.T) {
 		{in: "1m:x:1", err: "users"},
 		{in: "abc:1:1", err: "duration"},
 		{in: "0s:1:1", err: "duration must be > 0"},
-		{in: "1m:-1:1", err: "users must be >= 0"},
-		{in: "1m:1:0", err: "spawn rate must be > 0"},
+		{in: "1m:-1:1", err: "users must be a whole number from 0 to 10000000, got -1"},
+		{in: "1m:1:0", err: "spawn rate must be a number above 0"},
+		{in: "1m:1:nan", err: "spawn rate must be a number above 0 and at most 10000000, got NaN"},
+		{in: "1m:1:inf", err: "got +Inf"},
+		{in: "1m:100000000000:1", err: "users must be a whole number from 0 to 10000000"},
+		{in: "1e300:1:1", err: "duration"},
+		{in: "9000h:1:1", err: "duration"},
 		{in: "1m:1:1:1", err: "want DURATION:USERS"},
 	}
 	for _, tt := range tests {
@@ -99,6 +104,11 @@ func TestParseRate(t *testing.T) {
 		{"1/parsec", 0, true},
 		{"1/0s", 0, true},
 		{"", 0, true},
+		{"nan/s", 0, true},
+		{"inf", 0, true},
+		{"1e300/s", 0, true},
+		{"1/1ns", 0, true},
+		{"10000000/s", 10_000_000, false},
 	}
 	for _, tt := range tests {
 		got, err := ParseRate(tt.in)
