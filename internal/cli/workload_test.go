@@ -64,7 +64,7 @@ func TestScriptWorkloadErrors(t *testing.T) {
 		src, want string
 	}{
 		{base + "stages = [1]\n", "stages[0] must be stage("},
-		{base + "stages = [stage(duration=\"1m\", users=-1)]\n", "stage: users must be >= 0"},
+		{base + "stages = [stage(duration=\"1m\", users=-1)]\n", "stage: users must be a whole number from 0 to 10000000, got -1"},
 		{base + "stages = [stage(duration=\"soon\", users=1)]\n", "stage: duration:"},
 		{base + "arrival_stages = [arrival_stage(duration=\"1m\", rate=\"x\")]\n", "arrival_stage: rate:"},
 		{base + "arrival_rate = \"5/s\"\nstages = [stage(duration=1, users=1)]\n", "keep one"},

@@ -11,12 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"sync"
 	"time"
 
 	"github.com/stampede-load/stampede/internal/bounds"
 	"github.com/stampede-load/stampede/internal/output"
+	"github.com/stampede-load/stampede/internal/redact"
 	"github.com/stampede-load/stampede/internal/script"
 	"github.com/stampede-load/stampede/internal/stats"
 )
@@ -241,7 +241,7 @@ func (e *Engine) Start(ctx context.Context, p Params) error {
 	if p.RunTime > 0 {
 		e.deadline = time.AfterFunc(p.RunTime, func() { e.StopWith("run time elapsed") })
 	}
-	e.cfg.Log.Info("test started", "users", p.Users, "spawn_rate", p.SpawnRate, "run_time", p.RunTime, "iterations", p.Iterations, "host", redactHost(p.Host))
+	e.cfg.Log.Info("test started", "users", p.Users, "spawn_rate", p.SpawnRate, "run_time", p.RunTime, "iterations", p.Iterations, "host", redact.URL(p.Host))
 	return nil
 }
 
@@ -452,14 +452,4 @@ func (e *Engine) Workers() []output.WorkerInfo {
 		return wl.Workers()
 	}
 	return nil
-}
-
-// redactHost hides a password in a target URL (http://user:pass@host)
-// before it is logged.
-func redactHost(h string) string {
-	u, err := url.Parse(h)
-	if err != nil || u.User == nil {
-		return h
-	}
-	return u.Redacted()
 }

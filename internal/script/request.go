@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/internal/httpclient"
+	"github.com/stampede-load/stampede/internal/redact"
 	"go.starlark.net/lib/json"
 	"go.starlark.net/starlark"
 	"golang.org/x/net/http/httpguts"
@@ -44,6 +45,7 @@ func (h *httpValue) do(method string, b *starlark.Builtin, args starlark.Tuple, 
 	}
 	statName := target
 	if isAbsURL(target) {
+		statName = redact.URL(target) // a password here would reach every output
 		req.URL = target
 	} else {
 		if v.host == "" {

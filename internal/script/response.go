@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/internal/httpclient"
+	"github.com/stampede-load/stampede/internal/redact"
 	"github.com/stampede-load/stampede/internal/stats"
 	"go.starlark.net/lib/json"
 	"go.starlark.net/starlark"
@@ -33,7 +34,7 @@ type response struct {
 var _ starlark.HasAttrs = (*response)(nil)
 
 func (r *response) String() string {
-	return fmt.Sprintf("<response %s %s: %d>", r.method, r.url, r.status())
+	return fmt.Sprintf("<response %s %s: %d>", r.method, redact.URL(r.url), r.status())
 }
 func (r *response) Type() string          { return "response" }
 func (r *response) Freeze()               {}

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 
+	"github.com/stampede-load/stampede/internal/redact"
 	"github.com/stampede-load/stampede/internal/runner"
 	"github.com/stampede-load/stampede/internal/script"
 	"github.com/stampede-load/stampede/internal/stats"
@@ -99,7 +100,7 @@ type info struct {
 
 func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
 	d := s.cfg.Defaults
-	in := info{Title: s.cfg.Title, Version: s.cfg.Version, Classes: s.classes, Host: d.Host, Users: d.Users,
+	in := info{Title: s.cfg.Title, Version: s.cfg.Version, Classes: s.classes, Host: redact.URL(d.Host), Users: d.Users,
 		SpawnRate: d.SpawnRate, Report: s.cfg.Report != nil, FullHistory: s.cfg.History != nil}
 	in.Tags, in.ExcludeTags, in.TaskTags = nonNil(d.Tags), nonNil(d.ExcludeTags), []string{}
 	if s.cfg.Script != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/internal/engine"
+	"github.com/stampede-load/stampede/internal/redact"
 	"github.com/stampede-load/stampede/internal/workload"
 )
 
@@ -126,7 +127,7 @@ func (s *Server) swarmParams(f fieldValues) (engine.Params, error) {
 		if err := checkURL(v); err != nil {
 			return p, &engine.FieldError{Field: "host", Msg: err.Error()}
 		}
-		p.Host = v
+		p.Host = s.unredactHost(v)
 	}
 	if v, ok := f.get("run_time"); ok && v != "" {
 		d, err := workload.ParseDuration(v)
@@ -206,6 +207,18 @@ func (s *Server) swarmTags(f fieldValues, running bool, p *engine.Params) error 
 	return nil
 }
 
+// unredactHost maps a host the page got with its password hidden (from
+// /api/info or the event stream) back to the real one, so that starting
+// again from the prefilled form keeps the password.
+func (s *Server) unredactHost(v string) string {
+	for _, h := range []string{s.cfg.Defaults.Host, s.cfg.Engine.Params().Host} {
+		if h != v && redact.URL(h) == v {
+			return h
+		}
+	}
+	return v
+}
+
 func (s *Server) hasClass(name string) bool {
 	if s.cfg.Script == nil {
 		return true
@@ -267,8 +280,9 @@ func (s *Server) handleSwarm(w http.ResponseWriter, r *http.Request) {
 	if editing {
 		msg = "Test edited"
 	}
-	s.cfg.Log.Info("web: "+strings.ToLower(msg), "users", p.Users, "spawn_rate", p.SpawnRate, "host", p.Host, "run_time", p.RunTime, "remote", r.RemoteAddr)
-	resp := map[string]any{"success": true, "message": msg, "host": p.Host, "user_count": p.Users, "spawn_rate": p.SpawnRate}
+	host := redact.URL(p.Host)
+	s.cfg.Log.Info("web: "+strings.ToLower(msg), "users", p.Users, "spawn_rate", p.SpawnRate, "host", host, "run_time", p.RunTime, "remote", r.RemoteAddr)
+	resp := map[string]any{"success": true, "message": msg, "host": host, "user_count": p.Users, "spawn_rate": p.SpawnRate}
 	if p.RunTime > 0 {
 		resp["run_time"] = p.RunTime.Seconds()
 	}
