@@ -243,7 +243,7 @@ func TestIterationsExactLocal(t *testing.T) {
 	if r.code != ExitOK || r.took > 10*time.Second || len(rc.seen("/page")) > 15 {
 		t.Errorf("exit %d after %v, %d requests", r.code, r.took, len(rc.seen("/page")))
 	}
-	if r := runMain(t, "run", "-f", script, "--headless", "--host", rc.url, "-i", "-1"); r.code != ExitConfig || !strings.Contains(r.stderr, "-i/--iterations: must be >= 0") {
+	if r := runMain(t, "run", "-f", script, "--headless", "--host", rc.url, "-i", "-1"); r.code != ExitConfig || !strings.Contains(r.stderr, `"-i, --iterations" flag: must be a whole number from 0`) {
 		t.Errorf("exit %d: %s", r.code, r.stderr)
 	}
 }
