@@ -179,10 +179,11 @@ func (c *fastClient) once(method, target string, hdr, cookies []Header, body []b
 		}
 		req.Header.Set(h.Key, h.Value)
 	}
-	if len(req.Header.Peek("Cookie")) > 0 {
-		// an explicit Cookie header replaces the jar's and cookies=
-	} else if ck := c.jar.header(target, cookies); ck != "" {
-		req.Header.Set("Cookie", ck)
+	// an explicit Cookie header replaces the jar's and cookies=
+	if len(req.Header.Peek("Cookie")) == 0 {
+		if ck := c.jar.header(target, cookies); ck != "" {
+			req.Header.Set("Cookie", ck)
+		}
 	}
 	if len(body) > 0 {
 		req.SetBodyRaw(body)

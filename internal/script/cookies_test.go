@@ -1,7 +1,6 @@
 package script
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -77,16 +76,12 @@ func TestCookieErrors(t *testing.T) {
 		{`u.http.cookies.set("a", "b", path="x")`, "u.http.cookies: path must start with /"},
 		{`u.http.cookies.pop("none")`, "pop: no cookie"},
 	} {
-		h := newHarness(t, "def t(u):\n    "+tc.call+"\nc = user(tasks=[t])\n", Options{})
-		h.vu(1, "c", srv.URL, 0).RunTask(context.Background())
-		if k, _ := onlyException(t, h.flush()); !strings.Contains(k.Message, tc.want) {
-			t.Errorf("%s: %q, want %q", tc.call, k.Message, tc.want)
+		if msg, _ := callError(t, tc.call, srv.URL); !strings.Contains(msg, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.call, msg, tc.want)
 		}
 	}
-	h := newHarness(t, "def t(u):\n    u.http.cookies['a'] = 'b'\nc = user(tasks=[t])\n", Options{})
-	h.vu(1, "c", "", 0).RunTask(context.Background())
-	if k, _ := onlyException(t, h.flush()); !strings.Contains(k.Message, "no host to set the cookie for: use u.http.cookies.set(name, value, domain=...)") {
-		t.Errorf("no host: %q", k.Message)
+	if msg, _ := callError(t, "u.http.cookies['a'] = 'b'", ""); !strings.Contains(msg, "no host to set the cookie for: use u.http.cookies.set(name, value, domain=...)") {
+		t.Errorf("no host: %q", msg)
 	}
 }
 

@@ -49,6 +49,21 @@ func runOnce(t *testing.T, src, host string, o httpclient.Options) (*VU, *stats.
 	return v, d
 }
 
+// callError runs `def t(u): <call>` once for a user of host and returns
+// the message of the one exception it raised, and what it recorded.
+//
+// u.http is called through an alias, which the static checks at load
+// (lint.go) do not follow, so that the run-time checks are the ones tested.
+func callError(t *testing.T, call, host string) (string, *stats.Delta) {
+	t.Helper()
+	call = strings.ReplaceAll(call, "u.http.", "client.")
+	h := newHarness(t, "def t(u):\n    client = u.http\n    "+call+"\nc = user(tasks=[t])\n", Options{})
+	h.vu(1, "c", host, 0).RunTask(context.Background())
+	d := h.flush()
+	k, _ := onlyException(t, d)
+	return k.Message, d
+}
+
 // The second positional argument means what it means in requests: a
 // login posted as post(url, {...}) goes in the body, and the password
 // never reaches a statistics name (and so the console, CSV or report).
@@ -127,16 +142,8 @@ func TestRequestArgumentErrors(t *testing.T) {
 		{`u.http.get("/json").rename(3)`, "rename: name must be a string, got int"},
 	}
 	for _, tc := range tests {
-		// Called through an alias of u.http, which the static checks at
-		// load (lint.go) do not follow, so that the run-time checks are
-		// the ones tested here.
-		call := strings.ReplaceAll(tc.call, "u.http.", "client.")
-		h := newHarness(t, "def t(u):\n    client = u.http\n    "+call+"\nc = user(tasks=[t])\n", Options{})
-		v := h.vu(1, "c", srv.URL, 0)
-		v.RunTask(context.Background())
-		k, _ := onlyException(t, h.flush())
-		if !strings.Contains(k.Message, tc.want) {
-			t.Errorf("%s: exception %q, want %q", tc.call, k.Message, tc.want)
+		if msg, _ := callError(t, tc.call, srv.URL); !strings.Contains(msg, tc.want) {
+			t.Errorf("%s: exception %q, want %q", tc.call, msg, tc.want)
 		}
 	}
 }
@@ -293,12 +300,9 @@ c = user(tasks=[t])
 		{`u.record("x", 1, error=3)`, "record: error must be None or a message"},
 		{`u.record("x", 1, when=3)`, `record: unexpected keyword argument "when"`},
 	} {
-		h := newHarness(t, "def t(u):\n    "+tc.call+"\nc = user(tasks=[t])\n", Options{})
-		h.vu(1, "c", srv.URL, 0).RunTask(context.Background())
-		d := h.flush()
-		k, _ := onlyException(t, d)
-		if !strings.Contains(k.Message, tc.want) {
-			t.Errorf("%s: exception %q, want %q", tc.call, k.Message, tc.want)
+		msg, d := callError(t, tc.call, srv.URL)
+		if !strings.Contains(msg, tc.want) {
+			t.Errorf("%s: exception %q, want %q", tc.call, msg, tc.want)
 		}
 		if len(d.Entries) != 0 {
 			t.Errorf("%s recorded %v", tc.call, d.Entries)

@@ -65,20 +65,27 @@ strict_in_lax = user(tasks=[strict_task], verify=False)
 	}
 }
 
-// cert= per request and per user class: the server requires a client
-// certificate from its CA and answers with its subject.
-func TestClientCertificates(t *testing.T) {
-	ca := testcert.NewCA(t)
+// clientCertServer requires a client certificate signed by ca and
+// answers with its subject's common name.
+func clientCertServer(t *testing.T, ca *testcert.CA) *httptest.Server {
 	_, _, serverCert := ca.Issue(t, "server")
-	aliceCert, aliceKey, _ := ca.Issue(t, "alice")
-	bobCert, bobKey, _ := ca.Issue(t, "bob")
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, r.TLS.PeerCertificates[0].Subject.CommonName)
 	}))
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: ca.Pool}
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
+	return srv
+}
+
+// cert= per request and per user class: the server requires a client
+// certificate from its CA and answers with its subject.
+func TestClientCertificates(t *testing.T) {
+	ca := testcert.NewCA(t)
+	srv := clientCertServer(t, ca)
+	aliceCert, aliceKey, _ := ca.Issue(t, "alice")
+	bobCert, bobKey, _ := ca.Issue(t, "bob")
 	vars := map[string]string{"alice_cert": aliceCert, "alice_key": aliceKey, "bob": bobCert + bobKey}
 	src := `
 ALICE = (vars["alice_cert"], vars["alice_key"])
@@ -130,15 +137,8 @@ c = user(tasks=[t], cert=ALICE, verify=False)
 // paths, and a class's cert= may name them too.
 func TestClientCertificateFromScriptFiles(t *testing.T) {
 	ca := testcert.NewCA(t)
-	_, _, serverCert := ca.Issue(t, "server")
+	srv := clientCertServer(t, ca)
 	certPEM, keyPEM, _ := ca.Issue(t, "carol")
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, r.TLS.PeerCertificates[0].Subject.CommonName)
-	}))
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: ca.Pool}
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
 	dir := t.TempDir()
 	files := map[string]string{
 		"certs/client.crt": certPEM, "certs/client.key": keyPEM,
@@ -186,10 +186,8 @@ func TestCertErrors(t *testing.T) {
 		{`u.http.get("/", cert=("a",))`, "get: cert: must be a (certificate, key) pair of strings"},
 		{`u.http.get("/", verify="ca.pem")`, "get: verify must be True or False, got string"},
 	} {
-		h := newHarness(t, "def t(u):\n    "+tc.call+"\nc = user(tasks=[t])\n", Options{})
-		h.vu(1, "c", srv.URL, 0).RunTask(context.Background())
-		if k, _ := onlyException(t, h.flush()); !strings.Contains(k.Message, tc.want) {
-			t.Errorf("%s: %q, want %q", tc.call, k.Message, tc.want)
+		if msg, _ := callError(t, tc.call, srv.URL); !strings.Contains(msg, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.call, msg, tc.want)
 		}
 	}
 	for _, tc := range []struct{ src, want string }{
