@@ -157,6 +157,7 @@ func (v *VU) callHook(ctx context.Context, fn starlark.Callable, args starlark.T
 	stop := context.AfterFunc(ctx, v.Interrupt)
 	defer stop()
 	v.ctx = ctx
+	resetSteps(v.thread, v.script.opts.MaxSteps)
 	res, err := starlark.Call(v.thread, fn, args, nil)
 	v.ctx = nil
 	v.flush()

@@ -31,6 +31,10 @@ type Options struct {
 	// of the module's top level), so a runaway loop becomes an error
 	// instead of a hung user. Zero means DefaultMaxSteps.
 	MaxSteps uint64
+	// MaxCallDepth bounds nested calls (recursion) on one thread, so a
+	// runaway recursion becomes an error instead of a process killed
+	// for its stack. Zero means DefaultMaxCallDepth.
+	MaxCallDepth int
 }
 
 // DefaultMaxSteps is about a second of pure Starlark computation.
@@ -165,6 +169,9 @@ func load(main string, src fileSource, o Options) (*Script, error) {
 	if o.MaxSteps == 0 {
 		o.MaxSteps = DefaultMaxSteps
 	}
+	if o.MaxCallDepth <= 0 {
+		o.MaxCallDepth = DefaultMaxCallDepth
+	}
 	l := &loader{src: src, opts: o, files: map[string][]byte{}, cache: map[string]*loadEntry{}}
 	globals, err := l.exec(main, "")
 	if err != nil {
@@ -255,7 +262,7 @@ func (l *loader) exec(name, from string) (starlark.StringDict, error) {
 			return l.exec(target, name)
 		},
 	}
-	thread.SetMaxExecutionSteps(l.opts.MaxSteps)
+	limitThread(thread, l.opts.MaxSteps, l.opts.MaxCallDepth)
 	setRand(thread, newRand(0, -1))
 	thread.SetLocal(loaderKey, &loading{l: l, file: name})
 	globals, err := execFile(thread, name, src, fileEnv(l.opts.Vars))
@@ -331,7 +338,7 @@ func loadError(err error) error {
 				}
 			}
 		}
-		return &LoadError{Msg: pos + ee.Msg, Backtrace: ee.Backtrace()}
+		return &LoadError{Msg: pos + boundText(ee.Msg), Backtrace: boundedBacktrace(ee)}
 	}
 	// resolve errors come as a list of syntax.Errors
 	if el, ok := err.(interface{ Unwrap() []error }); ok {

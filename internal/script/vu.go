@@ -105,7 +105,7 @@ func (s *Script) NewVU(id int, c *UserClass, cfg VUConfig) *VU {
 			v.log.Info(msg, "user", v.thread.Name)
 		},
 	}
-	v.thread.SetMaxExecutionSteps(s.opts.MaxSteps)
+	limitThread(v.thread, s.opts.MaxSteps, s.opts.MaxCallDepth)
 	setRand(v.thread, v.rng)
 	v.u = &userValue{vu: v}
 	v.u.http = &httpValue{vu: v}
@@ -202,7 +202,7 @@ func (v *VU) invoke(ctx context.Context, fn starlark.Callable) (starlark.Value, 
 		return nil, ended
 	}
 	v.ctx = ctx
-	v.thread.Steps = 0
+	resetSteps(v.thread, v.script.opts.MaxSteps)
 	res, err := starlark.Call(v.thread, fn, starlark.Tuple{v.u}, nil)
 	v.ctx = nil
 	v.flush()
@@ -226,12 +226,12 @@ func (v *VU) exception(err error) {
 	msg, tb := err.Error(), ""
 	var ee *starlark.EvalError
 	if errors.As(err, &ee) {
-		msg, tb = v.script.explain(ee.Msg, ee.CallStack), ee.Backtrace()
+		msg, tb = v.script.explain(ee.Msg, ee.CallStack), boundedBacktrace(ee)
 		if strings.Contains(msg, "too many steps") {
 			msg = fmt.Sprintf("task exceeded %d execution steps (runaway loop?): %s", v.script.opts.MaxSteps, msg)
 		}
 	}
-	v.shard.Exception(msg, tb)
+	v.shard.Exception(boundText(msg), tb)
 }
 
 // flush records the requests of the finished call, with the verdicts the

@@ -245,9 +245,9 @@ func (sh *scriptShape) Tick(elapsed time.Duration, users int) (workload.Target, 
 	if sh.thread == nil {
 		sh.thread = &starlark.Thread{Name: "shape", Print: func(*starlark.Thread, string) {}}
 		setRand(sh.thread, newRand(0, -2))
+		limitThread(sh.thread, sh.s.opts.MaxSteps, sh.s.opts.MaxCallDepth)
 	}
-	sh.thread.Steps = 0
-	sh.thread.SetMaxExecutionSteps(sh.s.opts.MaxSteps)
+	resetSteps(sh.thread, sh.s.opts.MaxSteps)
 	args := starlark.Tuple{starlark.Float(elapsed.Seconds())}
 	if sh.fn.NumParams() == 2 {
 		args = append(args, starlark.MakeInt(users))
