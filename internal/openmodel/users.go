@@ -1,6 +1,7 @@
 package openmodel
 
 import (
+	"runtime/debug"
 	"time"
 
 	"github.com/stampede-load/stampede/internal/httpclient"
@@ -119,7 +120,15 @@ func (s *Scheduler) run(c *class, id int, first int64) {
 
 // iterate runs one iteration; false means the user must end (it called
 // u.stop(), or the test is stopping).
-func (s *Scheduler) iterate(u *vu, dueNs int64) bool {
+func (s *Scheduler) iterate(u *vu, dueNs int64) (more bool) {
+	defer func() {
+		// a panic in this Go code (the script's are already exceptions)
+		// is the user's exception and ends the user alone
+		if p := recover(); p != nil {
+			u.v.RecordPanic(p, debug.Stack())
+			more = false
+		}
+	}()
 	if u.v.Interrupted() || s.pacerCtx.Err() != nil {
 		s.abandoned.Add(1)
 		return false

@@ -55,6 +55,9 @@ type Runner struct {
 	// release returns freed memory to the OS after a big ramp
 	// (debug.FreeOSMemory; tests count the calls).
 	release func()
+	// panicHook, set by tests, runs in each user's task loop (to inject
+	// a panic there).
+	panicHook func(*user)
 
 	mu        sync.Mutex
 	target    map[string]int
@@ -385,8 +388,44 @@ func (r *Runner) run(u *user) {
 // or more ends the goroutine; a timer calls loop again in a new one.
 func (r *Runner) loop(u *user) {
 	v := u.vu
+	parked, crashed := r.tasks(u)
+	if parked {
+		return
+	}
+	defer r.wg.Done()
+	v.OnStop(r.ctx)
+	v.Close()
+	u.ended()
+	if v.Stopped() || crashed {
+		// a user that stopped itself is not replaced; neither is one
+		// whose loop panicked (a replacement would likely do the same)
+		r.mu.Lock()
+		r.remove(u)
+		r.gone[v.Class.Name]++
+		r.mu.Unlock()
+	}
+}
+
+// tasks runs the user's tasks until it stops (parked false) or parks for
+// a long wait (parked true: a timer calls loop again). A panic in the
+// runner's own code for this user (the script's are already exceptions)
+// is recorded as the user's exception and ends the user alone (crashed).
+func (r *Runner) tasks(u *user) (parked, crashed bool) {
+	v := u.vu
 	ctx := r.ctx
 	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+		if p := recover(); p != nil {
+			v.RecordPanic(p, debug.Stack())
+			parked, crashed = false, true
+		}
+	}()
+	if r.panicHook != nil {
+		r.panicHook(u)
+	}
 	for !v.Stopped() && !v.Interrupted() && !closed(u.stop) {
 		if !r.cfg.Iterations.Take() {
 			break
@@ -401,10 +440,7 @@ func (r *Runner) loop(u *user) {
 			continue
 		}
 		if w >= parkAfter && u.park(w, func() { r.loop(u) }) {
-			if timer != nil {
-				timer.Stop()
-			}
-			return
+			return true, false
 		}
 		if timer == nil {
 			timer = time.NewTimer(w)
@@ -416,19 +452,7 @@ func (r *Runner) loop(u *user) {
 		case <-u.stop:
 		}
 	}
-	if timer != nil {
-		timer.Stop()
-	}
-	defer r.wg.Done()
-	v.OnStop(ctx)
-	v.Close()
-	u.ended()
-	if v.Stopped() {
-		r.mu.Lock()
-		r.remove(u)
-		r.gone[v.Class.Name]++
-		r.mu.Unlock()
-	}
+	return false, false
 }
 
 func (r *Runner) remove(u *user) {

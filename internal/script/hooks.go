@@ -158,7 +158,7 @@ func (v *VU) callHook(ctx context.Context, fn starlark.Callable, args starlark.T
 	defer stop()
 	v.ctx = ctx
 	resetSteps(v.thread, v.script.opts.MaxSteps)
-	res, err := starlark.Call(v.thread, fn, args, nil)
+	res, err := callSafe(v.thread, fn, args)
 	v.ctx = nil
 	v.flush()
 	return res, err
@@ -169,7 +169,10 @@ func (v *VU) callHook(ctx context.Context, fn starlark.Callable, args starlark.T
 func (v *VU) hookError(hook string, err error) *HookError {
 	he := &HookError{Hook: hook, Msg: err.Error()}
 	var ee *starlark.EvalError
-	if errors.As(err, &ee) {
+	var pe *PanicError
+	if errors.As(err, &pe) {
+		he.Backtrace = pe.Stack
+	} else if errors.As(err, &ee) {
 		le := loadError(err).(*LoadError)
 		he.Msg, he.Backtrace = le.Msg, le.Backtrace
 	}

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
@@ -78,6 +79,9 @@ type Script struct {
 	syntax map[string]*syntax.File
 	// explained caches explain's hints by error position and message.
 	explained *hintCache
+	// panicLogged: a recovered panic was logged (once per script, shared
+	// by its SelectTags copies: the exceptions table counts them all)
+	panicLogged *atomic.Bool
 }
 
 // fileSource returns a file's content by its name relative to the script
@@ -177,7 +181,8 @@ func load(main string, src fileSource, o Options) (*Script, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Script{Main: main, Files: l.files, Globals: globals, opts: o, shared: l.shared, tls: &tlsCache{}, explained: &hintCache{}}
+	s := &Script{Main: main, Files: l.files, Globals: globals, opts: o, shared: l.shared, tls: &tlsCache{}, explained: &hintCache{},
+		panicLogged: new(atomic.Bool)}
 	s.Hash = HashFiles(l.files)
 	s.syntax = make(map[string]*syntax.File, len(l.files))
 	for name, src := range l.files {

@@ -203,7 +203,7 @@ func (v *VU) invoke(ctx context.Context, fn starlark.Callable) (starlark.Value, 
 	}
 	v.ctx = ctx
 	resetSteps(v.thread, v.script.opts.MaxSteps)
-	res, err := starlark.Call(v.thread, fn, starlark.Tuple{v.u}, nil)
+	res, err := callSafe(v.thread, fn, starlark.Tuple{v.u})
 	v.ctx = nil
 	v.flush()
 	if err == nil {
@@ -225,7 +225,13 @@ func (v *VU) invoke(ctx context.Context, fn starlark.Callable) (starlark.Value, 
 func (v *VU) exception(err error) {
 	msg, tb := err.Error(), ""
 	var ee *starlark.EvalError
-	if errors.As(err, &ee) {
+	var pe *PanicError
+	if errors.As(err, &pe) {
+		tb = pe.Stack
+		if v.script.panicLogged.CompareAndSwap(false, true) {
+			v.log.Error("a Go panic in a user was recovered: it is counted as an exception (with its Go stack) and the user carries on; please report it", "user", v.thread.Name, "panic", msg)
+		}
+	} else if errors.As(err, &ee) {
 		msg, tb = v.script.explain(ee.Msg, ee.CallStack), boundedBacktrace(ee)
 		if strings.Contains(msg, "too many steps") {
 			msg = fmt.Sprintf("task exceeded %d execution steps (runaway loop?): %s", v.script.opts.MaxSteps, msg)
