@@ -65,10 +65,17 @@ func encodeTiming(t *stats.Timing) (*pb.Timing, error) {
 // names whose latencies run from 1 µs to a day span 2.5M bins.
 const maxDeltaBins = 8 << 20
 
-// DecodeDelta is the inverse of EncodeDelta.
+// DecodeDelta is the inverse of EncodeDelta. Strings longer than the
+// master keeps are cut (limits.go); keys that become equal are merged.
 func DecodeDelta(p *pb.Delta) (*stats.Delta, error) {
+	d, _, err := decodeDelta(p)
+	return d, err
+}
+
+// decodeDelta also returns the delta's cost: about the bytes it holds.
+func decodeDelta(p *pb.Delta) (*stats.Delta, int, error) {
 	d := stats.NewDelta(time.Time{})
-	bins := 0
+	bins, cost := 0, 0
 	decode := func(pt *pb.Timing) (*stats.Timing, error) {
 		t, err := decodeTiming(pt)
 		if t != nil {
@@ -84,14 +91,17 @@ func DecodeDelta(p *pb.Delta) (*stats.Delta, error) {
 	if p.EndUnixNano != 0 {
 		d.End = time.Unix(0, p.EndUnixNano)
 	}
+	if p.Dropped < 0 {
+		return nil, 0, fmt.Errorf("negative dropped count")
+	}
 	d.Dropped = p.Dropped
 	for _, pe := range p.Entries {
 		if pe.Requests < 0 || pe.Failures < 0 || pe.ContentBytes < 0 {
-			return nil, fmt.Errorf("entry %s %s: negative count", pe.Method, pe.Name)
+			return nil, 0, fmt.Errorf("entry %s %s: negative count", cut(pe.Method, maxMethodLen), cut(pe.Name, 64))
 		}
 		lat, err := decode(pe.Latency)
 		if err != nil {
-			return nil, fmt.Errorf("entry %s %s: %w", pe.Method, pe.Name, err)
+			return nil, 0, fmt.Errorf("entry %s %s: %w", cut(pe.Method, maxMethodLen), cut(pe.Name, 64), err)
 		}
 		if lat == nil {
 			lat = stats.NewTiming()
@@ -99,33 +109,42 @@ func DecodeDelta(p *pb.Delta) (*stats.Delta, error) {
 		e := &stats.Entry{Requests: pe.Requests, Failures: pe.Failures, ContentBytes: pe.ContentBytes, Latency: lat}
 		if pe.Service != nil {
 			if e.Service, err = decode(pe.Service); err != nil {
-				return nil, fmt.Errorf("entry %s %s: %w", pe.Method, pe.Name, err)
+				return nil, 0, fmt.Errorf("entry %s %s: %w", cut(pe.Method, maxMethodLen), cut(pe.Name, 64), err)
 			}
 		}
-		k := stats.Key{Method: pe.Method, Name: pe.Name}
+		k := stats.Key{Method: cut(pe.Method, maxMethodLen), Name: cut(pe.Name, maxNameLen)}
 		if old := d.Entries[k]; old != nil {
 			old.Merge(e)
 		} else {
 			d.Entries[k] = e
+			cost += rowCost + len(k.Method) + len(k.Name)
 		}
-	}
-	if p.Dropped < 0 {
-		return nil, fmt.Errorf("negative dropped count")
 	}
 	for _, pe := range p.Errors {
 		if pe.Count < 0 {
-			return nil, fmt.Errorf("error %s %s: negative count", pe.Method, pe.Name)
+			return nil, 0, fmt.Errorf("error %s %s: negative count", cut(pe.Method, maxMethodLen), cut(pe.Name, 64))
 		}
-		d.Errors[stats.ErrorKey{Method: pe.Method, Name: pe.Name, Error: pe.Error}] += pe.Count
+		k := stats.ErrorKey{Method: cut(pe.Method, maxMethodLen), Name: cut(pe.Name, maxNameLen), Error: cut(pe.Error, maxErrorLen)}
+		if _, ok := d.Errors[k]; !ok {
+			cost += rowCost + len(k.Method) + len(k.Name) + len(k.Error)
+		}
+		d.Errors[k] = stats.AddCounts(d.Errors[k], pe.Count)
 	}
 	for _, px := range p.Exceptions {
 		if px.Count < 0 {
-			return nil, fmt.Errorf("exception: negative count")
+			return nil, 0, fmt.Errorf("exception: negative count")
 		}
-		d.Exceptions[stats.ExceptionKey{Message: px.Message, Traceback: px.Traceback}] += px.Count
+		k := stats.ExceptionKey{Message: cut(px.Message, maxMessageLen), Traceback: cut(px.Traceback, maxTracebackLen)}
+		if _, ok := d.Exceptions[k]; !ok {
+			cost += rowCost + len(k.Message) + len(k.Traceback)
+		}
+		d.Exceptions[k] = stats.AddCounts(d.Exceptions[k], px.Count)
 	}
-	return d, nil
+	return d, cost + 8*bins, nil
 }
+
+// rowCost is about what a map entry of a delta costs beside its strings.
+const rowCost = 256
 
 func decodeTiming(p *pb.Timing) (*stats.Timing, error) {
 	if p == nil {

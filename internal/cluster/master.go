@@ -67,6 +67,13 @@ type MasterConfig struct {
 	// Open, when set, runs the open model: the workers share its arrival
 	// rate instead of running users (openmodel.go).
 	Open *OpenModel
+	// MaxWorkers bounds the workers connected at once (DefaultMaxWorkers
+	// when 0); ForgetAfter is how long a missing worker stays listed
+	// (DefaultForgetAfter when 0); MaxNames bounds the request names of
+	// one report (DefaultMaxNames when 0, none when negative).
+	MaxWorkers  int
+	ForgetAfter time.Duration
+	MaxNames    int
 }
 
 // Master is the master's side of the cluster. It is an engine.Driver (and
@@ -83,12 +90,15 @@ type Master struct {
 	nextIndex int
 	test      testState
 	pending   []originDelta
-	lost      []output.LostWorker
-	changed   chan struct{} // closed and replaced whenever worker state changes
-	gen       uint64
-	closed    bool
-	monitor   context.CancelFunc
-	monDone   chan struct{}
+	// pendingCost is about the bytes held in pending (maxPendingCost).
+	pendingCost int
+	lost        []output.LostWorker
+	lostOmitted int           // lost workers beyond maxLost
+	changed     chan struct{} // closed and replaced whenever worker state changes
+	gen         uint64
+	closed      bool
+	monitor     context.CancelFunc
+	monDone     chan struct{}
 }
 
 type testState struct {
@@ -104,6 +114,12 @@ type testState struct {
 	// once its first shares went out.
 	origin     time.Time
 	openPlaced bool
+	// What the test's statistics keep apart, bounded (limits.go): the
+	// regions and workers with their own tables, the distinct failures
+	// and exceptions.
+	regions, workers map[string]bool
+	errors           map[stats.ErrorKey]bool
+	exceptions       map[stats.ExceptionKey]bool
 }
 
 type originDelta struct {
@@ -113,6 +129,7 @@ type originDelta struct {
 
 type workerState struct {
 	id, incarnation, region, hostname, version string
+	cpus                                       int32
 	index                                      int
 	conn                                       *masterConn
 	firstSeen, lastSeen                        time.Time
@@ -149,6 +166,15 @@ func NewMaster(cfg MasterConfig) *Master {
 	if cfg.ReportInterval <= 0 {
 		cfg.ReportInterval = DefaultReportInterval
 	}
+	if cfg.MaxWorkers <= 0 {
+		cfg.MaxWorkers = DefaultMaxWorkers
+	}
+	if cfg.ForgetAfter <= 0 {
+		cfg.ForgetAfter = DefaultForgetAfter
+	}
+	if cfg.MaxNames == 0 {
+		cfg.MaxNames = DefaultMaxNames
+	}
 	m := &Master{cfg: cfg, id: randomHex(8), workers: map[string]*workerState{}, changed: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.monitor, m.monDone = cancel, make(chan struct{})
@@ -159,7 +185,7 @@ func NewMaster(cfg MasterConfig) *Master {
 // Serve accepts workers on lis until Close.
 func (m *Master) Serve(lis net.Listener) error {
 	opts := []grpc.ServerOption{
-		grpc.MaxRecvMsgSize(maxMessage),
+		grpc.MaxRecvMsgSize(maxRecvMessage),
 		grpc.MaxSendMsgSize(maxMessage),
 		grpc.StreamInterceptor(m.authenticate),
 		grpc.UnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {

@@ -17,7 +17,6 @@ import (
 
 	"github.com/stampede-load/stampede/internal/cluster/pb"
 	"github.com/stampede-load/stampede/internal/script"
-	"github.com/stampede-load/stampede/internal/stats"
 )
 
 // TokenHeader is the metadata key of the cluster token.
@@ -72,8 +71,10 @@ func (m *Master) Connect(stream pb.Cluster_ConnectServer) error {
 	case <-time.After(10 * time.Second):
 		return status.Error(codes.DeadlineExceeded, "no hello within 10s")
 	}
-	if hello == nil || hello.WorkerId == "" {
-		return status.Error(codes.InvalidArgument, "the first message must be a hello with a worker id")
+	if err := checkHello(hello); err != nil {
+		m.cfg.Log.Error("worker refused", "worker", logID(hello.GetWorkerId()), "reason", err)
+		_ = stream.Send(&pb.MasterMessage{Msg: &pb.MasterMessage_Reject{Reject: &pb.Reject{Reason: err.Error()}}})
+		return nil
 	}
 	if hello.Version != m.cfg.Version {
 		reason := fmt.Sprintf("version mismatch: worker %s runs stampede %s, the master runs %s; run the same version everywhere", hello.WorkerId, hello.Version, m.cfg.Version)
@@ -103,7 +104,20 @@ func (m *Master) Connect(stream pb.Cluster_ConnectServer) error {
 			recvErr = err
 			break
 		}
-		m.handle(w, c, msg)
+		if msg.GetReport() != nil {
+			m.waitPending(ctx, w, c)
+		}
+		if err := m.handle(w, c, msg); err != nil {
+			// Only a broken or hostile worker sends this: refuse it for
+			// good (an honest one exits with the reason) and close.
+			m.cfg.Log.Error("worker disconnected: it sent an invalid message", "worker", w.id, "region", w.region, "reason", err)
+			c.send(&pb.MasterMessage{Msg: &pb.MasterMessage_Reject{Reject: &pb.Reject{Reason: "invalid message: " + err.Error()}}})
+			for deadline := time.Now().Add(time.Second); c.out.len() > 0 && time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
+			}
+			recvErr = err
+			break
+		}
 	}
 	cancel()
 	<-sendDone
@@ -146,6 +160,11 @@ func (m *Master) join(h *pb.Hello, c *masterConn) (*workerState, error) {
 	}
 	now := time.Now()
 	w := m.workers[h.WorkerId]
+	if w == nil || w.missing {
+		if err := m.admitLocked(); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case w == nil:
 		w = &workerState{id: h.WorkerId, index: m.nextIndex, firstSeen: now}
@@ -160,7 +179,7 @@ func (m *Master) join(h *pb.Hello, c *masterConn) (*workerState, error) {
 		w.conn.cancel() // a stale stream of the same worker
 	}
 	rejoined := w.missing
-	w.incarnation, w.region, w.hostname, w.version = h.Incarnation, h.Region, h.Hostname, h.Version
+	w.incarnation, w.region, w.hostname, w.version, w.cpus = h.Incarnation, h.Region, h.Hostname, h.Version, h.CpuCount
 	w.conn, w.lastSeen, w.missing, w.lastErr = c, now, false, ""
 	w.hb = &pb.Heartbeat{TestId: h.TestId}
 	c.send(&pb.MasterMessage{Msg: &pb.MasterMessage_Welcome{Welcome: &pb.Welcome{
@@ -198,26 +217,34 @@ func (m *Master) leave(w *workerState, c *masterConn, err error) {
 	m.notifyLocked()
 }
 
-func (m *Master) handle(w *workerState, c *masterConn, msg *pb.WorkerMessage) {
+// handle applies one message of a worker; an error means the message is
+// invalid and the worker must go.
+func (m *Master) handle(w *workerState, c *masterConn, msg *pb.WorkerMessage) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if w.conn != c {
-		return // a stale stream
+		return nil // a stale stream
 	}
 	w.lastSeen = time.Now()
 	switch x := msg.Msg.(type) {
 	case *pb.WorkerMessage_Heartbeat:
+		if err := checkHeartbeat(x.Heartbeat, w.cpus); err != nil {
+			return err
+		}
 		w.hb = x.Heartbeat
 	case *pb.WorkerMessage_Report:
+		if err := checkHeartbeat(x.Report.Status, w.cpus); err != nil {
+			return err
+		}
 		if x.Report.Status != nil {
 			w.hb = x.Report.Status
 		}
-		m.reportLocked(w, c, x.Report)
+		return m.reportLocked(w, c, x.Report)
 	case *pb.WorkerMessage_Prepared:
 		p := x.Prepared
 		if p.Error != "" && p.TestId == m.test.id {
-			w.failedTest, w.failure = p.TestId, p.Error
-			m.cfg.Log.Error("worker cannot run the test; its users go to other workers", "worker", w.id, "region", w.region, "err", p.Error)
+			w.failedTest, w.failure = p.TestId, cut(p.Error, maxErrorLen)
+			m.cfg.Log.Error("worker cannot run the test; its users go to other workers", "worker", w.id, "region", w.region, "err", w.failure)
 			if m.test.active && !m.test.stopping {
 				m.rebalanceLocked("worker failed: " + w.id)
 			}
@@ -230,31 +257,7 @@ func (m *Master) handle(w *workerState, c *masterConn, msg *pb.WorkerMessage) {
 	case *pb.WorkerMessage_Hello:
 		m.cfg.Log.Warn("second hello on one stream ignored", "worker", w.id)
 	}
-}
-
-func (m *Master) reportLocked(w *workerState, c *masterConn, r *pb.Report) {
-	ack := func() { c.send(&pb.MasterMessage{Msg: &pb.MasterMessage_Ack{Ack: &pb.Ack{Seq: w.lastSeq}}}) }
-	if r.Seq <= w.lastSeq {
-		ack() // a report sent again after a reconnect: already applied
-		return
-	}
-	if r.Seq != w.lastSeq+1 && w.lastSeq != 0 {
-		m.cfg.Log.Warn("reports missing from a worker", "worker", w.id, "expected_seq", w.lastSeq+1, "got_seq", r.Seq)
-	}
-	w.lastSeq = r.Seq
-	ack()
-	if r.TestId != m.test.id || !m.test.active || r.Delta == nil {
-		if r.Delta != nil && len(r.Delta.Entries) > 0 {
-			m.cfg.Log.Warn("statistics of a test that is over were dropped", "worker", w.id, "test", r.TestId)
-		}
-		return
-	}
-	d, err := DecodeDelta(r.Delta)
-	if err != nil {
-		m.cfg.Log.Error("bad report from worker", "worker", w.id, "seq", r.Seq, "err", err)
-		return
-	}
-	m.pending = append(m.pending, originDelta{stats.Origin{Region: w.region, Worker: w.id}, d})
+	return nil
 }
 
 func stopMsg(id uint64) *pb.MasterMessage {

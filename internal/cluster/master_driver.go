@@ -43,7 +43,7 @@ func (m *Master) Apply(_ context.Context, p engine.Params) error {
 			m.cfg.Log.Warn("user classes left with no task by the tag selection get no users",
 				"classes", sel.Excluded, "selection", script.DescribeTags(p.Tags, p.ExcludeTags))
 		}
-		m.pending, m.lost = nil, nil
+		m.pending, m.pendingCost, m.lost, m.lostOmitted = nil, 0, nil, 0
 		for _, w := range m.workers {
 			w.assigned, w.assignedGen = nil, 0
 			if w.conn != nil && !w.missing {
@@ -157,6 +157,10 @@ func (m *Master) Collect(_ time.Time, add func(stats.Origin, *stats.Delta)) {
 	m.mu.Lock()
 	p := m.pending
 	m.pending = nil
+	if m.pendingCost > maxPendingCost {
+		m.notifyLocked() // reports held back by waitPending may go on
+	}
+	m.pendingCost = 0
 	m.mu.Unlock()
 	for _, x := range p {
 		add(x.o, x.d)

@@ -28,6 +28,10 @@ func (m *Master) checkMissing(now time.Time) {
 	defer m.mu.Unlock()
 	moved := false
 	for _, w := range m.workers {
+		if w.missing && now.Sub(w.lostAt) > m.cfg.ForgetAfter {
+			m.forgetLocked(w)
+			continue
+		}
 		if w.missing || now.Sub(w.lastSeen) <= m.cfg.MissingAfter {
 			continue
 		}
@@ -46,8 +50,12 @@ func (m *Master) checkMissing(now time.Time) {
 		}
 		m.cfg.Log.Warn("worker missing", "worker", w.id, "region", w.region, "host", w.hostname, "last_seen", w.lastSeen.Format(time.RFC3339Nano), "reason", reason)
 		if m.test.active {
-			m.lost = append(m.lost, output.LostWorker{ID: w.id, Region: w.region, Host: w.hostname, Users: users,
-				LastHeartbeat: w.lastSeen, LostAt: now, Reason: reason})
+			if len(m.lost) < maxLost {
+				m.lost = append(m.lost, output.LostWorker{ID: w.id, Region: w.region, Host: w.hostname, Users: users,
+					LastHeartbeat: w.lastSeen, LostAt: now, Reason: reason})
+			} else if m.lostOmitted++; m.lostOmitted == 1 {
+				m.cfg.Log.Warn("more workers were lost than the summary lists", "listed", maxLost)
+			}
 			if !m.test.stopping && w.assigned != nil {
 				moved = true
 			}

@@ -73,6 +73,11 @@ func (m *Master) rebalanceOpenLocked(ws []*workerState, why string) {
 // share.
 func (w *Worker) applyOpenLocked(cur *workerTest, o *pb.OpenModel) error {
 	if cur.om != nil {
+		// The pool and queue are shares too: a worker that takes over a
+		// lost one's rate needs its part of --max-users as well.
+		if err := cur.om.SetLimits(int(o.MaxUsers), int(o.MaxQueue)); err != nil {
+			return err
+		}
 		return cur.om.SetShare(o.Share)
 	}
 	if cur.sc == nil {

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"runtime"
 	"time"
 
 	"github.com/stampede-load/stampede/internal/cluster/pb"
@@ -11,6 +12,10 @@ func (w *Worker) heartbeat() *pb.Heartbeat {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	cpu, mem := w.usage.sample(time.Now())
+	// Two samples a few milliseconds apart can read more CPU time than
+	// the cores can give (the clock ticks every 10 ms); the master refuses
+	// a share above 100% per core.
+	cpu = min(max(cpu, 0), 100*float64(runtime.NumCPU()))
 	h := &pb.Heartbeat{CpuPercent: cpu, MemoryBytes: mem}
 	if t := w.test; t != nil && !t.stopped {
 		h.TestId, h.TargetsGeneration = t.id, t.gen

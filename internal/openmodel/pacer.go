@@ -186,12 +186,15 @@ func (s *Scheduler) warn(now, last time.Time, lastDropped, lastQueued int64) (ti
 	if !last.IsZero() {
 		since = fmt.Sprintf("in the last %s", now.Sub(last).Round(time.Second))
 	}
+	s.mu.Lock()
+	maxUsers, queueSize := s.cfg.MaxUsers, s.cfg.QueueSize
+	s.mu.Unlock()
 	if d > lastDropped {
 		s.cfg.Log.Warn("open model: iterations dropped: every user is busy and the queue is full; raise --max-users (or the target is too slow for this rate)",
-			"dropped", d-lastDropped, "when", since, "max_users", s.cfg.MaxUsers, "queue", s.cfg.QueueSize)
+			"dropped", d-lastDropped, "when", since, "max_users", maxUsers, "queue", queueSize)
 	} else {
 		s.cfg.Log.Warn("open model: iterations are queueing: every user is busy (their wait counts in the response times); raise --max-users if this is the load generator's limit",
-			"queued", q-lastQueued, "when", since, "max_users", s.cfg.MaxUsers)
+			"queued", q-lastQueued, "when", since, "max_users", maxUsers)
 	}
 	return now, d, q
 }

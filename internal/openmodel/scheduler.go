@@ -139,6 +139,20 @@ func (s *Scheduler) SetShare(share float64) error {
 	}
 }
 
+// SetLimits changes the pool's and the queue's bounds from now on (a
+// master giving a worker its new share of --max-users and --max-queue).
+// Users over a lowered bound stay (no new one is made until the pool is
+// below it); iterations queued over it still run.
+func (s *Scheduler) SetLimits(maxUsers, queueSize int) error {
+	if maxUsers < 1 || queueSize < 1 {
+		return fmt.Errorf("openmodel: max users %d and queue %d must be >= 1", maxUsers, queueSize)
+	}
+	s.mu.Lock()
+	s.cfg.MaxUsers, s.cfg.QueueSize = maxUsers, queueSize
+	s.mu.Unlock()
+	return nil
+}
+
 // Users is the number of virtual users in the pool.
 func (s *Scheduler) Users() int {
 	s.mu.Lock()

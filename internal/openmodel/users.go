@@ -56,7 +56,7 @@ func (s *Scheduler) dispatch(dueNs int64) bool {
 	if c.qLen == len(c.queue) && c.qLen < s.cfg.QueueSize {
 		c.grow(s.cfg.QueueSize)
 	}
-	if c.qLen < len(c.queue) {
+	if c.qLen < len(c.queue) && c.qLen < s.cfg.QueueSize {
 		c.queue[(c.qHead+c.qLen)%len(c.queue)] = dueNs
 		c.qLen++
 		ql := int64(s.queuedLocked())

@@ -53,8 +53,8 @@ func (t *table) add(d *Delta, node string) {
 	sec := midSecond(d)
 	var req, fail int64
 	for k, e := range d.Entries {
-		req += e.Requests
-		fail += e.Failures
+		req = AddCounts(req, e.Requests)
+		fail = AddCounts(fail, e.Failures)
 		t.total.Merge(e)
 		if t.entries == nil {
 			continue
@@ -79,7 +79,7 @@ func (t *table) add(d *Delta, node string) {
 		}
 	}
 	for k, n := range d.Errors {
-		t.errors[k] += n
+		t.errors[k] = AddCounts(t.errors[k], n)
 	}
 	for k, n := range d.Exceptions {
 		x := t.exceptions[k]
@@ -87,11 +87,11 @@ func (t *table) add(d *Delta, node string) {
 			x = &exception{nodes: make(map[string]bool)}
 			t.exceptions[k] = x
 		}
-		x.count += n
+		x.count = AddCounts(x.count, n)
 		x.nodes[node] = true
 	}
-	t.dropped += d.Dropped
-	t.truncated += d.Truncated
+	t.dropped = AddCounts(t.dropped, d.Dropped)
+	t.truncated = AddCounts(t.truncated, d.Truncated)
 }
 
 // currentHistogram merges the total's histograms of the window before now.

@@ -48,7 +48,7 @@ func (d *Delta) Empty() bool {
 func (d *Delta) Requests() int64 {
 	var n int64
 	for _, e := range d.Entries {
-		n += e.Requests
+		n = AddCounts(n, e.Requests)
 	}
 	return n
 }
@@ -65,13 +65,13 @@ func (d *Delta) Merge(o *Delta) {
 		d.entry(k).Merge(e)
 	}
 	for k, n := range o.Errors {
-		d.Errors[k] += n
+		d.Errors[k] = AddCounts(d.Errors[k], n)
 	}
 	for k, n := range o.Exceptions {
-		d.Exceptions[k] += n
+		d.Exceptions[k] = AddCounts(d.Exceptions[k], n)
 	}
-	d.Dropped += o.Dropped
-	d.Truncated += o.Truncated
+	d.Dropped = AddCounts(d.Dropped, o.Dropped)
+	d.Truncated = AddCounts(d.Truncated, o.Truncated)
 }
 
 func (d *Delta) entry(k Key) *Entry {

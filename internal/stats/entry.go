@@ -45,8 +45,8 @@ func (t *Timing) Merge(o *Timing) {
 	if o == nil || o.Count == 0 {
 		return
 	}
-	t.Count += o.Count
-	t.Sum += o.Sum
+	t.Count = AddCounts(t.Count, o.Count)
+	t.Sum = addSum(t.Sum, o.Sum)
 	t.Min = math.Min(t.Min, o.Min)
 	t.Max = math.Max(t.Max, o.Max)
 	t.Hist.Merge(o.Hist)
@@ -108,9 +108,9 @@ func NewEntry() *Entry { return &Entry{Latency: NewTiming()} }
 
 // Merge adds o into e.
 func (e *Entry) Merge(o *Entry) {
-	e.Requests += o.Requests
-	e.Failures += o.Failures
-	e.ContentBytes += o.ContentBytes
+	e.Requests = AddCounts(e.Requests, o.Requests)
+	e.Failures = AddCounts(e.Failures, o.Failures)
+	e.ContentBytes = AddCounts(e.ContentBytes, o.ContentBytes)
 	e.Latency.Merge(o.Latency)
 	if o.Service != nil {
 		if e.Service == nil {

@@ -17,8 +17,8 @@ func (w *rateWindow) add(sec, req, fail int64) {
 	if w.sec[i] != sec {
 		w.sec[i], w.req[i], w.fail[i] = sec, 0, 0
 	}
-	w.req[i] += req
-	w.fail[i] += fail
+	w.req[i] = AddCounts(w.req[i], req)
+	w.fail[i] = AddCounts(w.fail[i], fail)
 }
 
 // rates returns requests/s and failures/s over the complete seconds in
@@ -36,8 +36,8 @@ func (w *rateWindow) rates(nowSec, startSec int64) (rps, fps float64) {
 	var req, fail int64
 	for i, s := range w.sec {
 		if s >= from && s < nowSec {
-			req += w.req[i]
-			fail += w.fail[i]
+			req = AddCounts(req, w.req[i])
+			fail = AddCounts(fail, w.fail[i])
 		}
 	}
 	return float64(req) / float64(span), float64(fail) / float64(span)

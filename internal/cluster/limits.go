@@ -1,0 +1,195 @@
+package cluster
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stampede-load/stampede/internal/cluster/pb"
+)
+
+// A worker holding the cluster token is still not trusted with the
+// master's memory or its outputs: everything it sends is checked here.
+// Values no honest worker can produce (a NaN, a negative count, more
+// failures than requests) disconnect it; strings an honest worker can make
+// long (request names are URLs) are cut; what a long-running master keeps
+// per worker, per region and per name is bounded. docs/distributed.md
+// ("Limits") lists each bound.
+const (
+	// DefaultMaxWorkers bounds the workers connected at once
+	// (--max-workers). The master keeps at most twice as many, counting
+	// missing ones, and forgets the oldest missing worker first.
+	DefaultMaxWorkers = 1000
+	// DefaultForgetAfter is how long the master keeps listing a missing
+	// worker before it forgets it (--forget-workers-after). A restarted
+	// worker gets a new id, so without this a long-running master would
+	// collect every worker it ever saw.
+	DefaultForgetAfter = 10 * time.Minute
+	// DefaultMaxNames bounds the request names of one worker report
+	// (--max-names): a worker caps the names it records at the same
+	// number, and folds further names into one "other" entry per method.
+	DefaultMaxNames = 1000
+
+	// maxRecvMessage bounds one message from a worker. A report of 1,000
+	// names with wide histograms is about 4 MB.
+	maxRecvMessage = 16 << 20
+	// Strings of the hello: a longer one refuses the worker.
+	maxIDLen      = 128
+	maxRegionLen  = 64
+	maxHostLen    = 255
+	maxVersionLen = 64
+	// Strings of a report are cut to these lengths (in bytes, on a UTF-8
+	// boundary); keys that become equal are merged.
+	maxNameLen      = 1 << 10
+	maxMethodLen    = 32
+	maxErrorLen     = 1 << 10
+	maxMessageLen   = 1 << 10
+	maxTracebackLen = 16 << 10
+	// Rows of one report beyond the request names.
+	maxErrorsPerReport     = 1000
+	maxExceptionsPerReport = 1000
+	// maxErrorKeys and maxExceptionKeys bound the distinct failures and
+	// exceptions of one test over every worker; later ones are counted
+	// under otherError / otherException.
+	maxErrorKeys     = 2000
+	maxExceptionKeys = 1000
+	otherError       = "(other errors over the master's limit)"
+	otherException   = "(other exceptions over the master's limit)"
+	// maxRegions bounds the regions of one test with their own statistics
+	// (each keeps a row per request name); further regions count under
+	// otherRegion. The per-worker statistics of a test are bounded at
+	// twice --max-workers in the same way.
+	maxRegions   = 64
+	otherRegion  = "(other regions)"
+	otherWorkers = "(other workers)"
+	// maxLost bounds the lost workers a test lists.
+	maxLost = 1000
+	// Heartbeats: users per worker and classes per heartbeat.
+	maxWorkerUsers  = 10_000_000
+	maxClassesPerHB = 1000
+	maxMemoryBytes  = 1 << 50
+	maxCPUCount     = 1 << 16
+	// maxPendingCost bounds the decoded reports waiting for the next
+	// collection (about their bytes, see deltaCost); a worker whose report
+	// would go over waits, which slows its stream, until they are taken.
+	maxPendingCost = 128 << 20
+)
+
+// invalidError is a message no honest worker sends: the master
+// disconnects the worker.
+type invalidError struct{ msg string }
+
+func (e *invalidError) Error() string { return e.msg }
+
+func invalid(format string, args ...any) error {
+	return &invalidError{fmt.Sprintf(format, args...)}
+}
+
+// logID shortens a worker-supplied string for a log line.
+func logID(s string) string { return cut(s, 64) }
+
+// cut returns s limited to n bytes, on a rune boundary, marked with "…"
+// when it was longer.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
+}
+
+// checkLabel refuses a hello string that is too long or holds control
+// characters: it ends up in logs, every worker list and the reports.
+func checkLabel(field, s string, max int) error {
+	if len(s) > max {
+		return invalid("%s is %d bytes, more than %d", field, len(s), max)
+	}
+	if !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+		return invalid("%s %q holds control characters or is not UTF-8", field, logID(s))
+	}
+	return nil
+}
+
+func checkHello(h *pb.Hello) error {
+	if h == nil || h.WorkerId == "" {
+		return invalid("the first message must be a hello with a worker id")
+	}
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"worker id", h.WorkerId, maxIDLen}, {"region", h.Region, maxRegionLen}, {"hostname", h.Hostname, maxHostLen},
+		{"version", h.Version, maxVersionLen}, {"incarnation", h.Incarnation, maxIDLen}} {
+		if err := checkLabel(f.name, f.v, f.max); err != nil {
+			return err
+		}
+	}
+	if h.CpuCount < 0 || h.CpuCount > maxCPUCount {
+		return invalid("cpu count %d is out of range", h.CpuCount)
+	}
+	return nil
+}
+
+// checkHeartbeat refuses numbers a worker cannot measure. cpus is the
+// worker's CPU count from its hello: a process uses at most 100% of each.
+func checkHeartbeat(h *pb.Heartbeat, cpus int32) error {
+	if h == nil {
+		return nil
+	}
+	maxCPU := 100 * float64(max(cpus, 1))
+	switch {
+	case math.IsNaN(h.CpuPercent) || h.CpuPercent < 0 || h.CpuPercent > maxCPU:
+		return invalid("cpu_percent %v is not in [0, %v]", h.CpuPercent, maxCPU)
+	case h.Users < 0 || h.Users > maxWorkerUsers:
+		return invalid("users %d is not in [0, %d]", h.Users, maxWorkerUsers)
+	case h.MemoryBytes < 0 || h.MemoryBytes > maxMemoryBytes:
+		return invalid("memory_bytes %d is out of range", h.MemoryBytes)
+	case len(h.UsersByClass) > maxClassesPerHB:
+		return invalid("users_by_class has %d classes, more than %d", len(h.UsersByClass), maxClassesPerHB)
+	}
+	var sum int64
+	for c, n := range h.UsersByClass {
+		if len(c) > maxNameLen || n < 0 {
+			return invalid("users_by_class: class %q: %d users", logID(c), n)
+		}
+		sum += int64(n)
+	}
+	if sum > int64(h.Users) {
+		return invalid("users_by_class adds up to %d, more than its %d users", sum, h.Users)
+	}
+	return nil
+}
+
+// checkReport refuses a report whose shape no honest worker makes, before
+// it is decoded; DecodeDelta checks the numbers.
+func checkReport(d *pb.Delta, maxNames int) error {
+	if d == nil {
+		return nil
+	}
+	// A worker folds names over its cap into one entry per method.
+	if limit := maxNames + 16; maxNames > 0 && len(d.Entries) > limit {
+		return invalid("a report with %d request names, more than --max-names %d allows", len(d.Entries), maxNames)
+	}
+	if len(d.Errors) > maxErrorsPerReport {
+		return invalid("a report with %d distinct failures, more than %d", len(d.Errors), maxErrorsPerReport)
+	}
+	if len(d.Exceptions) > maxExceptionsPerReport {
+		return invalid("a report with %d distinct exceptions, more than %d", len(d.Exceptions), maxExceptionsPerReport)
+	}
+	for _, e := range d.Entries {
+		if e.Requests < 0 || e.Failures < 0 || e.ContentBytes < 0 {
+			return invalid("entry %q: negative count", logID(e.Name))
+		}
+		if e.Failures > e.Requests {
+			return invalid("entry %q: %d failures of %d requests", logID(e.Name), e.Failures, e.Requests)
+		}
+		if e.Latency != nil && e.Latency.Count > e.Requests {
+			return invalid("entry %q: %d timings of %d requests", logID(e.Name), e.Latency.Count, e.Requests)
+		}
+	}
+	return nil
+}

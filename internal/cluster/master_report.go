@@ -1,0 +1,156 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/stampede-load/stampede/internal/cluster/pb"
+	"github.com/stampede-load/stampede/internal/stats"
+)
+
+// admitLocked makes room for one more worker, or says why there is none:
+// at most MaxWorkers are connected (or about to reconnect), and at most
+// twice as many are known, the oldest missing one being forgotten first.
+func (m *Master) admitLocked() error {
+	active := 0
+	var oldest *workerState
+	for _, w := range m.workers {
+		switch {
+		case !w.missing:
+			active++
+		case oldest == nil || w.lostAt.Before(oldest.lostAt):
+			oldest = w
+		}
+	}
+	if active >= m.cfg.MaxWorkers {
+		m.cfg.Log.Warn("worker refused: --max-workers reached", "max_workers", m.cfg.MaxWorkers)
+		return fmt.Errorf("the master already has %d workers, its --max-workers; raise it or stop some workers", m.cfg.MaxWorkers)
+	}
+	if len(m.workers) >= 2*m.cfg.MaxWorkers && oldest != nil {
+		m.forgetLocked(oldest)
+	}
+	return nil
+}
+
+// forgetLocked drops a missing worker from the lists.
+func (m *Master) forgetLocked(w *workerState) {
+	delete(m.workers, w.id)
+	m.cfg.Log.Info("missing worker forgotten", "worker", w.id, "region", w.region, "lost_at", w.lostAt.Format(time.RFC3339))
+}
+
+// reportLocked applies one report: acknowledged at once, its delta
+// checked, decoded and bounded (limits.go), then queued for Collect.
+func (m *Master) reportLocked(w *workerState, c *masterConn, r *pb.Report) error {
+	ack := func() { c.send(&pb.MasterMessage{Msg: &pb.MasterMessage_Ack{Ack: &pb.Ack{Seq: w.lastSeq}}}) }
+	if r.Seq <= w.lastSeq {
+		ack() // a report sent again after a reconnect: already applied
+		return nil
+	}
+	if err := checkReport(r.Delta, m.cfg.MaxNames); err != nil {
+		return err
+	}
+	if r.Seq != w.lastSeq+1 && w.lastSeq != 0 {
+		m.cfg.Log.Warn("reports missing from a worker", "worker", w.id, "expected_seq", w.lastSeq+1, "got_seq", r.Seq)
+	}
+	w.lastSeq = r.Seq
+	ack()
+	if r.TestId != m.test.id || !m.test.active || r.Delta == nil {
+		if r.Delta != nil && len(r.Delta.Entries) > 0 {
+			m.cfg.Log.Warn("statistics of a test that is over were dropped", "worker", w.id, "test", r.TestId)
+		}
+		return nil
+	}
+	d, cost, err := decodeDelta(r.Delta)
+	if err != nil {
+		return invalid("report %d: %v", r.Seq, err)
+	}
+	m.foldLocked(d)
+	m.pending = append(m.pending, originDelta{m.originLocked(w), d})
+	m.pendingCost += cost
+	return nil
+}
+
+// originLocked is where a worker's statistics go: its region and its own
+// table, or the overflow ones once a test has maxRegions regions or twice
+// --max-workers workers.
+func (m *Master) originLocked(w *workerState) stats.Origin {
+	t := &m.test
+	if t.regions == nil {
+		t.regions, t.workers = map[string]bool{}, map[string]bool{}
+	}
+	o := stats.Origin{Region: w.region, Worker: w.id}
+	if o.Region != "" && !t.regions[o.Region] {
+		if len(t.regions) >= maxRegions {
+			o.Region = otherRegion
+		}
+		t.regions[o.Region] = true
+	}
+	if !t.workers[o.Worker] {
+		if len(t.workers) >= 2*m.cfg.MaxWorkers {
+			o.Worker = otherWorkers
+		}
+		t.workers[o.Worker] = true
+	}
+	return o
+}
+
+// foldLocked counts the failures and exceptions beyond the test's bounds
+// under one overflow row each.
+func (m *Master) foldLocked(d *stats.Delta) {
+	t := &m.test
+	if t.errors == nil {
+		t.errors, t.exceptions = map[stats.ErrorKey]bool{}, map[stats.ExceptionKey]bool{}
+	}
+	for k, n := range d.Errors {
+		if t.errors[k] {
+			continue
+		}
+		if len(t.errors) < maxErrorKeys {
+			t.errors[k] = true
+			continue
+		}
+		delete(d.Errors, k)
+		o := stats.ErrorKey{Method: k.Method, Name: k.Name, Error: otherError}
+		d.Errors[o] = stats.AddCounts(d.Errors[o], n)
+		t.errors[o] = true
+	}
+	for k, n := range d.Exceptions {
+		if t.exceptions[k] {
+			continue
+		}
+		if len(t.exceptions) < maxExceptionKeys {
+			t.exceptions[k] = true
+			continue
+		}
+		delete(d.Exceptions, k)
+		o := stats.ExceptionKey{Message: otherException}
+		d.Exceptions[o] = stats.AddCounts(d.Exceptions[o], n)
+		t.exceptions[o] = true
+	}
+}
+
+// waitPending holds back a worker's next report while the reports queued
+// for Collect are over maxPendingCost: the worker's stream slows down
+// instead of the master's memory growing. The worker counts as heard
+// meanwhile.
+func (m *Master) waitPending(ctx context.Context, w *workerState, c *masterConn) {
+	for {
+		m.mu.Lock()
+		over := m.pendingCost > maxPendingCost && m.test.active
+		if over && w.conn == c {
+			w.lastSeen = time.Now()
+		}
+		ch := m.changed
+		m.mu.Unlock()
+		if !over {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
