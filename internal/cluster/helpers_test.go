@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/cluster"
 	"github.com/stampede-load/stampede/internal/output"
 )
 
@@ -29,6 +30,9 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
+	if cluster.RaceEnabled {
+		return m.Run() // start skips the subprocess tests
+	}
 	dir, err := os.MkdirTemp("", "stampede-cluster-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -148,6 +152,9 @@ func (s *syncBuffer) String() string {
 // its output logged when the test failed.
 func start(t *testing.T, name string, prefix []string, env []string, args ...string) *proc {
 	t.Helper()
+	if cluster.RaceEnabled {
+		t.Skip("a subprocess test: covered in-process under -race")
+	}
 	argv := append(append([]string{}, prefix...), binary)
 	argv = append(argv, args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
