@@ -166,16 +166,32 @@ u3 = user(tasks=[later], wait_time=constant(3))
 	}
 }
 
-func TestInterruptAtTopLevel(t *testing.T) {
-	tg := newTarget(t)
+func TestInterruptOutsideASet(t *testing.T) {
+	// u.interrupt() is refused where there is no set to leave: a user's
+	// own task or on_start, a set's on_stop, a wait_time function.
 	h := newHarness(t, getHelpers+`
-u1 = user(tasks=[leaving("top")])
+def interrupt(u):
+    u.interrupt()
+def wait_leaving(u):
+    u.interrupt()
+    return 0
+in_stop = taskset(tasks=[leaving("in-set")], on_stop=interrupt)
+in_wait = taskset(tasks=[get("in-set")], wait_time=wait_leaving)
+top = user(tasks=[leaving("top")])
+start = user(tasks=[get("top")], on_start=interrupt)
+set_stop = user(tasks=[in_stop])
+wait_fn = user(tasks=[in_wait])
 `, Options{})
-	v := h.vu(1, "u1", tg.URL, 1)
-	v.RunTask(context.Background())
-	k, _ := onlyException(t, h.flush())
-	if !strings.Contains(k.Message, "not in a task set") || !strings.Contains(k.Traceback, "test.star:") {
-		t.Errorf("exception %q (traceback %q): want a clear message with the position", k.Message, k.Traceback)
+	tg := newTarget(t)
+	ctx := context.Background()
+	for _, class := range []string{"top", "start", "set_stop", "wait_fn"} {
+		v := h.vu(1, class, tg.URL, 1)
+		v.OnStart(ctx)
+		v.NextWait(ctx, v.RunTask(ctx))
+		k, _ := onlyException(t, h.flush())
+		if !strings.Contains(k.Message, "no task set to leave here") || !strings.Contains(k.Traceback, "test.star:") {
+			t.Errorf("%s: exception %q (traceback %q): want a clear message with the position", class, k.Message, k.Traceback)
+		}
 	}
 }
 

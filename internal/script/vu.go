@@ -63,11 +63,13 @@ type VU struct {
 	done     chan struct{}
 	doneOnce sync.Once
 	stopped  bool // u.stop() or u.stop_test() was called
-	// canLeave says whether the current call may call u.interrupt() (a
-	// task or the on_start of an entered set); reschedule is what that
-	// call asked for; skipWait is interrupt(reschedule=True): the parent
-	// picks its next task without waiting.
-	canLeave   bool
+	// u.interrupt() may be called from a task or the on_start of a set
+	// the user is in, but not from a set's on_stop or a wait_time
+	// function: noLeave is set around those (rare) calls, so the task
+	// path sets nothing. reschedule is what interrupt() asked for;
+	// skipWait is interrupt(reschedule=True): the parent picks its next
+	// task without waiting.
+	noLeave    bool
 	reschedule bool
 	skipWait   bool
 	setupData  *SetupData

@@ -63,10 +63,7 @@ func (v *VU) runNext(ctx context.Context) {
 		}
 		t = v.pick()
 	}
-	v.canLeave = len(v.stack) > 0
-	o := v.call(ctx, t.Fn)
-	v.canLeave = false
-	if o == left {
+	if v.call(ctx, t.Fn) == left {
 		v.skipWait = v.reschedule
 		v.leave(ctx)
 	}
@@ -80,9 +77,7 @@ func (v *VU) enter(ctx context.Context, s *TaskSet) bool {
 	if s.OnStart == nil {
 		return true
 	}
-	v.canLeave = true
 	o := v.call(ctx, s.OnStart)
-	v.canLeave = false
 	if o == returned {
 		return true
 	}
@@ -97,7 +92,9 @@ func (v *VU) enter(ctx context.Context, s *TaskSet) bool {
 func (v *VU) leave(ctx context.Context) {
 	s := v.pop()
 	if s.OnStop != nil {
+		v.noLeave = true
 		v.call(ctx, s.OnStop)
+		v.noLeave = false
 	}
 }
 
@@ -136,7 +133,9 @@ const maxSeconds = 1e9
 // number >= 0 is recorded as an exception naming the function, and the
 // user does not wait.
 func (v *VU) waitFunc(ctx context.Context, fn starlark.Callable) time.Duration {
+	v.noLeave = true
 	res, o := v.invoke(ctx, fn)
+	v.noLeave = false
 	if o != returned {
 		return 0
 	}
@@ -158,8 +157,8 @@ func (v *VU) interruptBuiltin(_ *starlark.Thread, b *starlark.Builtin, args star
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "reschedule?", &reschedule); err != nil {
 		return nil, err
 	}
-	if !v.canLeave {
-		return nil, errors.New("the user is not in a task set: u.interrupt() leaves a taskset(...) for its parent, from one of the set's tasks or its on_start (at the top level of a user there is nothing to leave; to end the task, return)")
+	if len(v.stack) == 0 || v.noLeave {
+		return nil, errors.New("no task set to leave here: u.interrupt() leaves a taskset(...) for its parent, called from one of the set's tasks or its on_start (not from a user's own tasks, an on_stop or a wait_time function; to end a task early, return)")
 	}
 	v.reschedule = reschedule
 	return nil, errLeave
