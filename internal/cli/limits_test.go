@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stampede-load/stampede/internal/stats"
 )
@@ -121,5 +122,63 @@ func TestLimitFlagsValidate(t *testing.T) {
 		if res.code != ExitConfig || !strings.Contains(res.stderr, args[0]) {
 			t.Errorf("%v: exit %d, stderr %s", args, res.code, res.stderr)
 		}
+	}
+}
+
+// A shape that switches user class at a low spawn rate: the target
+// server never sees more concurrent users than the target (each user
+// holds a request open), and the JSON's peak users is what ran.
+func TestShapeClassSwitchPeak(t *testing.T) {
+	var now, most atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := now.Add(1)
+		defer now.Add(-1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}))
+	defer srv.Close()
+	script := writeScript(t, `
+def t(u):
+    u.http.get("/")
+
+a = user(tasks=[t])
+b = user(tasks=[t])
+
+def shape(t):
+    if t < 1.5:
+        return (4, 100, {"a": 4})
+    if t < 4:
+        return (4, 4, {"b": 4})
+    return None
+`)
+	out := filepath.Join(t.TempDir(), "out.json")
+	res := runMain(t, "run", "-f", script, "--host", srv.URL, "--headless", "--json", out)
+	if res.code != 0 {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	var doc struct {
+		Run struct {
+			Users int `json:"users"`
+		} `json:"run"`
+		Stats stats.Summary `json:"stats"`
+	}
+	b, _ := os.ReadFile(out)
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if most.Load() > 4 {
+		t.Errorf("the server saw %d users at once; the target is 4", most.Load())
+	}
+	hist := 0
+	for _, p := range doc.Stats.History {
+		hist = max(hist, p.Users)
+	}
+	if doc.Run.Users != 4 || hist > 4 {
+		t.Errorf("JSON peak users %d (history peak %d), want 4", doc.Run.Users, hist)
 	}
 }

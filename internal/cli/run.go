@@ -437,7 +437,7 @@ func (sess *session) document(sum *stats.Summary, aborted bool) *output.Document
 		ThresholdsPassed: true,
 	}
 	if sess.plan != nil {
-		sess.plan.runInfo(&doc.Run, sess.driver)
+		sess.plan.runInfo(&doc.Run, sess.driver, sum)
 	}
 	if sess.decorate != nil {
 		sess.decorate(doc)

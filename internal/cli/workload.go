@@ -18,6 +18,7 @@ import (
 	"github.com/stampede-load/stampede/internal/runner"
 	"github.com/stampede-load/stampede/internal/script"
 	"github.com/stampede-load/stampede/internal/shape"
+	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/internal/workload"
 )
 
@@ -195,7 +196,7 @@ func (p *workloadPlan) wrapShape(inner engine.Driver, s *script.Script, app *App
 }
 
 // runInfo fills the workload fields of the JSON document.
-func (p *workloadPlan) runInfo(ri *output.RunInfo, drv engine.Driver) {
+func (p *workloadPlan) runInfo(ri *output.RunInfo, drv engine.Driver, sum *stats.Summary) {
 	ri.Model = p.model
 	ri.Stages = p.stagesDesc
 	ri.ArrivalRate = p.arrivalRate
@@ -205,7 +206,12 @@ func (p *workloadPlan) runInfo(ri *output.RunInfo, drv engine.Driver) {
 	}
 	switch d := drv.(type) {
 	case *shape.Driver:
-		ri.Users = d.Peak()
+		// what ran, not what the shape asked for: the users counted once
+		// a second, or exactly where the runner is in this process
+		ri.Users = d.PeakUsers()
+		for _, pt := range sum.History {
+			ri.Users = max(ri.Users, pt.Users)
+		}
 		ri.SpawnRate = d.Status().Target.SpawnRate
 	}
 }

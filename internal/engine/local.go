@@ -24,6 +24,7 @@ type LocalDriver struct {
 	classes []runner.Class
 	cancel  context.CancelFunc
 	stopped bool
+	peak    int // PeakUsers of the last test's runner, kept after it is discarded
 }
 
 // Apply starts the runner on the first call and retargets it after.
@@ -38,7 +39,7 @@ func (d *LocalDriver) Apply(_ context.Context, p Params) error {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		r.Start(ctx)
-		d.r, d.cancel, d.stopped = r, cancel, false
+		d.r, d.cancel, d.stopped, d.peak = r, cancel, false, 0
 		d.classes = r.ClassList()
 		if len(p.Classes) > 0 {
 			d.classes = runner.FilterClasses(d.classes, p.Classes)
@@ -112,6 +113,7 @@ func (d *LocalDriver) Collect(now time.Time, add func(stats.Origin, *stats.Delta
 	d.mu.Lock()
 	r, stopped := d.r, d.stopped
 	if stopped && r != nil {
+		d.peak = r.PeakUsers()
 		d.cancel()
 		d.r = nil
 	}
@@ -119,6 +121,23 @@ func (d *LocalDriver) Collect(now time.Time, add func(stats.Origin, *stats.Delta
 	if r != nil {
 		add(d.Origin, r.Flush(now))
 	}
+}
+
+// PeakUsers is the most users that ran at once in the current or last
+// test (PeakReporter).
+func (d *LocalDriver) PeakUsers() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.r != nil {
+		return d.r.PeakUsers()
+	}
+	return d.peak
+}
+
+// PeakReporter is implemented by drivers that know the most users that
+// ran at once (not the most a target or shape asked for).
+type PeakReporter interface {
+	PeakUsers() int
 }
 
 // Runner is the current runner, nil between tests.

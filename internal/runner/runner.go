@@ -65,6 +65,8 @@ type Runner struct {
 	gone      map[string]int // users that stopped themselves (u.stop()): not replaced
 	rate      float64
 	nextID    int
+	peak      int // most users running at once
+	leaving   int // users stopped by stopOne that have not ended yet
 	stopping  bool
 	kick      chan struct{}
 	wg        sync.WaitGroup
@@ -77,6 +79,9 @@ type user struct {
 	vu   *script.VU
 	stop chan struct{} // closed: finish the current task, then stop
 	once sync.Once
+	// leaving: stopped to meet a lower target and still finishing its
+	// task (counted in Runner.leaving; guarded by Runner.mu)
+	leaving bool
 
 	mu     sync.Mutex
 	parked *time.Timer // set while the user waits without a goroutine
@@ -215,6 +220,13 @@ func (r *Runner) Users() int {
 	return n
 }
 
+// PeakUsers is the most users that ran at once (not the most asked for).
+func (r *Runner) PeakUsers() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.peak
+}
+
 // UsersByClass is the number of running users per class.
 func (r *Runner) UsersByClass() map[string]int {
 	r.mu.Lock()
@@ -231,26 +243,52 @@ func (r *Runner) UsersByClass() map[string]int {
 func (r *Runner) Spawning() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	spawn, stop := r.pending()
-	return spawn != "" || stop != ""
+	spawn, stop, _, wait := r.pending()
+	return spawn != "" || stop != "" || wait
 }
 
 // pending returns the class to start a user of next, or else the class to
 // stop a user of, or neither. Users that stopped themselves count as
 // present, so they are not replaced. r.mu must be held.
-func (r *Runner) pending() (spawn, stop string) {
+//
+// Users being stopped count until their task has ended, and starts never
+// take the total over its target: when users of one class must start and
+// users of another stop (a load shape switching classes) and the total
+// is at its target, the stop comes first and is made at once (room), not
+// at the spawn rate; a start then waits (wait) for a stopped user to
+// end. A switch never runs more users than the total target and takes
+// no longer than the starts alone.
+func (r *Runner) pending() (spawn, stop string, room, wait bool) {
 	present := make(map[string]int, len(r.order))
 	alive := make(map[string]int, len(r.order))
 	want := make(map[string]int, len(r.order))
+	total, target := 0, 0
 	for _, c := range r.order {
 		alive[c] = len(r.alive[c])
 		present[c] = alive[c] + r.gone[c]
 		want[c] = max(0, r.target[c]-r.gone[c])
+		total, target = total+present[c], target+r.target[c]
 	}
-	if spawn = pickSpawn(r.order, r.target, present); spawn != "" {
-		return spawn, ""
+	total += r.leaving
+	spawn = pickSpawn(r.order, r.target, present)
+	stop = pickStop(r.order, want, alive)
+	switch {
+	case spawn != "" && stop != "" && total >= target:
+		return "", stop, true, false
+	case spawn != "" && total >= target:
+		return "", "", false, true
+	case spawn != "":
+		return spawn, "", false, false
 	}
-	return "", pickStop(r.order, want, alive)
+	return "", stop, false, false
+}
+
+// kickLocked wakes the spawner. r.mu must be held.
+func (r *Runner) kickLocked() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
 }
 
 // Flush returns the statistics recorded since the previous flush.
@@ -285,12 +323,16 @@ func (r *Runner) spawner() {
 			r.mu.Unlock()
 			return
 		}
-		spawn, stop := r.pending()
+		spawn, stop, room, wait := r.pending()
 		rate := r.rate
 		r.mu.Unlock()
+		if room {
+			r.stopOne(stop)
+			continue
+		}
 
-		if spawn == "" && stop == "" {
-			if spawned >= releaseAfterRamp {
+		if spawn == "" && stop == "" { // nothing to do, or waiting for users to end
+			if !wait && spawned >= releaseAfterRamp {
 				spawned, release = 0, time.After(releaseDelay)
 			}
 			select {
@@ -359,6 +401,11 @@ func (r *Runner) spawn(class string) {
 	})
 	u := &user{vu: vu, stop: make(chan struct{})}
 	r.alive[class] = append(r.alive[class], u)
+	n := 0
+	for _, us := range r.alive {
+		n += len(us)
+	}
+	r.peak = max(r.peak, n)
 	r.wg.Add(1)
 	r.mu.Unlock()
 	go r.run(u)
@@ -374,6 +421,8 @@ func (r *Runner) stopOne(class string) {
 	}
 	u := us[len(us)-1]
 	r.alive[class] = us[:len(us)-1]
+	u.leaving = true
+	r.leaving++
 	r.mu.Unlock()
 	u.drain(r.cfg.StopTimeout)
 }
@@ -396,6 +445,13 @@ func (r *Runner) loop(u *user) {
 	v.OnStop(r.ctx)
 	v.Close()
 	u.ended()
+	r.mu.Lock()
+	if u.leaving {
+		u.leaving = false
+		r.leaving--
+		r.kickLocked() // a start may have waited for this user to end
+	}
+	r.mu.Unlock()
 	if v.Stopped() || crashed {
 		// a user that stopped itself is not replaced; neither is one
 		// whose loop panicked (a replacement would likely do the same)

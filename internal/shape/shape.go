@@ -268,6 +268,15 @@ func (d *Driver) Target() (users int, spawnRate float64, ok bool) {
 	return d.current.Target.Users, d.current.Target.SpawnRate, true
 }
 
+// PeakUsers is the most users that ran at once, when the inner driver
+// knows it (engine.PeakReporter), else -1.
+func (d *Driver) PeakUsers() int {
+	if pr, ok := d.Inner.(engine.PeakReporter); ok {
+		return pr.PeakUsers()
+	}
+	return -1
+}
+
 // Peak is the largest user count the shape asked for.
 func (d *Driver) Peak() int {
 	d.mu.Lock()
