@@ -133,6 +133,11 @@ func New(o Options) Client {
 // ErrTooManyRedirects is returned when a redirect chain is longer than 10.
 var ErrTooManyRedirects = errors.New("stopped after 10 redirects")
 
+// ErrControlCharInURL is returned for a URL with a control character.
+var ErrControlCharInURL = errors.New("invalid control character in URL")
+
+func isCTL(r rune) bool { return r < ' ' || r == 0x7f }
+
 // TimeoutError reports a request that did not finish in time.
 type TimeoutError struct{ After time.Duration }
 

@@ -407,3 +407,17 @@ func TestDecodeBody(t *testing.T) {
 		}
 	}
 }
+
+// A URL with a line break (say, a link taken from a hostile response)
+// must not reach the request line, where it would add headers.
+func TestControlCharactersInURL(t *testing.T) {
+	forEach(t, func(t *testing.T, o Options) {
+		srv := newServer(t)
+		c := New(o)
+		defer c.CloseIdle()
+		_, err := c.Do(context.Background(), &Request{Method: "GET", URL: srv.URL + "/echo\r\nX-Injected: 1\r\n"})
+		if err == nil || !strings.Contains(err.Error(), "invalid control character in URL") {
+			t.Errorf("error %v", err)
+		}
+	})
+}

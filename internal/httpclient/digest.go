@@ -33,6 +33,10 @@ func ParseDigestChallenge(header string) (*Digest, error) {
 	if !strings.EqualFold(scheme, "Digest") {
 		return nil, fmt.Errorf("not a Digest challenge: %q", scheme)
 	}
+	if strings.ContainsFunc(rest, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+		// its values are echoed in the answer's header line
+		return nil, errors.New("digest challenge with control characters")
+	}
 	params := parseAuthParams(rest)
 	d := &Digest{realm: params["realm"], nonce: params["nonce"], opaque: params["opaque"], algorithm: params["algorithm"]}
 	if d.nonce == "" {

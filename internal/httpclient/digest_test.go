@@ -35,6 +35,7 @@ func TestParseDigestChallenge(t *testing.T) {
 		{`Digest realm="r"`, "without a nonce"},
 		{`Digest nonce="n", qop="auth-int"`, `qop "auth-int" is not supported`},
 		{`Digest nonce="n", algorithm=SHA3`, `algorithm "SHA3" is not supported`},
+		{"Digest nonce=\"n\r\nX-Injected: 1\"", "control characters"},
 	} {
 		_, err := ParseDigestChallenge(tc.in)
 		if (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {
@@ -51,4 +52,29 @@ func TestParseDigestChallenge(t *testing.T) {
 	if got := d.response("Mufasa", "Circle of Life", "GET", "/dir/index.html", "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ", 1); got != "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1" {
 		t.Errorf("RFC 7616 SHA-256 example: response %s", got)
 	}
+}
+
+// A challenge comes from the server under test: whatever it holds, parsing
+// and answering it must not panic, and an answer never breaks out of its
+// header line.
+func FuzzDigestChallenge(f *testing.F) {
+	for _, s := range []string{
+		`Digest realm="r", nonce="n", qop="auth", algorithm=MD5-sess, opaque="o"`,
+		`Digest nonce=n, qop=auth-int`,
+		`digest realm="a\"b", nonce="\\"`,
+		`Digest nonce="n", algorithm=SHA-512-256`,
+		`Digest ,,,=,"`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		d, err := ParseDigestChallenge(h)
+		if err != nil {
+			return
+		}
+		a := d.Authorization("GET", "/p?q=1", "user", "pw")
+		if strings.ContainsAny(a, "\r\n\x00") {
+			t.Errorf("answer has a line break: %q", a)
+		}
+	})
 }

@@ -112,6 +112,12 @@ func (c *fastClient) Do(ctx context.Context, r *Request) (*Response, error) {
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
+	if strings.ContainsFunc(r.URL, isCTL) {
+		// fasthttp would write it into the request line: a URL taken from
+		// a response could add headers or a whole request (net/http
+		// refuses it too)
+		return nil, ErrControlCharInURL
+	}
 	method, target, body := r.Method, r.URL, r.Body
 	hdr, cookies := r.Header, r.Cookies
 	for hops := 0; ; hops++ {

@@ -154,3 +154,24 @@ func TestRequestCookiesAndCredentialsOnRedirect(t *testing.T) {
 		}
 	})
 }
+
+// Set-Cookie lines come from the server under test: any of them, from any
+// URL, must leave the jar consistent (no panic, bounded, listable).
+func FuzzJar(f *testing.F) {
+	f.Add("http://www.example.com/a/b", "sid=1; Domain=.example.com; Path=/a; Max-Age=10; Secure", "https://x.example.com/a")
+	f.Add("http://[::1]:8080/", "a=b; Domain=::1; Path=", "http://[::1]/")
+	f.Add("http://h/", "=; Path=/;;; Expires=Thu, 01 Jan 1970 00:00:00 GMT", "http://h")
+	f.Fuzz(func(t *testing.T, from, line, to string) {
+		var j Jar
+		j.setLines(from, [][]byte{[]byte(line)})
+		j.header(to, []Header{{"x", "1"}})
+		if n := len(j.All()); n > 1 {
+			t.Errorf("one Set-Cookie line stored %d cookies", n)
+		}
+		for _, c := range j.All() {
+			if c.Path == "" || c.Path[0] != '/' {
+				t.Errorf("stored path %q", c.Path)
+			}
+		}
+	})
+}

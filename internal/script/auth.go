@@ -2,11 +2,13 @@ package script
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/stampede-load/stampede/internal/httpclient"
 	"go.starlark.net/starlark"
+	"golang.org/x/net/http/httpguts"
 )
 
 // digestAuth is what digest(user, password) returns, for auth=.
@@ -27,6 +29,9 @@ func newDigestAuth(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	var user, password string
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 2, &user, &password); err != nil {
 		return nil, err
+	}
+	if !httpguts.ValidHeaderFieldValue(user) { // it is sent in the Authorization header
+		return nil, errors.New("digest: the user name contains a control character")
 	}
 	return &digestAuth{user: user, password: password}, nil
 }

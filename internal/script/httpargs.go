@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"go.starlark.net/starlark"
+	"golang.org/x/net/http/httpguts"
 )
 
 // The keyword arguments of u.http.*, as Python's requests names them.
@@ -91,8 +92,11 @@ func (a *reqArgs) unpack(fn string, args starlark.Tuple, kwargs []starlark.Tuple
 			return fmt.Errorf("request: missing method argument")
 		}
 		m, ok := starlark.AsString(args[0])
-		if !ok || m == "" {
+		if !ok {
 			return fmt.Errorf("request: method must be a string, got %s", args[0].Type())
+		}
+		if !httpguts.ValidHeaderFieldName(m) { // a token, as RFC 9110 has it
+			return fmt.Errorf("request: %q is not a valid method", m)
 		}
 		a.method, args, lead = strings.ToUpper(m), args[1:], 2
 	}
