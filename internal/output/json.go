@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -151,10 +152,15 @@ func EncodeJSON(w io.Writer, d *Document) error {
 	if doc.Run.DurationSeconds == 0 && !doc.Run.Start.IsZero() && doc.Run.End.After(doc.Run.Start) {
 		doc.Run.DurationSeconds = doc.Run.End.Sub(doc.Run.Start).Seconds()
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(&doc)
+	b, replaced, err := MarshalJSON(&doc, "  ", false)
+	if err != nil {
+		return err
+	}
+	if replaced > 0 {
+		slog.Warn("json summary: numbers that are not finite were written as 0", "count", replaced)
+	}
+	_, err = w.Write(b)
+	return err
 }
 
 // WriteJSON writes d to path atomically: a temporary file in the same

@@ -15,7 +15,6 @@ package report
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
@@ -248,7 +247,7 @@ func (d *Data) view() (*view, error) {
 	v.Failures, v.FailuresNA = s.Errors, d.NoFailures
 	v.Exceptions, v.ExceptionsNA = s.Exceptions, d.NoExceptions
 	d.entryCharts(v)
-	js, err := json.Marshal(doc) // escapes <, > and &: safe inside <script>
+	js, _, err := output.MarshalJSON(doc, "", true) // escapes <, > and &: safe inside <script>
 	if err != nil {
 		return nil, fmt.Errorf("report: encoding data: %w", err)
 	}

@@ -440,3 +440,18 @@ func TestStampedeCSVRoundTrip(t *testing.T) {
 		t.Errorf("history %d points, full %v", len(s.History), d.FullHistory)
 	}
 }
+
+// TestRenderWithNaN: one NaN in the document (a worker's CPU use) no
+// longer stops the HTML report from being written.
+func TestRenderWithNaN(t *testing.T) {
+	doc := fullDocument()
+	doc.Workers[0].CPUPercent = math.NaN()
+	doc.Stats.Total.AvgMs = math.Inf(1)
+	var buf bytes.Buffer
+	if err := Render(&buf, FromDocument(doc, "this run")); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `id="stampede-data"`) {
+		t.Fatal("no embedded data")
+	}
+}

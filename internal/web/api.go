@@ -1,17 +1,24 @@
 package web
 
 import (
-	"encoding/json"
 	"net/http"
+
+	"github.com/stampede-load/stampede/internal/output"
 )
 
+// writeJSON encodes before it answers, so a value that cannot be encoded
+// gets a 500 with a reason instead of a 200 with an empty body; a NaN
+// or an infinity costs only itself (output.MarshalJSON).
 func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, _, err := output.MarshalJSON(v, "", true)
+	if err != nil {
+		code = http.StatusInternalServerError
+		b, _, _ = output.MarshalJSON(apiError{Error: "encoding the answer: " + err.Error(), Message: "encoding the answer failed"}, "", true)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(true)
-	_ = enc.Encode(v)
+	_, _ = w.Write(b)
 }
 
 // apiError is the body of every 4xx/5xx answer of the API. success and

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/json"
 	"io"
 	"math"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/internal/redact"
+	"github.com/stampede-load/stampede/internal/output"
 	"github.com/stampede-load/stampede/internal/stats"
 )
 
@@ -236,9 +236,11 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	send := func() error {
 		buf.Reset()
 		buf.WriteString("event: stats\ndata: ")
-		if err := json.NewEncoder(&buf).Encode(s.buildEvent(st)); err != nil {
+		b, _, err := output.MarshalJSON(s.buildEvent(st), "", true)
+		if err != nil {
 			return err
 		}
+		buf.Write(b)
 		// Encode ended the data line with \n; a blank line ends the event.
 		buf.WriteString("\n")
 		if _, err := out.Write(buf.Bytes()); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -29,6 +30,7 @@ type fakeDriver struct {
 	stopped bool
 	regions bool
 	badName bool // also record a request name that is not valid UTF-8
+	nanCPU  bool // list a worker whose CPU use is NaN
 }
 
 func (d *fakeDriver) Apply(_ context.Context, p engine.Params) error {
@@ -93,8 +95,12 @@ func (d *fakeDriver) Workers() []output.WorkerInfo {
 		return nil
 	}
 	now := time.Now()
+	cpu := 12.0
+	if d.nanCPU {
+		cpu = math.NaN()
+	}
 	return []output.WorkerInfo{
-		{ID: "w1", Region: "eu-west", State: "running", Users: 3, CPUPercent: 12, MemoryBytes: 64 << 20, LastHeartbeat: now},
+		{ID: "w1", Region: "eu-west", State: "running", Users: 3, CPUPercent: cpu, MemoryBytes: 64 << 20, LastHeartbeat: now},
 		{ID: "w2", Region: "us-east", State: "running", Users: 2, CPUPercent: 9, MemoryBytes: 60 << 20, LastHeartbeat: now},
 	}
 }
