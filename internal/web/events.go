@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stampede-load/stampede/internal/redact"
 	"github.com/stampede-load/stampede/internal/output"
+	"github.com/stampede-load/stampede/internal/redact"
 	"github.com/stampede-load/stampede/internal/stats"
 )
 
