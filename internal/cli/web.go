@@ -54,20 +54,24 @@ func (t *tlsOptions) enabled() bool { return t.cert != "" }
 // webOptions are the web UI's flags, shared by run and master (they are
 // part of testOptions).
 type webOptions struct {
-	host      string
-	port      int
-	auth      string
-	authFile  string
-	autostart bool
-	autoquit  int
-	tls       tlsOptions
+	host           string
+	port           int
+	auth           string
+	authFile       string
+	insecureNoAuth bool
+	hostAllow      []string
+	autostart      bool
+	autoquit       int
+	tls            tlsOptions
 }
 
 func (w *webOptions) register(fs *pflag.FlagSet) {
-	fs.StringVar(&w.host, "web-host", "0.0.0.0", "web UI bind address")
+	fs.StringVar(&w.host, "web-host", "", "web UI bind address (default: 0.0.0.0 with --web-auth, else 127.0.0.1)")
 	fs.IntVar(&w.port, "web-port", 8089, "web UI port")
 	fs.StringVar(&w.auth, "web-auth", "", "USER:PASSWORD for HTTP basic auth on every web UI route (prefer STAMPEDE_WEB_AUTH or --web-auth-file)")
 	fs.StringVar(&w.authFile, "web-auth-file", "", "file whose first line is USER:PASSWORD for the web UI")
+	fs.BoolVar(&w.insecureNoAuth, "web-insecure-no-auth", false, "allow --web-host on a non-loopback address without a password: anyone who reaches the port can start load against any URL, stop it and read every result")
+	fs.StringSliceVar(&w.hostAllow, "web-host-allow", nil, "without a password, the host names the web UI answers to besides localhost and IP addresses (DNS-rebinding protection), e.g. loadtest.internal (repeatable, comma-separated)")
 	fs.BoolVar(&w.autostart, "autostart", false, "with the web UI: start the test at once with -u/-r/-t")
 	fs.IntVar(&w.autoquit, "autoquit", -1, "with the web UI: exit this many seconds after the test ends (-1: never)")
 	w.tls.register(fs)
@@ -78,6 +82,11 @@ func (w *webOptions) register(fs *pflag.FlagSet) {
 func (w *webOptions) validate() error {
 	if w.auth != "" && w.authFile != "" {
 		return configErr("--web-auth and --web-auth-file: give one of them")
+	}
+	if w.host != "" && !isLoopback(w.host) && !w.hasAuth() && !w.insecureNoAuth {
+		return configErr("--web-host %s is not a loopback address and the web UI has no password: anyone who reaches port %d "+
+			"could start load against any URL and read the results. Set --web-auth, STAMPEDE_WEB_AUTH or --web-auth-file, "+
+			"bind to 127.0.0.1, or pass --web-insecure-no-auth to accept that risk", w.host, w.port)
 	}
 	if w.auth != "" {
 		if _, err := web.ParseCredentials(w.auth); err != nil {
@@ -105,7 +114,21 @@ func (w *webOptions) credentials() (*web.Credentials, error) {
 	return nil, nil
 }
 
-func (w *webOptions) addr() string { return net.JoinHostPort(w.host, strconv.Itoa(w.port)) }
+func (w *webOptions) hasAuth() bool { return w.auth != "" || w.authFile != "" }
+
+// bindHost is --web-host, or its default: every interface behind a
+// password, loopback only without one.
+func (w *webOptions) bindHost() string {
+	switch {
+	case w.host != "":
+		return w.host
+	case w.hasAuth():
+		return "0.0.0.0"
+	}
+	return "127.0.0.1"
+}
+
+func (w *webOptions) addr() string { return net.JoinHostPort(w.bindHost(), strconv.Itoa(w.port)) }
 
 // isLoopback reports whether a bind address only accepts local
 // connections.
@@ -157,7 +180,8 @@ func (app *App) serveWeb(ctx context.Context, o *webOptions, ws webServe) error 
 	}
 	srv, err := web.New(web.Config{
 		Engine: ws.Engine, Script: ws.Script, Defaults: ws.Defaults, Auth: creds, Title: ws.Title,
-		Version: Version, Report: ws.Report, Document: ws.Document, History: ws.History,
+		AllowedHosts: append([]string{o.bindHost()}, o.hostAllow...),
+		Version:      Version, Report: ws.Report, Document: ws.Document, History: ws.History,
 		UsersByClass: ws.UsersByClass, Log: app.Log,
 	})
 	if err != nil {
@@ -167,8 +191,11 @@ func (app *App) serveWeb(ctx context.Context, o *webOptions, ws webServe) error 
 	if err != nil {
 		return configErr("--web-host/--web-port: %v", err)
 	}
-	if creds == nil && !isLoopback(o.host) {
-		app.Log.Warn("the web UI listens on a non-loopback address without a password: anyone who reaches it can start load; set --web-auth, STAMPEDE_WEB_AUTH or --web-auth-file", "addr", ln.Addr().String())
+	switch {
+	case creds == nil && !isLoopback(o.bindHost()):
+		app.Log.Warn("--web-insecure-no-auth: the web UI listens on a non-loopback address without a password; anyone who reaches it can start load against any URL", "addr", ln.Addr().String())
+	case creds == nil && o.host == "":
+		app.Log.Info("the web UI has no password, so it listens on loopback only; to reach it from other machines set --web-auth (it then listens on every interface)")
 	}
 	scheme := "http"
 	if o.tls.enabled() {
@@ -182,7 +209,7 @@ func (app *App) serveWeb(ctx context.Context, o *webOptions, ws webServe) error 
 	defer cancel()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(sctx, ln, o.tls.cert, o.tls.key) }()
-	app.Log.Info("web UI ready", "url", fmt.Sprintf("%s://%s", scheme, displayAddr(ln.Addr(), o.host)), "auth", creds != nil)
+	app.Log.Info("web UI ready", "url", fmt.Sprintf("%s://%s", scheme, displayAddr(ln.Addr(), o.bindHost())), "auth", creds != nil)
 
 	if o.autostart {
 		if err := srv.Start(ctx, ws.Defaults); err != nil {

@@ -25,6 +25,12 @@ func TestWebOptionsValidate(t *testing.T) {
 		{"cert without key", webOptions{port: 8089, autoquit: -1, tls: tlsOptions{cert: cert}}, "--tls-cert and --tls-key"},
 		{"missing cert file", webOptions{port: 8089, autoquit: -1, tls: tlsOptions{cert: cert + ".no", key: cert}}, "--tls-cert"},
 		{"cert and key", webOptions{port: 8089, autoquit: -1, tls: tlsOptions{cert: cert, key: cert}}, ""},
+		{"public bind without a password", webOptions{host: "0.0.0.0", port: 8089, autoquit: -1}, "--web-host 0.0.0.0 is not a loopback address and the web UI has no password"},
+		{"LAN address without a password", webOptions{host: "192.168.1.20", port: 8089, autoquit: -1}, "--web-insecure-no-auth"},
+		{"public bind, opted out", webOptions{host: "0.0.0.0", port: 8089, autoquit: -1, insecureNoAuth: true}, ""},
+		{"public bind with a password", webOptions{host: "::", port: 8089, autoquit: -1, auth: "a:b"}, ""},
+		{"public bind with a password file", webOptions{host: "0.0.0.0", port: 8089, autoquit: -1, authFile: cert}, ""},
+		{"loopback without a password", webOptions{host: "127.0.0.1", port: 8089, autoquit: -1}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -39,6 +45,24 @@ func TestWebOptionsValidate(t *testing.T) {
 				t.Fatalf("the error shows the secret: %v", err)
 			}
 		})
+	}
+}
+
+// Without --web-host the UI listens everywhere only behind a password.
+func TestWebBindDefault(t *testing.T) {
+	for _, c := range []struct {
+		o    webOptions
+		want string
+	}{
+		{webOptions{}, "127.0.0.1"},
+		{webOptions{auth: "a:b"}, "0.0.0.0"},
+		{webOptions{authFile: "f"}, "0.0.0.0"},
+		{webOptions{host: "::1", auth: "a:b"}, "::1"},
+		{webOptions{host: "0.0.0.0", insecureNoAuth: true}, "0.0.0.0"},
+	} {
+		if got := c.o.bindHost(); got != c.want {
+			t.Errorf("%+v: bind %s, want %s", c.o, got, c.want)
+		}
 	}
 }
 
@@ -65,5 +89,24 @@ func TestIsLoopback(t *testing.T) {
 		if got := isLoopback(host); got != want {
 			t.Errorf("isLoopback(%q) = %v", host, got)
 		}
+	}
+}
+
+// The web UI is not opened to the network without a password unless the
+// user says so; the master's UI likewise.
+func TestPublicWebUIRefusedWithoutPassword(t *testing.T) {
+	script := "../../examples/minimal.star"
+	for _, args := range [][]string{
+		{"run", "-f", script, "--web-host", "0.0.0.0", "--web-port", "0"},
+		{"master", "-f", script, "--web-host", "::", "--web-port", "0", "--master-bind-host", "127.0.0.1", "--master-bind-port", "0"},
+	} {
+		r := runMain(t, args...)
+		if r.code != ExitConfig || !strings.Contains(r.stderr, "--web-insecure-no-auth to accept that risk") {
+			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+	}
+	t.Setenv("STAMPEDE_WEB_HOST", "0.0.0.0")
+	if r := runMain(t, "run", "-f", script, "--web-port", "0"); r.code != ExitConfig || !strings.Contains(r.stderr, "--web-host 0.0.0.0 is not a loopback address") {
+		t.Errorf("from the environment: exit %d, stderr %q", r.code, r.stderr)
 	}
 }

@@ -5,9 +5,13 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
+
+	"github.com/stampede-load/stampede/internal/guard"
 )
 
 // Credentials are the one user and password of the web UI.
@@ -51,17 +55,32 @@ func (c *Credentials) Check(user, pass string) bool {
 	return okUser&okPass == 1
 }
 
-// Require answers 401 to any request without the right basic-auth
-// credentials.
-func (c *Credentials) Require(next http.Handler) http.Handler {
+// requireAuth answers 401 to any request without the right basic-auth
+// credentials. Wrong credentials count against the client's address in
+// the limiter: past a few, the client waits, doubling, and its attempts
+// are answered 429 without being checked. A request without credentials
+// (a browser's first) is no failed login.
+func requireAuth(c *Credentials, lim *guard.Limiter, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, pass, ok := r.BasicAuth()
-		if !ok || !c.Check(user, pass) {
-			w.Header().Set("WWW-Authenticate", `Basic realm="Stampede", charset="UTF-8"`)
-			w.Header().Set("Cache-Control", "no-store")
-			http.Error(w, "401 unauthorized: log in with the user and password given to --web-auth", http.StatusUnauthorized)
-			return
+		if ok {
+			client := guard.ClientKey(r.RemoteAddr)
+			if wait := lim.Wait(client); wait > 0 {
+				secs := int(math.Ceil(wait.Seconds()))
+				w.Header().Set("Retry-After", strconv.Itoa(secs))
+				w.Header().Set("Cache-Control", "no-store")
+				http.Error(w, fmt.Sprintf("429 too many failed logins from your address: try again in %d s", secs), http.StatusTooManyRequests)
+				return
+			}
+			if c.Check(user, pass) {
+				lim.Succeed(client)
+				next.ServeHTTP(w, r)
+				return
+			}
+			lim.Fail(client)
 		}
-		next.ServeHTTP(w, r)
+		w.Header().Set("WWW-Authenticate", `Basic realm="Stampede", charset="UTF-8"`)
+		w.Header().Set("Cache-Control", "no-store")
+		http.Error(w, "401 unauthorized: log in with the user and password given to --web-auth", http.StatusUnauthorized)
 	})
 }

@@ -27,7 +27,7 @@ func TestAutostartAutoquit(t *testing.T) {
 		t.Fatal(err)
 	}
 	prefix := filepath.Join(tmp, "out", "auto")
-	p := startStampede(t, bin, "run", "-f", scriptFile, "--web-host", "0.0.0.0", "--web-port", "0",
+	p := startStampede(t, bin, "run", "-f", scriptFile, "--web-host", "0.0.0.0", "--web-insecure-no-auth", "--web-port", "0",
 		"--autostart", "-u", "4", "-r", "4", "-t", "3s", "--autoquit", "1", "--csv", prefix, "--json", prefix+".json")
 	url := strings.Replace(p.url, "localhost", "127.0.0.1", 1)
 	client := &http.Client{Timeout: 15 * time.Second}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/internal/engine"
+	"github.com/stampede-load/stampede/internal/guard"
 	"github.com/stampede-load/stampede/internal/output"
 	"github.com/stampede-load/stampede/internal/script"
 	"github.com/stampede-load/stampede/internal/stats"
@@ -37,6 +38,12 @@ type Config struct {
 	Defaults engine.Params
 	// Auth, when set, protects every route with HTTP basic auth.
 	Auth *Credentials
+	// LoginLimit slows down password guessing (zero: the defaults of
+	// package guard).
+	LoginLimit guard.Config
+	// AllowedHosts are the names, besides localhost and IP addresses, a
+	// UI without Auth answers to (checkHost).
+	AllowedHosts []string
 	// Title is shown in the page header and the browser tab.
 	Title string
 	// Version is shown in the page footer.
@@ -63,6 +70,8 @@ type Server struct {
 	mux     *http.ServeMux
 	assets  fs.FS
 	classes []string
+
+	logins *guard.Limiter // failed logins per client; nil without Auth
 
 	mu       sync.Mutex
 	deadline time.Time // when the run time set through Start ends (zero: none)
@@ -97,6 +106,11 @@ func New(cfg Config) (*Server, error) {
 			s.classes = append(s.classes, c.Name)
 		}
 	}
+	if cfg.Auth != nil {
+		lc := cfg.LoginLimit
+		lc.What, lc.Log = "web UI: failed logins", cfg.Log
+		s.logins = guard.New(lc)
+	}
 	s.routes()
 	return s, nil
 }
@@ -123,15 +137,16 @@ func (s *Server) routes() {
 	m.Handle("GET /metrics", s.metricsHandler())
 }
 
-// Handler is the whole UI and API, behind auth when configured.
+// Handler is the whole UI and API, behind auth when configured, else
+// behind the Host check.
 func (s *Server) Handler() http.Handler {
 	var h http.Handler = s.mux
 	h = rejectCrossOrigin(h)
 	h = securityHeaders(h)
 	if s.cfg.Auth != nil {
-		h = s.cfg.Auth.Require(h)
+		return requireAuth(s.cfg.Auth, s.logins, h)
 	}
-	return h
+	return checkHost(s.cfg.AllowedHosts, h)
 }
 
 // rejectCrossOrigin answers 403 to a POST another site's page makes a
@@ -272,6 +287,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, certFile, keyFile s
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		_ = srv.Close()
+	}
+	if s.logins != nil {
+		s.logins.Close() // logs the failures of the last interval
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/internal/engine"
+	"github.com/stampede-load/stampede/internal/guard"
 	"github.com/stampede-load/stampede/internal/output"
 	"github.com/stampede-load/stampede/internal/script"
 	"github.com/stampede-load/stampede/internal/stats"
@@ -148,6 +149,7 @@ func newFixture(t *testing.T, auth string, regions bool) *fixture {
 	}
 	srv, err := New(Config{Engine: eng, Script: sc, Defaults: engine.Params{Host: sc.Host, Users: 5, SpawnRate: 2},
 		Auth: creds, History: hist, Log: log, Interval: 50 * time.Millisecond,
+		LoginLimit: guard.Config{Free: 1 << 20}, // tests of wrong passwords; the limit has its own test
 		Report: func(w io.Writer, sum *stats.Summary) error {
 			_, err := io.WriteString(w, "<html>report</html>")
 			return err
