@@ -47,7 +47,7 @@ v = user(tasks=[t], wait_time=constant(0.05))
 	out := filepath.Join(dir, "out")
 	r := runMain(t, "run", "-f", script, "--headless", "-u", "2", "-r", "10", "-t", "1s",
 		"--host", "http://hostuser:"+hostPass+"@"+addr, "--csv", filepath.Join(out, "run"), "--csv-full-history",
-		"--json", filepath.Join(out, "run.json"), "--html", filepath.Join(out, "run.html"), "--loglevel", "debug")
+		"--json", filepath.Join(out, "run.json"), "--html", filepath.Join(out, "run.html"), "--loglevel", "debug", "--exit-code-on-error", "0")
 	if r.code != ExitOK {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
