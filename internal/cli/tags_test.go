@@ -41,8 +41,10 @@ def browse(u):
     u.http.get("/browse")
 def manage(u):
     u.http.get("/admin")
+def leave(u):
+    u.interrupt()
 
-cart = taskset(tasks=[task(add_to_cart, tags=["slow"]), view_cart], name="cart")
+cart = taskset(tasks=[task(add_to_cart, tags=["slow"]), view_cart, leave], name="cart")
 shopper = user(tasks=[task(browse, tags=["read"]), task(cart, tags=["shop"])], wait_time=constant(0.01))
 admin = user(tasks=[task(manage, tags=["admin"])], wait_time=constant(0.01))
 `
@@ -108,7 +110,7 @@ func TestTagSelectionErrors(t *testing.T) {
 	}
 	for _, want := range []string{
 		"cart (taskset)", "view_cart", "shop",
-		"Tag selection --tags shop --exclude-tags slow: 1 of 4 tasks run",
+		"Tag selection --tags shop --exclude-tags slow: 2 of 5 tasks run",
 		"classes left with no task get no users: admin",
 	} {
 		if !strings.Contains(r.stdout, want) {
