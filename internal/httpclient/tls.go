@@ -17,6 +17,8 @@ type TLSConfig struct {
 	SkipVerify *bool
 	// Certificate is the client certificate to present, if any.
 	Certificate *tls.Certificate
+	// RootCAs, when set, are the CAs trusted instead of the system's.
+	RootCAs *x509.CertPool
 }
 
 // config is the tls.Config for a connection to serverName ("" for
@@ -32,6 +34,7 @@ func (c *TLSConfig) config(o Options, serverName string) *tls.Config {
 	if c.Certificate != nil {
 		cfg.Certificates = []tls.Certificate{*c.Certificate}
 	}
+	cfg.RootCAs = c.RootCAs
 	return cfg
 }
 

@@ -1,7 +1,6 @@
 package script
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -73,8 +72,7 @@ type UserClass struct {
 	TLS *httpclient.TLSConfig
 
 	verifyArg, certArg starlark.Value // as given; read by Script.resolveTLS
-	verify             int8
-	cert               *tls.Certificate
+	tls                tlsKey
 }
 
 var _ starlark.HasAttrs = (*UserClass)(nil)
@@ -116,7 +114,7 @@ func newUserClass(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	}
 	c := &UserClass{Weight: weight, FixedCount: fixedCount}
 	if verify != nil && verify != starlark.None {
-		if _, err := verifyValue(verify); err != nil {
+		if err := checkVerify(verify); err != nil {
 			return nil, fmt.Errorf("user: %w", err)
 		}
 		c.verifyArg = verify

@@ -2,6 +2,7 @@ package script
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,30 +12,33 @@ import (
 	"go.starlark.net/starlark"
 )
 
-// verify= as given: not given, True, False.
+// verify= as given: not given, True (or a CA bundle), False.
 const (
 	verifyDefault int8 = iota
 	verifyOn
 	verifyOff
 )
 
-// maxClientCerts bounds the client certificates a script may use: each is
-// parsed once and kept for the whole test.
+// maxClientCerts bounds the client certificates (and CA bundles) a script
+// may use: each is parsed once and kept for the whole test.
 const maxClientCerts = 256
 
-// tlsCache holds the client certificates a script uses and the TLS
-// settings made of them, shared by all its users. A key pair is parsed
-// once, not per request, and each distinct setting is one
+// tlsCache holds the client certificates and CA bundles a script uses and
+// the TLS settings made of them, shared by all its users. A key pair is
+// parsed once, not per request, and each distinct setting is one
 // *httpclient.TLSConfig, which is what keeps a user's connections apart
 // per setting.
 type tlsCache struct {
 	mu      sync.Mutex
 	certs   map[[2]string]*tls.Certificate
+	cas     map[string]*x509.CertPool
 	configs map[tlsKey]*httpclient.TLSConfig
 }
 
+// tlsKey is one TLS setting: verify= (with its CA bundle) and cert=.
 type tlsKey struct {
 	verify int8
+	ca     *x509.CertPool
 	cert   *tls.Certificate
 }
 
@@ -52,54 +56,93 @@ func (v *VU) setCookiesAndTLS(fn string, req *httpclient.Request, a *reqArgs) er
 	if verifyArg == nil && certArg == nil {
 		return nil
 	}
-	verify, cert := v.Class.verify, v.Class.cert
-	var err error
-	if verifyArg != nil {
-		if verify, err = verifyValue(verifyArg); err != nil {
-			return fmt.Errorf("%s: %w", fn, err)
-		}
+	k, err := v.script.tlsKey(v.Class.tls, verifyArg, certArg)
+	if err != nil {
+		return fmt.Errorf("%s: %w", fn, err)
 	}
-	if certArg != nil {
-		if cert, err = v.script.certificate(certArg); err != nil {
-			return fmt.Errorf("%s: cert: %w", fn, err)
-		}
-	}
-	req.TLS = v.script.tlsConfig(verify, cert)
+	req.TLS = v.script.tlsConfig(k)
 	return nil
 }
 
-func verifyValue(v starlark.Value) (int8, error) {
-	b, ok := v.(starlark.Bool)
-	if !ok {
-		return 0, fmt.Errorf("verify must be True or False, got %s (a CA bundle is not supported: use --insecure-skip-verify or verify=False)", v.Type())
+// checkVerify checks the type of a verify= argument.
+func checkVerify(v starlark.Value) error {
+	switch v.(type) {
+	case starlark.Bool, starlark.String:
+		return nil
 	}
-	if b {
-		return verifyOn, nil
+	return fmt.Errorf("verify must be True, False or a CA bundle (PEM text or a file of the script), got %s", v.Type())
+}
+
+// tlsKey is base with the verify= and cert= arguments given (nil: keep
+// base's).
+func (s *Script) tlsKey(base tlsKey, verify, cert starlark.Value) (tlsKey, error) {
+	k := base
+	if verify != nil {
+		if err := checkVerify(verify); err != nil {
+			return k, err
+		}
+		k.verify, k.ca = verifyOn, nil
+		switch x := verify.(type) {
+		case starlark.Bool:
+			if !x {
+				k.verify = verifyOff
+			}
+		case starlark.String:
+			ca, err := s.caBundle(string(x))
+			if err != nil {
+				return k, fmt.Errorf("verify: %w", err)
+			}
+			k.ca = ca
+		}
 	}
-	return verifyOff, nil
+	if cert != nil {
+		c, err := s.certificate(cert)
+		if err != nil {
+			return k, fmt.Errorf("cert: %w", err)
+		}
+		k.cert = c
+	}
+	return k, nil
 }
 
 // resolveTLS reads a class's verify= and cert= once the script's files
-// are known (cert= may name files of the bundle).
+// are known (both may name files of the bundle).
 func (s *Script) resolveTLS(c *UserClass) error {
-	if c.verifyArg != nil {
-		v, err := verifyValue(c.verifyArg)
-		if err != nil {
-			return err
-		}
-		c.verify = v
+	if c.verifyArg == nil && c.certArg == nil {
+		return nil
 	}
-	if c.certArg != nil {
-		cert, err := s.certificate(c.certArg)
-		if err != nil {
-			return fmt.Errorf("cert: %w", err)
-		}
-		c.cert = cert
+	k, err := s.tlsKey(tlsKey{}, c.verifyArg, c.certArg)
+	if err != nil {
+		return err
 	}
-	if c.verify != verifyDefault || c.cert != nil {
-		c.TLS = s.tlsConfig(c.verify, c.cert)
-	}
+	c.tls, c.TLS = k, s.tlsConfig(k)
 	return nil
+}
+
+// caBundle reads verify="...": the CA certificates to trust instead of
+// the system's, as PEM text or the path of a file of the bundle.
+func (s *Script) caBundle(v string) (*x509.CertPool, error) {
+	s.tls.mu.Lock()
+	defer s.tls.mu.Unlock()
+	if p := s.tls.cas[v]; p != nil {
+		return p, nil
+	}
+	if len(s.tls.cas) >= maxClientCerts {
+		return nil, fmt.Errorf("a test may use at most %d CA bundles", maxClientCerts)
+	}
+	b, err := s.pemOrFile(v)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, errors.New("no PEM certificate in the CA bundle")
+	}
+	if s.tls.cas == nil {
+		s.tls.cas = map[string]*x509.CertPool{}
+	}
+	s.tls.cas[v] = pool
+	return pool, nil
 }
 
 // certificate reads cert=: a (certificate, key) pair, or one string
@@ -168,17 +211,16 @@ func (s *Script) pemOrFile(p string) ([]byte, error) {
 	return b, nil
 }
 
-// tlsConfig is the shared TLS setting for verify and cert.
-func (s *Script) tlsConfig(verify int8, cert *tls.Certificate) *httpclient.TLSConfig {
-	k := tlsKey{verify, cert}
+// tlsConfig is the shared TLS setting for k.
+func (s *Script) tlsConfig(k tlsKey) *httpclient.TLSConfig {
 	s.tls.mu.Lock()
 	defer s.tls.mu.Unlock()
 	if c := s.tls.configs[k]; c != nil {
 		return c
 	}
-	c := &httpclient.TLSConfig{Certificate: cert}
-	if verify != verifyDefault {
-		skip := verify == verifyOff
+	c := &httpclient.TLSConfig{Certificate: k.cert, RootCAs: k.ca}
+	if k.verify != verifyDefault {
+		skip := k.verify == verifyOff
 		c.SkipVerify = &skip
 	}
 	if s.tls.configs == nil {

@@ -3,6 +3,7 @@ package script
 import (
 	"context"
 	"crypto/tls"
+	"encoding/pem"
 	"io"
 	"log"
 	"net/http"
@@ -132,9 +133,43 @@ c = user(tasks=[t], cert=ALICE, verify=False)
 	}
 }
 
+// verify= a CA bundle trusts that CA instead of the system's: a server
+// whose certificate it signed passes, where verify=True fails.
+func TestVerifyWithCABundle(t *testing.T) {
+	ca := testcert.NewCA(t)
+	_, _, serverCert := ca.Issue(t, "server")
+	caPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw}))
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert}}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	for _, c := range clients {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, `
+def t(u):
+    u.http.get("/class")
+    u.http.get("/system", verify=True)
+    u.http.get("/request", verify=vars["ca"])
+c = user(tasks=[t], verify=vars["ca"])
+`, Options{Vars: map[string]string{"ca": caPEM}})
+			h.vuWith(1, "c", srv.URL, c.opts).RunTask(context.Background())
+			d := h.flush()
+			if len(d.Exceptions) > 0 {
+				t.Fatal(d.Exceptions)
+			}
+			for name, fails := range map[string]int64{"/class": 0, "/system": 1, "/request": 0} {
+				if e := entry(t, d, "GET", name); e.Failures != fails {
+					t.Errorf("%s: %d failures, want %d (%v)", name, e.Failures, fails, d.Errors)
+				}
+			}
+		})
+	}
+}
+
 // The usual way: certificate files beside the script, read with
 // data.read so they ship with it; cert= then takes their text or their
-// paths, and a class's cert= may name them too.
+// paths, and a class's cert= and verify= (a CA bundle) may name them too.
 func TestClientCertificateFromScriptFiles(t *testing.T) {
 	ca := testcert.NewCA(t)
 	srv := clientCertServer(t, ca)
@@ -142,11 +177,13 @@ func TestClientCertificateFromScriptFiles(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{
 		"certs/client.crt": certPEM, "certs/client.key": keyPEM,
+		"certs/ca.pem": string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw})),
 		"test.star": `
 CERT = (data.read("certs/client.crt"), data.read("certs/client.key"))
+data.read("certs/ca.pem")
 def t(u):
     u.state["who"] = [u.http.get("/").text, u.http.get("/", cert=CERT).text, u.http.get("/", cert=("certs/client.crt", "./certs/client.key")).text]
-c = user(tasks=[t], cert=("certs/client.crt", "certs/client.key"), verify=False)
+c = user(tasks=[t], cert=("certs/client.crt", "certs/client.key"), verify="certs/ca.pem")
 `}
 	for name, content := range files {
 		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
@@ -184,7 +221,9 @@ func TestCertErrors(t *testing.T) {
 		{`u.http.get("/", cert=("-----BEGIN CERTIFICATE-----\nxx", "-----BEGIN "))`, "get: cert: not a certificate and its private key"},
 		{`u.http.get("/", cert=3)`, "get: cert: must be a (certificate, key) pair of strings, got int"},
 		{`u.http.get("/", cert=("a",))`, "get: cert: must be a (certificate, key) pair of strings"},
-		{`u.http.get("/", verify="ca.pem")`, "get: verify must be True or False, got string"},
+		{`u.http.get("/", verify="ca.pem")`, `get: verify: "ca.pem" is not among the script's files`},
+		{`u.http.get("/", verify="-----BEGIN CERTIFICATE-----\nxx")`, "get: verify: no PEM certificate in the CA bundle"},
+		{`u.http.get("/", verify=1)`, "get: verify must be True, False or a CA bundle (PEM text or a file of the script), got int"},
 	} {
 		if msg, _ := callError(t, tc.call, srv.URL); !strings.Contains(msg, tc.want) {
 			t.Errorf("%s: %q, want %q", tc.call, msg, tc.want)
@@ -192,7 +231,7 @@ func TestCertErrors(t *testing.T) {
 	}
 	for _, tc := range []struct{ src, want string }{
 		{`c = user(tasks=[lambda u: None], cert=("client.crt", "client.key"))`, `user c: cert: "client.crt" is not among the script's files`},
-		{`c = user(tasks=[lambda u: None], verify=1)`, "user: verify must be True or False, got int"},
+		{`c = user(tasks=[lambda u: None], verify=1)`, "user: verify must be True, False or a CA bundle (PEM text or a file of the script), got int"},
 	} {
 		_, err := LoadFiles("t.star", map[string][]byte{"t.star": []byte(tc.src)}, Options{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
