@@ -122,7 +122,7 @@ type Aggregate struct {
 	all     *table
 	regions map[string]*table
 	workers map[string]*table
-	history []Point
+	history history
 	names   *nameCap
 }
 
@@ -247,7 +247,7 @@ func (a *Aggregate) Tick(now time.Time, users int) Point {
 			p.Regions[name] = a.point(r, now, 0)
 		}
 	}
-	a.history = append(a.history, p)
+	a.history.add(p)
 	return p
 }
 
@@ -263,11 +263,11 @@ func (a *Aggregate) point(t *table, now time.Time, users int) Point {
 	return p
 }
 
-// History returns a copy of the per-second points so far.
+// History returns a copy of the history points so far (history.go).
 func (a *Aggregate) History() []Point {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return append([]Point(nil), a.history...)
+	return append([]Point(nil), a.history.points...)
 }
 
 // Snapshot summarises the aggregate as of now. With history set, the
@@ -321,7 +321,7 @@ func (a *Aggregate) Snapshot(now time.Time, history bool) *Summary {
 	}
 	sort.Slice(s.WorkerTotals, func(i, j int) bool { return s.WorkerTotals[i].Worker < s.WorkerTotals[j].Worker })
 	if history {
-		s.History = append([]Point(nil), a.history...)
+		s.History = append([]Point(nil), a.history.points...)
 		s.Distribution = a.all.total.Latency.Hist.Distribution()
 	}
 	return s

@@ -124,6 +124,7 @@ func unixMilli(t time.Time) int64 {
 type eventStream struct {
 	started time.Time
 	sent    int
+	epoch   uint64
 	first   bool
 }
 
@@ -185,16 +186,21 @@ func (s *Server) buildEvent(st *eventStream) *event {
 		ev.Regions = append(ev.Regions, regionRow{Region: rg.Region, Total: row(&rg.Total), Workers: c[0], Users: c[1]})
 	}
 
-	hist := e.Aggregate().History()
-	if st.first || !start.Equal(st.started) || len(hist) < st.sent {
+	if st.first || !start.Equal(st.started) {
 		ev.Reset = true
-		st.sent, st.started, st.first = 0, start, false
+		st.sent, st.epoch, st.started, st.first = 0, 0, start, false
 	}
-	ev.History = make([][]any, 0, len(hist)-st.sent)
-	for i := st.sent; i < len(hist); i++ {
+	// Only the points the client lacks are copied: the history of a
+	// long-running master is thousands of points (stats/history.go).
+	hist, reset, epoch, n := e.Aggregate().HistorySince(st.epoch, st.sent)
+	if reset {
+		ev.Reset = true
+	}
+	st.epoch, st.sent = epoch, n
+	ev.History = make([][]any, 0, len(hist))
+	for i := range hist {
 		ev.History = append(ev.History, point(&hist[i]))
 	}
-	st.sent = len(hist)
 	return ev
 }
 
