@@ -13,15 +13,17 @@ import (
 )
 
 // limitOptions bound what the load generator itself may grow: response
-// bodies, request names (docs/cli-flags.md, "Limits").
+// bodies, request names, its memory (docs/cli-flags.md, "Limits").
 type limitOptions struct {
-	maxBody  int64
-	maxNames int
+	maxBody   int64
+	maxNames  int
+	maxMemory int64
 }
 
 func (l *limitOptions) register(fs *pflag.FlagSet) {
 	l.maxBody, l.maxNames = httpclient.DefaultMaxBody, stats.DefaultMaxNames
 	fs.Var(size{&l.maxBody}, "max-body", "most bytes of one response body kept (after decoding) for the script; the rest is read and dropped and counted in truncated_bodies (-1: no limit, 0: keep none)")
+	fs.Var(size{&l.maxMemory}, "max-memory", "stop the test as failed, writing every result, when this process's memory passes this size (default: 90% of GOMEMLIMIT, else of the cgroup's memory limit, else no guard; -1: no guard)")
 	fs.IntVar(&l.maxNames, "max-names", stats.DefaultMaxNames, "most distinct request names (method + name) in a run; requests with further names are counted under \""+stats.OtherName+"\" (0: no limit)")
 }
 
@@ -29,6 +31,8 @@ func (l *limitOptions) validate() error {
 	switch {
 	case l.maxBody < -1:
 		return configErr("--max-body: must be -1 (no limit), 0 (keep none) or a size, got %d", l.maxBody)
+	case l.maxMemory < -1:
+		return configErr("--max-memory: must be a size, or -1 (no guard), got %d", l.maxMemory)
 	case l.maxNames < 0:
 		return configErr("--max-names: must be >= 0 (0: no limit), got %d", l.maxNames)
 	}

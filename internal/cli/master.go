@@ -198,6 +198,9 @@ func (app *App) master(ctx context.Context, o *testOptions, mo *masterOptions) e
 	app.Log.Info("workload", plan.describe()...)
 	sess.eng = engine.New(engine.Config{Driver: sess.driver, Log: app.Log, OnTick: sess.tickHooks(), StopGrace: o.stopTimeout + 30*time.Second,
 		MaxNames: o.limits.nameLimit()})
+	gctx, stopGuard := context.WithCancel(ctx)
+	defer stopGuard()
+	sess.guardMemory(gctx)
 	sess.decorate = func(doc *output.Document) {
 		ws := m.Workers()
 		doc.Workers = ws

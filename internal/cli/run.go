@@ -260,6 +260,9 @@ func (app *App) run(ctx context.Context, o *testOptions) error {
 	// before that is over.
 	sess.eng = engine.New(engine.Config{Driver: sess.driver, Log: app.Log, OnTick: sess.tickHooks(), StopGrace: o.stopTimeout + 30*time.Second,
 		Hooks: sess.hooks(), MaxNames: o.limits.nameLimit()})
+	gctx, stopGuard := context.WithCancel(ctx)
+	defer stopGuard()
+	sess.guardMemory(gctx)
 	if !o.headless {
 		return sess.serveUI(ctx, driver)
 	}
@@ -397,24 +400,28 @@ func (sess *session) finish(aborted bool) error {
 		sess.progress.Done()
 	}
 	sum := sess.eng.Snapshot(true)
+	// Each output is written on its own (outputSafely): one that fails,
+	// even by a panic, must not cost the others.
 	var errs []string
 	if sess.csv != nil {
-		if err := sess.csv.Finish(sum); err != nil {
+		if err := outputSafely(func() error { return sess.csv.Finish(sum) }); err != nil {
 			errs = append(errs, fmt.Sprintf("--csv: %v", err))
 		}
 	}
 	doc := sess.document(sum, aborted)
 	sess.ciDocument(doc)
 	if o.jsonFile != "" {
-		if err := output.WriteJSON(o.jsonFile, doc); err != nil {
+		if err := outputSafely(func() error { return output.WriteJSON(o.jsonFile, doc) }); err != nil {
 			errs = append(errs, fmt.Sprintf("--json: %v", err))
 		}
 	}
 	fmt.Fprintln(app.Stdout)
-	if err := output.PrintSummary(app.Stdout, sum); err != nil {
+	if err := outputSafely(func() error { return output.PrintSummary(app.Stdout, sum) }); err != nil {
 		errs = append(errs, err.Error())
 	}
-	errs = append(errs, sess.ciFinish(doc)...)
+	if err := outputSafely(func() error { errs = append(errs, sess.ciFinish(doc)...); return nil }); err != nil {
+		errs = append(errs, err.Error())
+	}
 	if len(errs) > 0 {
 		return &ExitError{Code: ExitFailed, Err: errors.New("writing results: " + strings.Join(errs, "; "))}
 	}

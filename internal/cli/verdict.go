@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/stampede-load/stampede/internal/engine"
 	"github.com/stampede-load/stampede/internal/output"
 	"github.com/stampede-load/stampede/internal/shape"
 )
@@ -17,6 +18,9 @@ import (
 func (sess *session) verdict(doc *output.Document, aborted bool) error {
 	if aborted {
 		return &ExitError{Code: ExitAborted}
+	}
+	if r := doc.Run.StopReason; strings.HasPrefix(r, reasonMemory) || strings.HasPrefix(r, engine.ReasonInternal) {
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("the test was stopped early (results written): %s", r)}
 	}
 	if r := doc.Run.StopReason; strings.HasPrefix(r, shape.ReasonError) {
 		return &ExitError{Code: ExitConfig, Err: fmt.Errorf("the test was stopped by a script error: %s", r)}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -404,24 +405,34 @@ func (e *Engine) loop(ctx context.Context, done chan struct{}) {
 	for {
 		select {
 		case now := <-t.C:
-			e.collect(now)
+			e.collectSafe(now)
 		case <-ctx.Done():
-			e.collect(time.Now())
+			e.collectSafe(time.Now())
 			return
 		}
 	}
 }
 
+// ReasonInternal starts the stop reason of a test stopped by a panic in
+// the engine's collection (a driver, a hook, an output).
+const ReasonInternal = "internal error"
+
+// collectSafe is collect that survives a panic: the test is stopped,
+// and the statistics so far are kept for the outputs, rather than the
+// process dying with every result.
+func (e *Engine) collectSafe(now time.Time) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.cfg.Log.Error("internal error while collecting statistics: stopping the test and writing its results; please report it",
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			go e.StopWith(fmt.Sprintf("%s: panic: %v", ReasonInternal, p))
+		}
+	}()
+	e.collect(now)
+}
+
 func (e *Engine) collect(now time.Time) {
-	e.mu.Lock()
-	agg := e.agg
-	switch spawning := e.cfg.Driver.Spawning(); {
-	case e.state == StateSpawning && !spawning:
-		e.state = StateRunning
-	case e.state == StateRunning && spawning:
-		e.state = StateSpawning // a load shape's next stage is ramping
-	}
-	e.mu.Unlock()
+	agg := e.advance()
 	e.cfg.Driver.Collect(now, agg.Add)
 	if e.cfg.Hooks != nil {
 		if d := e.cfg.Hooks.Flush(now); d != nil {
@@ -432,6 +443,19 @@ func (e *Engine) collect(now time.Time) {
 	for _, f := range e.cfg.OnTick {
 		f(now, p, e)
 	}
+}
+
+// advance moves between spawning and running and returns the aggregate.
+func (e *Engine) advance() *stats.Aggregate {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch spawning := e.cfg.Driver.Spawning(); {
+	case e.state == StateSpawning && !spawning:
+		e.state = StateRunning
+	case e.state == StateRunning && spawning:
+		e.state = StateSpawning // a load shape's next stage is ramping
+	}
+	return e.agg
 }
 
 // String describes the engine for logs.

@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stampede-load/stampede/internal/stats"
+)
+
+// A real process whose script keeps growing its memory passes the
+// memory limit (--max-memory, or 90% of GOMEMLIMIT): the guard stops the
+// test as failed and the CSV and JSON results are written, where the
+// kernel would have killed it with every result.
+func TestMemoryGuardWritesResults(t *testing.T) {
+	host := target(t)
+	script := writeScript(t, `
+def grow(u):
+    if "kept" not in u.state:
+        u.state["kept"] = []
+    u.state["kept"].append("x" * 1000000)  # 1 MB a task, kept
+    u.http.get("/")
+
+hog = user(tasks=[grow], wait_time=constant(0.002))
+`)
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"max-memory", nil, []string{"--max-memory", "150MiB"}},
+		{"GOMEMLIMIT", []string{"GOMEMLIMIT=250MiB"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			jsonFile, prefix := filepath.Join(dir, "out.json"), filepath.Join(dir, "out")
+			args, _ := json.Marshal(append([]string{"run", "-f", script, "--headless", "-u", "4", "-r", "100", "-t", "60s",
+				"--host", host, "--json", jsonFile, "--csv", prefix}, tc.args...))
+			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcessMain$")
+			cmd.Env = append(append(os.Environ(), "STAMPEDE_HELPER_MAIN_ARGS="+string(args)), tc.env...)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			start := time.Now()
+			err := cmd.Run()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != ExitFailed {
+				t.Fatalf("exit %v, want %d\n%s", err, ExitFailed, stderr.String())
+			}
+			if el := time.Since(start); el > 40*time.Second {
+				t.Errorf("the guard took %v to stop a test growing ~2 GB/s", el)
+			}
+			var doc struct {
+				Run struct {
+					StopReason string `json:"stop_reason"`
+				} `json:"run"`
+				Stats stats.Summary `json:"stats"`
+			}
+			b, err := os.ReadFile(jsonFile)
+			if err != nil {
+				t.Fatalf("no JSON written: %v\n%s", err, stderr.String())
+			}
+			if err := json.Unmarshal(b, &doc); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(doc.Run.StopReason, "memory limit: ") || doc.Stats.Total.Requests == 0 {
+				t.Errorf("stop reason %q, %d requests", doc.Run.StopReason, doc.Stats.Total.Requests)
+			}
+			csv, err := os.ReadFile(prefix + "_stats.csv")
+			if err != nil || !strings.Contains(string(csv), "GET,/,") {
+				t.Errorf("stats CSV: %v\n%s", err, csv)
+			}
+			if !strings.Contains(stderr.String(), "passed its limit") {
+				t.Errorf("no memory error logged:\n%s", stderr.String())
+			}
+		})
+	}
+}
+
+// One output that panics becomes that output's error; the others are
+// still written by finish.
+func TestOutputSafely(t *testing.T) {
+	if err := outputSafely(func() error { panic("writer bug") }); err == nil || !strings.Contains(err.Error(), "panic: writer bug") {
+		t.Errorf("panic: %v", err)
+	}
+	want := errors.New("disk full")
+	if err := outputSafely(func() error { return want }); err != want {
+		t.Errorf("error: %v", err)
+	}
+	if err := outputSafely(func() error { return nil }); err != nil {
+		t.Errorf("nil: %v", err)
+	}
+}
