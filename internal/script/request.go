@@ -43,6 +43,7 @@ func (h *httpValue) do(method string, b *starlark.Builtin, args starlark.Tuple, 
 			target += "?" + q
 		}
 	}
+	target = requote(target)
 	statName := target
 	if isAbsURL(target) {
 		statName = redact.URL(target) // a password here would reach every output
@@ -262,6 +263,37 @@ func setBody(t *starlark.Thread, fn string, req *httpclient.Request, a *reqArgs)
 		}
 	}
 	return nil
+}
+
+// requote percent-encodes the bytes a URL may not hold as they are (a
+// space, a quote, non-ASCII, control characters), as requests'
+// requote_uri does: both clients then send the same request line, where
+// the fasthttp one would send a space as is. '%' is kept, so an encoded
+// URL is unchanged.
+func requote(s string) string {
+	i := 0
+	for i < len(s) && uriSafe(s[i]) {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, i, len(s)+16)
+	copy(b, s)
+	for ; i < len(s); i++ {
+		if c := s[i]; uriSafe(c) {
+			b = append(b, c)
+		} else {
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	return string(b)
+}
+
+func uriSafe(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		strings.IndexByte("-._~!#$%&'()*+,/:;=?@[]", c) >= 0
 }
 
 func isAbsURL(s string) bool {

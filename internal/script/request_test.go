@@ -114,6 +114,30 @@ c = user(tasks=[t])
 	}
 }
 
+// A path with a space or non-ASCII is percent-encoded as requests does,
+// the same for both clients; an encoded path stays as it is.
+func TestPathIsRequoted(t *testing.T) {
+	srv := newTarget(t)
+	for _, c := range clients {
+		_, d := runOnce(t, `
+def t(u):
+    u.http.get("/a b/\u00fc", params={"q": "x y"})
+    u.http.get("/a%20b?q=%C3%BC&r=1 2")
+c = user(tasks=[t])
+`, srv.URL, c.opts)
+		if len(d.Errors) > 0 {
+			t.Errorf("%s: %v", c.name, d.Errors)
+		}
+		entry(t, d, "GET", "/a%20b/%C3%BC?q=x+y")
+		entry(t, d, "GET", "/a%20b?q=%C3%BC&r=1%202")
+	}
+	for _, r := range srv.requests() {
+		if r.Path != "/a b/\u00fc" && r.Path != "/a b" {
+			t.Errorf("server saw path %q", r.Path)
+		}
+	}
+}
+
 func TestRequestArgumentErrors(t *testing.T) {
 	srv := newTarget(t)
 	tests := []struct{ call, want string }{
