@@ -247,8 +247,10 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	csvPrefix := filepath.Join(tmp, "results", "run")
+	// The script fails on purpose (failures and exceptions to show):
+	// that must not make the UI process exit non-zero at Ctrl-C.
 	p := startStampede(t, bin, "run", "-f", scriptFile, "--web-host", "127.0.0.1", "--web-port", "0",
-		"--web-auth", webUser+":"+webPass, "--csv", csvPrefix, "-u", "6", "-r", "6")
+		"--web-auth", webUser+":"+webPass, "--csv", csvPrefix, "-u", "6", "-r", "6", "--exit-code-on-error", "0")
 	base := p.url
 	// A hung server fails the test instead of hanging the run.
 	client := &http.Client{Timeout: 15 * time.Second}
@@ -552,7 +554,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	cur = startStampede(t, bin, "run", "-f", manyFile, "--web-host", "127.0.0.1", "--web-port", "0",
-		"--web-auth", webUser+":"+webPass, "--autostart", "-u", "2", "-r", "2")
+		"--web-auth", webUser+":"+webPass, "--autostart", "-u", "2", "-r", "2", "--max-names", "5000") // above the default 1000
 	run("2,000 request names",
 		chromedp.Navigate(cur.url+"/"),
 		poll("2,000 names", `window.stampede.ev && window.stampede.ev.entries.length === 2000 &&
