@@ -181,6 +181,7 @@ func (app *App) master(ctx context.Context, o *testOptions, mo *masterOptions) e
 	m := cluster.NewMaster(cluster.MasterConfig{
 		Script: s, Vars: vars, Seed: o.seed, HTTP: o.httpOptions(), StopTimeout: o.stopTimeout,
 		Token: token, TLS: tlsCfg, Version: Version, Log: app.Log, Open: plan.clusterOpen(),
+		OnTestEnd: sess.stopWith,
 	})
 	lis, err := net.Listen("tcp", mo.addr())
 	if err != nil {
@@ -197,7 +198,7 @@ func (app *App) master(ctx context.Context, o *testOptions, mo *masterOptions) e
 	sess.driver = plan.masterDriver(m, s, app, sess.stopWith)
 	app.Log.Info("workload", plan.describe()...)
 	sess.eng = engine.New(engine.Config{Driver: sess.driver, Log: app.Log, OnTick: sess.tickHooks(), StopGrace: o.stopTimeout + 30*time.Second,
-		MaxNames: o.limits.nameLimit()})
+		MaxNames: o.limits.nameLimit(), Hooks: sess.hooks()})
 	gctx, stopGuard := context.WithCancel(ctx)
 	defer stopGuard()
 	sess.guardMemory(gctx)

@@ -74,6 +74,10 @@ type MasterConfig struct {
 	MaxWorkers  int
 	ForgetAfter time.Duration
 	MaxNames    int
+	// OnTestEnd is called (on its own goroutine, once per test) when the
+	// test should end by itself: a script called u.stop_test, or every
+	// worker finished its part of the iterations (master_shares.go).
+	OnTestEnd func(reason string)
 }
 
 // Master is the master's side of the cluster. It is an engine.Driver (and
@@ -120,6 +124,10 @@ type testState struct {
 	regions, workers map[string]bool
 	errors           map[stats.ErrorKey]bool
 	exceptions       map[stats.ExceptionKey]bool
+	// shareCount is the number of workers given a share at the start;
+	// ending is set once OnTestEnd was called.
+	shareCount int
+	ending     bool
 }
 
 type originDelta struct {
@@ -143,6 +151,7 @@ type workerState struct {
 	stoppedTest                                uint64
 	failedTest                                 uint64
 	failure                                    string
+	share                                      share
 }
 
 type masterConn struct {

@@ -194,6 +194,7 @@ func (m *Master) join(h *pb.Hello, c *masterConn) (*workerState, error) {
 		c.send(m.prepareMsg(w))
 		w.assigned, w.assignedGen = nil, 0
 		m.rebalanceLocked("worker joined: " + w.id)
+		m.checkIterationsLocked() // a restarted worker's part is gone with its process
 	}
 	m.notifyLocked()
 	return w, nil
@@ -248,7 +249,10 @@ func (m *Master) handle(w *workerState, c *masterConn, msg *pb.WorkerMessage) er
 			if m.test.active && !m.test.stopping {
 				m.rebalanceLocked("worker failed: " + w.id)
 			}
+			m.checkIterationsLocked()
 		}
+	case *pb.WorkerMessage_TestEnd:
+		m.testEndLocked(w, x.TestEnd)
 	case *pb.WorkerMessage_Stopped:
 		if x.Stopped.TestId > w.stoppedTest {
 			w.stoppedTest = x.Stopped.TestId
@@ -267,13 +271,15 @@ func stopMsg(id uint64) *pb.MasterMessage {
 func (m *Master) prepareMsg(w *workerState) *pb.MasterMessage {
 	s := m.cfg.Script
 	h := m.cfg.HTTP
-	return &pb.MasterMessage{Msg: &pb.MasterMessage_Prepare{Prepare: &pb.Prepare{
+	p := &pb.Prepare{
 		TestId: m.test.id, Main: mainName(s), Files: s.Files, ScriptSha256: s.Hash,
 		Vars: m.cfg.Vars, Seed: m.cfg.Seed, StopTimeoutMs: m.cfg.StopTimeout.Milliseconds(),
 		IdOffset: int64(w.index) * idStride, Host: m.test.params.Host, OpenModel: m.cfg.Open != nil,
 		Tags: m.test.tags, ExcludeTags: m.test.excludeTags,
 		Http: &pb.HTTPOptions{Http2: h.HTTP2, InsecureSkipVerify: h.InsecureSkipVerify, UserAgent: h.UserAgent, TimeoutMs: h.Timeout.Milliseconds()},
-	}}}
+	}
+	m.fillShare(w, p)
+	return &pb.MasterMessage{Msg: &pb.MasterMessage_Prepare{Prepare: p}}
 }
 
 // mainName is the main file's key in Script.Files (its base name).

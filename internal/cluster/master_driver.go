@@ -46,11 +46,17 @@ func (m *Master) Apply(_ context.Context, p engine.Params) error {
 		m.pending, m.pendingCost, m.lost, m.lostOmitted = nil, 0, nil, 0
 		for _, w := range m.workers {
 			w.assigned, w.assignedGen = nil, 0
+		}
+		m.shareOutLocked()
+		for _, w := range m.workers {
 			if w.conn != nil && !w.missing {
 				w.conn.send(m.prepareMsg(w))
 			}
 		}
 	}
+	// An edit keeps what was fixed at the start (the engine carries the
+	// setup data; the iterations were shared out).
+	p.Iterations = m.test.params.Iterations
 	m.test.params, m.test.classes = p, classes
 	m.rebalanceLocked("apply")
 	return nil

@@ -30,15 +30,8 @@ func (m *Master) rebalanceLocked(why string) {
 		m.rebalanceOpenLocked(ws, why)
 		return
 	}
-	pws := make([]placeWorker, len(ws))
-	for i, w := range ws {
-		pws[i] = placeWorker{ID: w.id, Host: w.hostname}
-	}
 	p := m.test.params
-	plan := place(m.test.classes, p.Users, pws)
-	if len(p.ClassUsers) > 0 {
-		plan = placeTotals(m.test.classes, p.ClassUsers, pws)
-	}
+	plan := m.placeLocked(ws)
 	rate := p.SpawnRate
 	if len(ws) > 0 {
 		rate /= float64(len(ws))
@@ -54,6 +47,19 @@ func (m *Master) rebalanceLocked(why string) {
 		w.conn.send(m.targetsMsg(users, rate))
 	}
 	m.cfg.Log.Debug("placement", "why", why, "workers", len(ws), "users", p.Users)
+}
+
+// placeLocked is the users per class of each of ws in the closed model.
+func (m *Master) placeLocked(ws []*workerState) map[string]map[string]int {
+	pws := make([]placeWorker, len(ws))
+	for i, w := range ws {
+		pws[i] = placeWorker{ID: w.id, Host: w.hostname}
+	}
+	p := m.test.params
+	if len(p.ClassUsers) > 0 {
+		return placeTotals(m.test.classes, p.ClassUsers, pws)
+	}
+	return place(m.test.classes, p.Users, pws)
 }
 
 func (m *Master) targetsMsg(users map[string]int, rate float64) *pb.MasterMessage {

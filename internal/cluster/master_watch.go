@@ -66,4 +66,5 @@ func (m *Master) checkMissing(now time.Time) {
 	if moved {
 		m.rebalanceLocked("worker missing")
 	}
+	m.checkIterationsLocked() // a lost worker's part of the iterations is not waited for
 }

@@ -93,6 +93,7 @@ func (w *Worker) applyOpenLocked(cur *workerTest, o *pb.OpenModel) error {
 		Schedule: workload.NewSchedule(spec), Share: o.Share, Phase: o.Phase,
 		Origin: time.Unix(0, o.OriginUnixNano), End: time.Duration(o.EndMs) * time.Millisecond, CatchUp: o.CatchUp,
 		MaxUsers: int(o.MaxUsers), QueueSize: int(o.MaxQueue),
+		Iterations: cur.env.iterations, SetupData: cur.env.setup, StopTest: cur.env.stopTest,
 	})
 	if err != nil {
 		return err

@@ -64,6 +64,8 @@ type Worker struct {
 	seq       uint64
 	outbox    []*pb.Report // sent or not, not yet acknowledged
 	outWake   chan struct{}
+	// ends are TestEnd messages for the master, kept across reconnects.
+	ends *queue[*pb.WorkerMessage]
 	test      *workerTest
 	testMu    sync.Mutex // serialises starting and stopping tests
 	usage     procUsage
@@ -90,6 +92,7 @@ type workerTest struct {
 	http     httpclient.Options
 	seed     int64
 	idOffset int
+	env      testEnv
 }
 
 // NewWorker returns a worker; Run connects it.
@@ -116,7 +119,7 @@ func NewWorker(cfg WorkerConfig) *Worker {
 	if cfg.ID == "" {
 		cfg.ID = DefaultWorkerID(host)
 	}
-	return &Worker{cfg: cfg, incarnation: randomHex(8), hostname: host, outWake: make(chan struct{}, 1),
+	return &Worker{cfg: cfg, incarnation: randomHex(8), hostname: host, outWake: make(chan struct{}, 1), ends: newQueue[*pb.WorkerMessage](),
 		reportInt: cfg.ReportInterval, hbInt: cfg.Heartbeat}
 }
 

@@ -51,14 +51,21 @@ func (w *Worker) prepare(p *pb.Prepare) *pb.Prepared {
 		h = httpclient.Options{HTTP2: p.Http.Http2, InsecureSkipVerify: p.Http.InsecureSkipVerify,
 			UserAgent: p.Http.UserAgent, Timeout: time.Duration(p.Http.TimeoutMs) * time.Millisecond}
 	}
+	env, err := w.newTestEnv(p, s)
+	if err != nil {
+		reply.Error = fmt.Sprintf("preparing the test: %v", err)
+		w.cfg.Log.Error("cannot run the test", "err", reply.Error)
+		return reply
+	}
 	r := runner.New(runner.Config{Script: s, Host: p.Host, HTTP: h, Seed: p.Seed,
 		StopTimeout: time.Duration(p.StopTimeoutMs) * time.Millisecond, OpenModel: p.OpenModel,
-		Log: w.cfg.Log, IDOffset: int(p.IdOffset)})
+		Log: w.cfg.Log, IDOffset: int(p.IdOffset),
+		Iterations: env.iterations, SetupData: env.setup, StopTest: env.stopTest})
 	ctx, cancel := context.WithCancel(context.Background())
 	r.Start(ctx)
 	w.mu.Lock()
 	w.test = &workerTest{id: p.TestId, hash: s.Hash, r: r, cancel: cancel, stopTimeout: time.Duration(p.StopTimeoutMs) * time.Millisecond,
-		sc: s, ctx: ctx, host: p.Host, http: h, seed: p.Seed, idOffset: int(p.IdOffset)}
+		sc: s, ctx: ctx, host: p.Host, http: h, seed: p.Seed, idOffset: int(p.IdOffset), env: env}
 	w.mu.Unlock()
 	w.cfg.Log.Info("test prepared", "test", p.TestId, "script", p.Main, "sha256", short(s.Hash))
 	return reply

@@ -213,11 +213,21 @@ func (w *Worker) sendLoop(ctx context.Context, stream pb.Cluster_ConnectClient, 
 				return err
 			}
 		}
+		ends := w.ends.drain()
+		for i, m := range ends {
+			if err := stream.Send(m); err != nil {
+				for _, m := range ends[i:] {
+					w.ends.push(m) // for the next connection
+				}
+				return err
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-w.outWake:
 		case <-control.wake:
+		case <-w.ends.wake:
 		case <-hb.C:
 			if err := stream.Send(&pb.WorkerMessage{Msg: &pb.WorkerMessage_Heartbeat{Heartbeat: w.heartbeat()}}); err != nil {
 				return err

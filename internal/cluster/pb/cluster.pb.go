@@ -35,6 +35,7 @@ type WorkerMessage struct {
 	//	*WorkerMessage_Report
 	//	*WorkerMessage_Prepared
 	//	*WorkerMessage_Stopped
+	//	*WorkerMessage_TestEnd
 	Msg           isWorkerMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -122,6 +123,15 @@ func (x *WorkerMessage) GetStopped() *Stopped {
 	return nil
 }
 
+func (x *WorkerMessage) GetTestEnd() *TestEnd {
+	if x != nil {
+		if x, ok := x.Msg.(*WorkerMessage_TestEnd); ok {
+			return x.TestEnd
+		}
+	}
+	return nil
+}
+
 type isWorkerMessage_Msg interface {
 	isWorkerMessage_Msg()
 }
@@ -146,6 +156,10 @@ type WorkerMessage_Stopped struct {
 	Stopped *Stopped `protobuf:"bytes,5,opt,name=stopped,proto3,oneof"`
 }
 
+type WorkerMessage_TestEnd struct {
+	TestEnd *TestEnd `protobuf:"bytes,6,opt,name=test_end,json=testEnd,proto3,oneof"`
+}
+
 func (*WorkerMessage_Hello) isWorkerMessage_Msg() {}
 
 func (*WorkerMessage_Heartbeat) isWorkerMessage_Msg() {}
@@ -155,6 +169,8 @@ func (*WorkerMessage_Report) isWorkerMessage_Msg() {}
 func (*WorkerMessage_Prepared) isWorkerMessage_Msg() {}
 
 func (*WorkerMessage_Stopped) isWorkerMessage_Msg() {}
+
+func (*WorkerMessage_TestEnd) isWorkerMessage_Msg() {}
 
 // Hello is the first message of every stream.
 type Hello struct {
@@ -546,6 +562,69 @@ func (x *Stopped) GetLastSeq() uint64 {
 	return 0
 }
 
+// TestEnd asks the master to end the test: a script called
+// u.stop_test(reason), or the worker's share of the iterations is done.
+type TestEnd struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	TestId uint64                 `protobuf:"varint,1,opt,name=test_id,json=testId,proto3" json:"test_id,omitempty"`
+	// stop_test_reason is the script's reason (bounded by the master).
+	StopTestReason string `protobuf:"bytes,2,opt,name=stop_test_reason,json=stopTestReason,proto3" json:"stop_test_reason,omitempty"`
+	IterationsDone bool   `protobuf:"varint,3,opt,name=iterations_done,json=iterationsDone,proto3" json:"iterations_done,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *TestEnd) Reset() {
+	*x = TestEnd{}
+	mi := &file_cluster_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TestEnd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TestEnd) ProtoMessage() {}
+
+func (x *TestEnd) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TestEnd.ProtoReflect.Descriptor instead.
+func (*TestEnd) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *TestEnd) GetTestId() uint64 {
+	if x != nil {
+		return x.TestId
+	}
+	return 0
+}
+
+func (x *TestEnd) GetStopTestReason() string {
+	if x != nil {
+		return x.StopTestReason
+	}
+	return ""
+}
+
+func (x *TestEnd) GetIterationsDone() bool {
+	if x != nil {
+		return x.IterationsDone
+	}
+	return false
+}
+
 type MasterMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Msg:
@@ -565,7 +644,7 @@ type MasterMessage struct {
 
 func (x *MasterMessage) Reset() {
 	*x = MasterMessage{}
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -577,7 +656,7 @@ func (x *MasterMessage) String() string {
 func (*MasterMessage) ProtoMessage() {}
 
 func (x *MasterMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -590,7 +669,7 @@ func (x *MasterMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MasterMessage.ProtoReflect.Descriptor instead.
 func (*MasterMessage) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{6}
+	return file_cluster_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *MasterMessage) GetMsg() isMasterMessage_Msg {
@@ -744,7 +823,7 @@ type Welcome struct {
 
 func (x *Welcome) Reset() {
 	*x = Welcome{}
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -756,7 +835,7 @@ func (x *Welcome) String() string {
 func (*Welcome) ProtoMessage() {}
 
 func (x *Welcome) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -769,7 +848,7 @@ func (x *Welcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Welcome.ProtoReflect.Descriptor instead.
 func (*Welcome) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{7}
+	return file_cluster_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Welcome) GetMasterVersion() string {
@@ -818,7 +897,7 @@ type Reject struct {
 
 func (x *Reject) Reset() {
 	*x = Reject{}
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -830,7 +909,7 @@ func (x *Reject) String() string {
 func (*Reject) ProtoMessage() {}
 
 func (x *Reject) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -843,7 +922,7 @@ func (x *Reject) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reject.ProtoReflect.Descriptor instead.
 func (*Reject) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{8}
+	return file_cluster_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Reject) GetReason() string {
@@ -862,7 +941,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -874,7 +953,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -887,7 +966,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{9}
+	return file_cluster_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Ack) GetSeq() uint64 {
@@ -916,15 +995,26 @@ type Prepare struct {
 	Host string `protobuf:"bytes,11,opt,name=host,proto3" json:"host,omitempty"`
 	// tags and exclude_tags select the tasks that run (-T/-E), so every
 	// worker runs the same tasks as the master planned for.
-	Tags          []string `protobuf:"bytes,12,rep,name=tags,proto3" json:"tags,omitempty"`
-	ExcludeTags   []string `protobuf:"bytes,13,rep,name=exclude_tags,json=excludeTags,proto3" json:"exclude_tags,omitempty"`
+	Tags        []string `protobuf:"bytes,12,rep,name=tags,proto3" json:"tags,omitempty"`
+	ExcludeTags []string `protobuf:"bytes,13,rep,name=exclude_tags,json=excludeTags,proto3" json:"exclude_tags,omitempty"`
+	// The worker's partition of every shared.queue: the items i with
+	// i % partition_count == partition_index. partition_count 0: the whole
+	// queue; partition_index -1: no items (the worker joined after the
+	// items were shared out).
+	PartitionIndex int32 `protobuf:"varint,14,opt,name=partition_index,json=partitionIndex,proto3" json:"partition_index,omitempty"`
+	PartitionCount int32 `protobuf:"varint,15,opt,name=partition_count,json=partitionCount,proto3" json:"partition_count,omitempty"`
+	// setup_data is what the script's setup returned, as JSON (empty: the
+	// script has no setup).
+	SetupData []byte `protobuf:"bytes,16,opt,name=setup_data,json=setupData,proto3" json:"setup_data,omitempty"`
+	// iterations, when set, is this worker's share of -i/--iterations.
+	Iterations    *int64 `protobuf:"varint,17,opt,name=iterations,proto3,oneof" json:"iterations,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Prepare) Reset() {
 	*x = Prepare{}
-	mi := &file_cluster_proto_msgTypes[10]
+	mi := &file_cluster_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -936,7 +1026,7 @@ func (x *Prepare) String() string {
 func (*Prepare) ProtoMessage() {}
 
 func (x *Prepare) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[10]
+	mi := &file_cluster_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -949,7 +1039,7 @@ func (x *Prepare) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Prepare.ProtoReflect.Descriptor instead.
 func (*Prepare) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{10}
+	return file_cluster_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Prepare) GetTestId() uint64 {
@@ -1043,6 +1133,34 @@ func (x *Prepare) GetExcludeTags() []string {
 	return nil
 }
 
+func (x *Prepare) GetPartitionIndex() int32 {
+	if x != nil {
+		return x.PartitionIndex
+	}
+	return 0
+}
+
+func (x *Prepare) GetPartitionCount() int32 {
+	if x != nil {
+		return x.PartitionCount
+	}
+	return 0
+}
+
+func (x *Prepare) GetSetupData() []byte {
+	if x != nil {
+		return x.SetupData
+	}
+	return nil
+}
+
+func (x *Prepare) GetIterations() int64 {
+	if x != nil && x.Iterations != nil {
+		return *x.Iterations
+	}
+	return 0
+}
+
 type HTTPOptions struct {
 	state              protoimpl.MessageState `protogen:"open.v1"`
 	Http2              bool                   `protobuf:"varint,1,opt,name=http2,proto3" json:"http2,omitempty"`
@@ -1055,7 +1173,7 @@ type HTTPOptions struct {
 
 func (x *HTTPOptions) Reset() {
 	*x = HTTPOptions{}
-	mi := &file_cluster_proto_msgTypes[11]
+	mi := &file_cluster_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1067,7 +1185,7 @@ func (x *HTTPOptions) String() string {
 func (*HTTPOptions) ProtoMessage() {}
 
 func (x *HTTPOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[11]
+	mi := &file_cluster_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1080,7 +1198,7 @@ func (x *HTTPOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPOptions.ProtoReflect.Descriptor instead.
 func (*HTTPOptions) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{11}
+	return file_cluster_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *HTTPOptions) GetHttp2() bool {
@@ -1128,7 +1246,7 @@ type Targets struct {
 
 func (x *Targets) Reset() {
 	*x = Targets{}
-	mi := &file_cluster_proto_msgTypes[12]
+	mi := &file_cluster_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1140,7 +1258,7 @@ func (x *Targets) String() string {
 func (*Targets) ProtoMessage() {}
 
 func (x *Targets) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[12]
+	mi := &file_cluster_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1153,7 +1271,7 @@ func (x *Targets) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Targets.ProtoReflect.Descriptor instead.
 func (*Targets) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{12}
+	return file_cluster_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Targets) GetTestId() uint64 {
@@ -1247,7 +1365,7 @@ type OpenModel struct {
 
 func (x *OpenModel) Reset() {
 	*x = OpenModel{}
-	mi := &file_cluster_proto_msgTypes[13]
+	mi := &file_cluster_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1259,7 +1377,7 @@ func (x *OpenModel) String() string {
 func (*OpenModel) ProtoMessage() {}
 
 func (x *OpenModel) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[13]
+	mi := &file_cluster_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1272,7 +1390,7 @@ func (x *OpenModel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenModel.ProtoReflect.Descriptor instead.
 func (*OpenModel) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{13}
+	return file_cluster_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *OpenModel) GetConstant() bool {
@@ -1355,7 +1473,7 @@ type ArrivalStage struct {
 
 func (x *ArrivalStage) Reset() {
 	*x = ArrivalStage{}
-	mi := &file_cluster_proto_msgTypes[14]
+	mi := &file_cluster_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1367,7 +1485,7 @@ func (x *ArrivalStage) String() string {
 func (*ArrivalStage) ProtoMessage() {}
 
 func (x *ArrivalStage) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[14]
+	mi := &file_cluster_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1380,7 +1498,7 @@ func (x *ArrivalStage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArrivalStage.ProtoReflect.Descriptor instead.
 func (*ArrivalStage) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{14}
+	return file_cluster_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ArrivalStage) GetDurationMs() int64 {
@@ -1409,7 +1527,7 @@ type ClosedModel struct {
 
 func (x *ClosedModel) Reset() {
 	*x = ClosedModel{}
-	mi := &file_cluster_proto_msgTypes[15]
+	mi := &file_cluster_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1421,7 +1539,7 @@ func (x *ClosedModel) String() string {
 func (*ClosedModel) ProtoMessage() {}
 
 func (x *ClosedModel) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[15]
+	mi := &file_cluster_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1434,7 +1552,7 @@ func (x *ClosedModel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosedModel.ProtoReflect.Descriptor instead.
 func (*ClosedModel) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{15}
+	return file_cluster_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ClosedModel) GetUsers() map[string]int32 {
@@ -1460,7 +1578,7 @@ type Stop struct {
 
 func (x *Stop) Reset() {
 	*x = Stop{}
-	mi := &file_cluster_proto_msgTypes[16]
+	mi := &file_cluster_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1472,7 +1590,7 @@ func (x *Stop) String() string {
 func (*Stop) ProtoMessage() {}
 
 func (x *Stop) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[16]
+	mi := &file_cluster_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1485,7 +1603,7 @@ func (x *Stop) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stop.ProtoReflect.Descriptor instead.
 func (*Stop) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{16}
+	return file_cluster_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Stop) GetTestId() uint64 {
@@ -1505,7 +1623,7 @@ type Quit struct {
 
 func (x *Quit) Reset() {
 	*x = Quit{}
-	mi := &file_cluster_proto_msgTypes[17]
+	mi := &file_cluster_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1517,7 +1635,7 @@ func (x *Quit) String() string {
 func (*Quit) ProtoMessage() {}
 
 func (x *Quit) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[17]
+	mi := &file_cluster_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1530,7 +1648,7 @@ func (x *Quit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quit.ProtoReflect.Descriptor instead.
 func (*Quit) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{17}
+	return file_cluster_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Quit) GetReason() string {
@@ -1554,7 +1672,7 @@ type Delta struct {
 
 func (x *Delta) Reset() {
 	*x = Delta{}
-	mi := &file_cluster_proto_msgTypes[18]
+	mi := &file_cluster_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1566,7 +1684,7 @@ func (x *Delta) String() string {
 func (*Delta) ProtoMessage() {}
 
 func (x *Delta) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[18]
+	mi := &file_cluster_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1579,7 +1697,7 @@ func (x *Delta) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delta.ProtoReflect.Descriptor instead.
 func (*Delta) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{18}
+	return file_cluster_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Delta) GetStartUnixNano() int64 {
@@ -1640,7 +1758,7 @@ type Entry struct {
 
 func (x *Entry) Reset() {
 	*x = Entry{}
-	mi := &file_cluster_proto_msgTypes[19]
+	mi := &file_cluster_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1652,7 +1770,7 @@ func (x *Entry) String() string {
 func (*Entry) ProtoMessage() {}
 
 func (x *Entry) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[19]
+	mi := &file_cluster_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1665,7 +1783,7 @@ func (x *Entry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Entry.ProtoReflect.Descriptor instead.
 func (*Entry) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{19}
+	return file_cluster_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Entry) GetMethod() string {
@@ -1732,7 +1850,7 @@ type Timing struct {
 
 func (x *Timing) Reset() {
 	*x = Timing{}
-	mi := &file_cluster_proto_msgTypes[20]
+	mi := &file_cluster_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1744,7 +1862,7 @@ func (x *Timing) String() string {
 func (*Timing) ProtoMessage() {}
 
 func (x *Timing) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[20]
+	mi := &file_cluster_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1757,7 +1875,7 @@ func (x *Timing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Timing.ProtoReflect.Descriptor instead.
 func (*Timing) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{20}
+	return file_cluster_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Timing) GetCount() int64 {
@@ -1807,7 +1925,7 @@ type ErrorCount struct {
 
 func (x *ErrorCount) Reset() {
 	*x = ErrorCount{}
-	mi := &file_cluster_proto_msgTypes[21]
+	mi := &file_cluster_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1819,7 +1937,7 @@ func (x *ErrorCount) String() string {
 func (*ErrorCount) ProtoMessage() {}
 
 func (x *ErrorCount) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[21]
+	mi := &file_cluster_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1832,7 +1950,7 @@ func (x *ErrorCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorCount.ProtoReflect.Descriptor instead.
 func (*ErrorCount) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{21}
+	return file_cluster_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ErrorCount) GetMethod() string {
@@ -1874,7 +1992,7 @@ type ExceptionCount struct {
 
 func (x *ExceptionCount) Reset() {
 	*x = ExceptionCount{}
-	mi := &file_cluster_proto_msgTypes[22]
+	mi := &file_cluster_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1886,7 +2004,7 @@ func (x *ExceptionCount) String() string {
 func (*ExceptionCount) ProtoMessage() {}
 
 func (x *ExceptionCount) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[22]
+	mi := &file_cluster_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1899,7 +2017,7 @@ func (x *ExceptionCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExceptionCount.ProtoReflect.Descriptor instead.
 func (*ExceptionCount) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{22}
+	return file_cluster_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ExceptionCount) GetMessage() string {
@@ -1927,13 +2045,14 @@ var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\x13stampede.cluster.v1\"\xb8\x02\n" +
+	"\rcluster.proto\x12\x13stampede.cluster.v1\"\xf3\x02\n" +
 	"\rWorkerMessage\x122\n" +
 	"\x05hello\x18\x01 \x01(\v2\x1a.stampede.cluster.v1.HelloH\x00R\x05hello\x12>\n" +
 	"\theartbeat\x18\x02 \x01(\v2\x1e.stampede.cluster.v1.HeartbeatH\x00R\theartbeat\x125\n" +
 	"\x06report\x18\x03 \x01(\v2\x1b.stampede.cluster.v1.ReportH\x00R\x06report\x12;\n" +
 	"\bprepared\x18\x04 \x01(\v2\x1d.stampede.cluster.v1.PreparedH\x00R\bprepared\x128\n" +
-	"\astopped\x18\x05 \x01(\v2\x1c.stampede.cluster.v1.StoppedH\x00R\astoppedB\x05\n" +
+	"\astopped\x18\x05 \x01(\v2\x1c.stampede.cluster.v1.StoppedH\x00R\astopped\x129\n" +
+	"\btest_end\x18\x06 \x01(\v2\x1c.stampede.cluster.v1.TestEndH\x00R\atestEndB\x05\n" +
 	"\x03msg\"\xca\x01\n" +
 	"\x05Hello\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12 \n" +
@@ -1967,7 +2086,11 @@ const file_cluster_proto_rawDesc = "" +
 	"\x05error\x18\x03 \x01(\tR\x05error\"=\n" +
 	"\aStopped\x12\x17\n" +
 	"\atest_id\x18\x01 \x01(\x04R\x06testId\x12\x19\n" +
-	"\blast_seq\x18\x02 \x01(\x04R\alastSeq\"\xd8\x03\n" +
+	"\blast_seq\x18\x02 \x01(\x04R\alastSeq\"u\n" +
+	"\aTestEnd\x12\x17\n" +
+	"\atest_id\x18\x01 \x01(\x04R\x06testId\x12(\n" +
+	"\x10stop_test_reason\x18\x02 \x01(\tR\x0estopTestReason\x12'\n" +
+	"\x0fiterations_done\x18\x03 \x01(\bR\x0eiterationsDone\"\xd8\x03\n" +
 	"\rMasterMessage\x128\n" +
 	"\awelcome\x18\x01 \x01(\v2\x1c.stampede.cluster.v1.WelcomeH\x00R\awelcome\x12K\n" +
 	"\x10master_heartbeat\x18\x02 \x01(\v2\x1e.stampede.cluster.v1.HeartbeatH\x00R\x0fmasterHeartbeat\x12,\n" +
@@ -1987,7 +2110,7 @@ const file_cluster_proto_rawDesc = "" +
 	"\x06Reject\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x17\n" +
 	"\x03Ack\x12\x10\n" +
-	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\xc2\x04\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\xe7\x05\n" +
 	"\aPrepare\x12\x17\n" +
 	"\atest_id\x18\x01 \x01(\x04R\x06testId\x12\x12\n" +
 	"\x04main\x18\x02 \x01(\tR\x04main\x12=\n" +
@@ -2003,14 +2126,22 @@ const file_cluster_proto_rawDesc = "" +
 	" \x01(\bR\topenModel\x12\x12\n" +
 	"\x04host\x18\v \x01(\tR\x04host\x12\x12\n" +
 	"\x04tags\x18\f \x03(\tR\x04tags\x12!\n" +
-	"\fexclude_tags\x18\r \x03(\tR\vexcludeTags\x1a8\n" +
+	"\fexclude_tags\x18\r \x03(\tR\vexcludeTags\x12'\n" +
+	"\x0fpartition_index\x18\x0e \x01(\x05R\x0epartitionIndex\x12'\n" +
+	"\x0fpartition_count\x18\x0f \x01(\x05R\x0epartitionCount\x12\x1d\n" +
+	"\n" +
+	"setup_data\x18\x10 \x01(\fR\tsetupData\x12#\n" +
+	"\n" +
+	"iterations\x18\x11 \x01(\x03H\x00R\n" +
+	"iterations\x88\x01\x01\x1a8\n" +
 	"\n" +
 	"FilesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\x1a7\n" +
 	"\tVarsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x93\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\r\n" +
+	"\v_iterations\"\x93\x01\n" +
 	"\vHTTPOptions\x12\x14\n" +
 	"\x05http2\x18\x01 \x01(\bR\x05http2\x120\n" +
 	"\x14insecure_skip_verify\x18\x02 \x01(\bR\x12insecureSkipVerify\x12\x1d\n" +
@@ -2104,7 +2235,7 @@ func file_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_proto_rawDescData
 }
 
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_cluster_proto_goTypes = []any{
 	(*WorkerMessage)(nil),  // 0: stampede.cluster.v1.WorkerMessage
 	(*Hello)(nil),          // 1: stampede.cluster.v1.Hello
@@ -2112,27 +2243,28 @@ var file_cluster_proto_goTypes = []any{
 	(*Report)(nil),         // 3: stampede.cluster.v1.Report
 	(*Prepared)(nil),       // 4: stampede.cluster.v1.Prepared
 	(*Stopped)(nil),        // 5: stampede.cluster.v1.Stopped
-	(*MasterMessage)(nil),  // 6: stampede.cluster.v1.MasterMessage
-	(*Welcome)(nil),        // 7: stampede.cluster.v1.Welcome
-	(*Reject)(nil),         // 8: stampede.cluster.v1.Reject
-	(*Ack)(nil),            // 9: stampede.cluster.v1.Ack
-	(*Prepare)(nil),        // 10: stampede.cluster.v1.Prepare
-	(*HTTPOptions)(nil),    // 11: stampede.cluster.v1.HTTPOptions
-	(*Targets)(nil),        // 12: stampede.cluster.v1.Targets
-	(*OpenModel)(nil),      // 13: stampede.cluster.v1.OpenModel
-	(*ArrivalStage)(nil),   // 14: stampede.cluster.v1.ArrivalStage
-	(*ClosedModel)(nil),    // 15: stampede.cluster.v1.ClosedModel
-	(*Stop)(nil),           // 16: stampede.cluster.v1.Stop
-	(*Quit)(nil),           // 17: stampede.cluster.v1.Quit
-	(*Delta)(nil),          // 18: stampede.cluster.v1.Delta
-	(*Entry)(nil),          // 19: stampede.cluster.v1.Entry
-	(*Timing)(nil),         // 20: stampede.cluster.v1.Timing
-	(*ErrorCount)(nil),     // 21: stampede.cluster.v1.ErrorCount
-	(*ExceptionCount)(nil), // 22: stampede.cluster.v1.ExceptionCount
-	nil,                    // 23: stampede.cluster.v1.Heartbeat.UsersByClassEntry
-	nil,                    // 24: stampede.cluster.v1.Prepare.FilesEntry
-	nil,                    // 25: stampede.cluster.v1.Prepare.VarsEntry
-	nil,                    // 26: stampede.cluster.v1.ClosedModel.UsersEntry
+	(*TestEnd)(nil),        // 6: stampede.cluster.v1.TestEnd
+	(*MasterMessage)(nil),  // 7: stampede.cluster.v1.MasterMessage
+	(*Welcome)(nil),        // 8: stampede.cluster.v1.Welcome
+	(*Reject)(nil),         // 9: stampede.cluster.v1.Reject
+	(*Ack)(nil),            // 10: stampede.cluster.v1.Ack
+	(*Prepare)(nil),        // 11: stampede.cluster.v1.Prepare
+	(*HTTPOptions)(nil),    // 12: stampede.cluster.v1.HTTPOptions
+	(*Targets)(nil),        // 13: stampede.cluster.v1.Targets
+	(*OpenModel)(nil),      // 14: stampede.cluster.v1.OpenModel
+	(*ArrivalStage)(nil),   // 15: stampede.cluster.v1.ArrivalStage
+	(*ClosedModel)(nil),    // 16: stampede.cluster.v1.ClosedModel
+	(*Stop)(nil),           // 17: stampede.cluster.v1.Stop
+	(*Quit)(nil),           // 18: stampede.cluster.v1.Quit
+	(*Delta)(nil),          // 19: stampede.cluster.v1.Delta
+	(*Entry)(nil),          // 20: stampede.cluster.v1.Entry
+	(*Timing)(nil),         // 21: stampede.cluster.v1.Timing
+	(*ErrorCount)(nil),     // 22: stampede.cluster.v1.ErrorCount
+	(*ExceptionCount)(nil), // 23: stampede.cluster.v1.ExceptionCount
+	nil,                    // 24: stampede.cluster.v1.Heartbeat.UsersByClassEntry
+	nil,                    // 25: stampede.cluster.v1.Prepare.FilesEntry
+	nil,                    // 26: stampede.cluster.v1.Prepare.VarsEntry
+	nil,                    // 27: stampede.cluster.v1.ClosedModel.UsersEntry
 }
 var file_cluster_proto_depIdxs = []int32{
 	1,  // 0: stampede.cluster.v1.WorkerMessage.hello:type_name -> stampede.cluster.v1.Hello
@@ -2140,36 +2272,37 @@ var file_cluster_proto_depIdxs = []int32{
 	3,  // 2: stampede.cluster.v1.WorkerMessage.report:type_name -> stampede.cluster.v1.Report
 	4,  // 3: stampede.cluster.v1.WorkerMessage.prepared:type_name -> stampede.cluster.v1.Prepared
 	5,  // 4: stampede.cluster.v1.WorkerMessage.stopped:type_name -> stampede.cluster.v1.Stopped
-	23, // 5: stampede.cluster.v1.Heartbeat.users_by_class:type_name -> stampede.cluster.v1.Heartbeat.UsersByClassEntry
-	18, // 6: stampede.cluster.v1.Report.delta:type_name -> stampede.cluster.v1.Delta
-	2,  // 7: stampede.cluster.v1.Report.status:type_name -> stampede.cluster.v1.Heartbeat
-	7,  // 8: stampede.cluster.v1.MasterMessage.welcome:type_name -> stampede.cluster.v1.Welcome
-	2,  // 9: stampede.cluster.v1.MasterMessage.master_heartbeat:type_name -> stampede.cluster.v1.Heartbeat
-	9,  // 10: stampede.cluster.v1.MasterMessage.ack:type_name -> stampede.cluster.v1.Ack
-	10, // 11: stampede.cluster.v1.MasterMessage.prepare:type_name -> stampede.cluster.v1.Prepare
-	12, // 12: stampede.cluster.v1.MasterMessage.targets:type_name -> stampede.cluster.v1.Targets
-	16, // 13: stampede.cluster.v1.MasterMessage.stop:type_name -> stampede.cluster.v1.Stop
-	17, // 14: stampede.cluster.v1.MasterMessage.quit:type_name -> stampede.cluster.v1.Quit
-	8,  // 15: stampede.cluster.v1.MasterMessage.reject:type_name -> stampede.cluster.v1.Reject
-	24, // 16: stampede.cluster.v1.Prepare.files:type_name -> stampede.cluster.v1.Prepare.FilesEntry
-	25, // 17: stampede.cluster.v1.Prepare.vars:type_name -> stampede.cluster.v1.Prepare.VarsEntry
-	11, // 18: stampede.cluster.v1.Prepare.http:type_name -> stampede.cluster.v1.HTTPOptions
-	15, // 19: stampede.cluster.v1.Targets.closed:type_name -> stampede.cluster.v1.ClosedModel
-	13, // 20: stampede.cluster.v1.Targets.open:type_name -> stampede.cluster.v1.OpenModel
-	14, // 21: stampede.cluster.v1.OpenModel.stages:type_name -> stampede.cluster.v1.ArrivalStage
-	26, // 22: stampede.cluster.v1.ClosedModel.users:type_name -> stampede.cluster.v1.ClosedModel.UsersEntry
-	19, // 23: stampede.cluster.v1.Delta.entries:type_name -> stampede.cluster.v1.Entry
-	21, // 24: stampede.cluster.v1.Delta.errors:type_name -> stampede.cluster.v1.ErrorCount
-	22, // 25: stampede.cluster.v1.Delta.exceptions:type_name -> stampede.cluster.v1.ExceptionCount
-	20, // 26: stampede.cluster.v1.Entry.latency:type_name -> stampede.cluster.v1.Timing
-	20, // 27: stampede.cluster.v1.Entry.service:type_name -> stampede.cluster.v1.Timing
-	0,  // 28: stampede.cluster.v1.Cluster.Connect:input_type -> stampede.cluster.v1.WorkerMessage
-	6,  // 29: stampede.cluster.v1.Cluster.Connect:output_type -> stampede.cluster.v1.MasterMessage
-	29, // [29:30] is the sub-list for method output_type
-	28, // [28:29] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	6,  // 5: stampede.cluster.v1.WorkerMessage.test_end:type_name -> stampede.cluster.v1.TestEnd
+	24, // 6: stampede.cluster.v1.Heartbeat.users_by_class:type_name -> stampede.cluster.v1.Heartbeat.UsersByClassEntry
+	19, // 7: stampede.cluster.v1.Report.delta:type_name -> stampede.cluster.v1.Delta
+	2,  // 8: stampede.cluster.v1.Report.status:type_name -> stampede.cluster.v1.Heartbeat
+	8,  // 9: stampede.cluster.v1.MasterMessage.welcome:type_name -> stampede.cluster.v1.Welcome
+	2,  // 10: stampede.cluster.v1.MasterMessage.master_heartbeat:type_name -> stampede.cluster.v1.Heartbeat
+	10, // 11: stampede.cluster.v1.MasterMessage.ack:type_name -> stampede.cluster.v1.Ack
+	11, // 12: stampede.cluster.v1.MasterMessage.prepare:type_name -> stampede.cluster.v1.Prepare
+	13, // 13: stampede.cluster.v1.MasterMessage.targets:type_name -> stampede.cluster.v1.Targets
+	17, // 14: stampede.cluster.v1.MasterMessage.stop:type_name -> stampede.cluster.v1.Stop
+	18, // 15: stampede.cluster.v1.MasterMessage.quit:type_name -> stampede.cluster.v1.Quit
+	9,  // 16: stampede.cluster.v1.MasterMessage.reject:type_name -> stampede.cluster.v1.Reject
+	25, // 17: stampede.cluster.v1.Prepare.files:type_name -> stampede.cluster.v1.Prepare.FilesEntry
+	26, // 18: stampede.cluster.v1.Prepare.vars:type_name -> stampede.cluster.v1.Prepare.VarsEntry
+	12, // 19: stampede.cluster.v1.Prepare.http:type_name -> stampede.cluster.v1.HTTPOptions
+	16, // 20: stampede.cluster.v1.Targets.closed:type_name -> stampede.cluster.v1.ClosedModel
+	14, // 21: stampede.cluster.v1.Targets.open:type_name -> stampede.cluster.v1.OpenModel
+	15, // 22: stampede.cluster.v1.OpenModel.stages:type_name -> stampede.cluster.v1.ArrivalStage
+	27, // 23: stampede.cluster.v1.ClosedModel.users:type_name -> stampede.cluster.v1.ClosedModel.UsersEntry
+	20, // 24: stampede.cluster.v1.Delta.entries:type_name -> stampede.cluster.v1.Entry
+	22, // 25: stampede.cluster.v1.Delta.errors:type_name -> stampede.cluster.v1.ErrorCount
+	23, // 26: stampede.cluster.v1.Delta.exceptions:type_name -> stampede.cluster.v1.ExceptionCount
+	21, // 27: stampede.cluster.v1.Entry.latency:type_name -> stampede.cluster.v1.Timing
+	21, // 28: stampede.cluster.v1.Entry.service:type_name -> stampede.cluster.v1.Timing
+	0,  // 29: stampede.cluster.v1.Cluster.Connect:input_type -> stampede.cluster.v1.WorkerMessage
+	7,  // 30: stampede.cluster.v1.Cluster.Connect:output_type -> stampede.cluster.v1.MasterMessage
+	30, // [30:31] is the sub-list for method output_type
+	29, // [29:30] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_cluster_proto_init() }
@@ -2183,8 +2316,9 @@ func file_cluster_proto_init() {
 		(*WorkerMessage_Report)(nil),
 		(*WorkerMessage_Prepared)(nil),
 		(*WorkerMessage_Stopped)(nil),
+		(*WorkerMessage_TestEnd)(nil),
 	}
-	file_cluster_proto_msgTypes[6].OneofWrappers = []any{
+	file_cluster_proto_msgTypes[7].OneofWrappers = []any{
 		(*MasterMessage_Welcome)(nil),
 		(*MasterMessage_MasterHeartbeat)(nil),
 		(*MasterMessage_Ack)(nil),
@@ -2194,7 +2328,8 @@ func file_cluster_proto_init() {
 		(*MasterMessage_Quit)(nil),
 		(*MasterMessage_Reject)(nil),
 	}
-	file_cluster_proto_msgTypes[12].OneofWrappers = []any{
+	file_cluster_proto_msgTypes[11].OneofWrappers = []any{}
+	file_cluster_proto_msgTypes[13].OneofWrappers = []any{
 		(*Targets_Closed)(nil),
 		(*Targets_Open)(nil),
 	}
@@ -2204,7 +2339,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
