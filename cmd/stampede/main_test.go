@@ -375,7 +375,10 @@ v = user(tasks=[t])
 }
 
 // The README's first command: the demo target and the shop example.
-func TestDemoAndShopExample(t *testing.T) {
+// startDemo runs `stampede demo` on a free loopback port until the test
+// ends and returns its address.
+func startDemo(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -386,7 +389,7 @@ func TestDemoAndShopExample(t *testing.T) {
 	if err := demo.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { demo.Process.Signal(syscall.SIGTERM); demo.Wait() }()
+	t.Cleanup(func() { demo.Process.Signal(syscall.SIGTERM); demo.Wait() })
 	for i := 0; i < 100; i++ {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
@@ -394,6 +397,11 @@ func TestDemoAndShopExample(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	return addr
+}
+
+func TestDemoAndShopExample(t *testing.T) {
+	addr := startDemo(t)
 	out := filepath.Join(t.TempDir(), "shop")
 	// The demo fails 1% of checkouts on purpose (as scripts/demo.sh says).
 	res := run(t, nil, "run", "-f", "../../examples/shop.star", "--headless", "-u", "10", "-r", "10", "-t", "4s",

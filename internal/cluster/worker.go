@@ -65,7 +65,7 @@ type Worker struct {
 	outbox    []*pb.Report // sent or not, not yet acknowledged
 	outWake   chan struct{}
 	// ends are TestEnd messages for the master, kept across reconnects.
-	ends *queue[*pb.WorkerMessage]
+	ends      *queue[*pb.WorkerMessage]
 	test      *workerTest
 	testMu    sync.Mutex // serialises starting and stopping tests
 	usage     procUsage
