@@ -14,8 +14,8 @@ import (
 func TestDataDrivenExample(t *testing.T) {
 	addr := startDemo(t)
 	out := filepath.Join(t.TempDir(), "dd")
-	res := run(t, nil, "run", "-f", "../../examples/data-driven.star", "--headless", "-u", "25", "-r", "50", "-t", "20s",
-		"--host", "http://"+addr, "--csv", out, "--json", out+".json", "--exit-code-on-error", "0", "--var", "orders=3")
+	res := run(t, nil, "run", "-f", "../../examples/data-driven.star", "--headless", "-u", "25", "-r", "100", "-t", "20s",
+		"--host", "http://"+addr, "--csv", out, "--json", out+".json", "--exit-code-on-error", "0", "--var", "orders=10")
 	if res.code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
@@ -28,8 +28,8 @@ func TestDataDrivenExample(t *testing.T) {
 		json.Unmarshal([]byte(r[2]), &n)
 		counts[r[0]+" "+r[1]] = n
 	}
-	if counts["POST /api/login"] != 20 || counts["GET setup: catalogue"] != 1 || counts["GET teardown: health"] != 1 || counts["POST /api/checkout"] < 3 {
-		t.Errorf("requests %v: want 20 logins (one per account), one setup and one teardown request, 3+ checkouts", counts)
+	if counts["POST /api/login"] != 20 || counts["GET setup: catalogue"] != 1 || counts["GET teardown: health"] != 1 || counts["POST /api/checkout"] < 10 {
+		t.Errorf("requests %v: want 20 logins (one per account), one setup and one teardown request, 10+ checkouts", counts)
 	}
 	if n := strings.Count(res.stderr, "no account left for user"); n != 5 {
 		t.Errorf("%d users without an account, want 5", n)
