@@ -47,15 +47,17 @@ func (s *TaskSet) TotalTaskWeight() int {
 	return s.cum[len(s.cum)-1]
 }
 
-// index precomputes what picking needs.
+// index precomputes what picking needs (Sequential must be set).
 func (s *TaskSet) index() {
 	s.cum, s.order = s.cum[:0], s.order[:0]
 	total := 0
 	for i, t := range s.Tasks {
 		total += t.Weight
 		s.cum = append(s.cum, total)
-		for range t.Weight {
-			s.order = append(s.order, i)
+		if s.Sequential {
+			for range t.Weight {
+				s.order = append(s.order, i)
+			}
 		}
 	}
 }
