@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (`make test`, and what CI runs): installs what
 # the tests need (idempotent, quiet), starts the services they use, checks
-# gofmt, go vet and staticcheck, then runs every test.
+# gofmt, go vet and staticcheck, then runs every test, the race detector on
+# the concurrent packages and every fuzz target briefly (docs/testing.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PATH="$PATH:$(go env GOPATH)/bin"
@@ -33,6 +34,18 @@ source .ci/azurite.sh
 
 step "go test"
 go test -count=1 -timeout 20m ./...
+
+# The race detector over the packages with concurrency. -short skips the
+# browser tests (minutes under -race, and the UI's concurrency is the
+# server's, which the other web tests cover); tests that start subprocesses
+# skip themselves under -race (their binaries have no detector), so the
+# master/worker logic is checked by the in-process cluster tests.
+step "go test -race (stats, runner, cluster, openmodel, web, engine, script)"
+go test -race -short -count=1 -timeout 15m ./internal/stats/ ./internal/runner/ ./internal/cluster/ \
+  ./internal/openmodel/ ./internal/web/ ./internal/engine/ ./internal/script/
+
+step "fuzz: every fuzz target for ${STAMPEDE_FUZZTIME:-3s} (docs/testing.md)"
+bash scripts/fuzz.sh
 
 if [ -f .ci/deploy-checks.sh ]; then
   step "deployment checks"

@@ -150,6 +150,14 @@ func (c *columns) str(row []string, name string) string {
 	return row[i]
 }
 
+// Bounds of what a CSV cell may hold: every column of these files is a
+// count, a time, a size or a rate, none negative; counts must fit an
+// int64 and timestamps a year JSON can write (<= 9999).
+const (
+	maxCount     = 1 << 63
+	maxTimestamp = 253402300799 // 9999-12-31T23:59:59Z
+)
+
 // num parses a numeric cell; ok is false for a missing column, an empty
 // cell or "N/A".
 func (c *columns) num(row []string, name string, line int) (v float64, ok bool, err error) {
@@ -161,11 +169,18 @@ func (c *columns) num(row []string, name string, line int) (v float64, ok bool, 
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0, false, fmt.Errorf("report: %s line %d: column %q: %q is not a number", c.path, line, name, s)
 	}
+	if v < 0 {
+		return 0, false, fmt.Errorf("report: %s line %d: column %q: %q is negative", c.path, line, name, s)
+	}
 	return v, true, nil
 }
 
+// count parses a cell that is a number of things.
 func (c *columns) count(row []string, name string, line int) (int64, error) {
 	v, _, err := c.num(row, name, line)
+	if err == nil && v >= maxCount {
+		err = fmt.Errorf("report: %s line %d: column %q: %v is too large", c.path, line, name, v)
+	}
 	return int64(v), err
 }
 
@@ -208,14 +223,26 @@ func (c *columns) entry(row []string, line int) (stats.EntryStats, error) {
 		err = e
 		return v
 	}
-	e.Requests = int64(get("Request Count"))
-	e.Failures = int64(get("Failure Count"))
+	count := func(name string) int64 {
+		if err != nil {
+			return 0
+		}
+		n, e := c.count(row, name, line)
+		err = e
+		return n
+	}
+	e.Requests = count("Request Count")
+	e.Failures = count("Failure Count")
 	e.MedianMs = get("Median Response Time")
 	e.AvgMs = get("Average Response Time")
 	e.MinMs = get("Min Response Time")
 	e.MaxMs = get("Max Response Time")
 	e.AvgContentSize = get("Average Content Size")
-	e.TotalContentBytes = int64(math.Round(e.AvgContentSize * float64(e.Requests)))
+	if b := math.Round(e.AvgContentSize * float64(e.Requests)); b < maxCount {
+		e.TotalContentBytes = int64(b)
+	} else {
+		e.TotalContentBytes = math.MaxInt64
+	}
 	e.RPS = get("Requests/s")
 	e.FailPerSec = get("Failures/s")
 	for i, p := range stats.PercentileSet {
@@ -239,6 +266,9 @@ func (d *Data) parseHistory(path string, rows [][]string) error {
 		ts, _, err := c.num(row, "Timestamp", line)
 		if err != nil {
 			return err
+		}
+		if ts > maxTimestamp {
+			return fmt.Errorf("report: %s line %d: timestamp %v is after the year 9999", path, line, ts)
 		}
 		users, err := c.count(row, "User Count", line)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/bounds"
 	"github.com/stampede-load/stampede/internal/httpclient"
 	"go.starlark.net/lib/json"
 	"go.starlark.net/lib/math"
@@ -227,10 +228,14 @@ func (w *WaitTime) Next(rng *rand.Rand, taskTime time.Duration) time.Duration {
 
 func seconds(fn string, v starlark.Value) (time.Duration, error) {
 	f, ok := starlark.AsFloat(v)
-	if !ok || f < 0 {
+	if !ok || !(f >= 0) {
 		return 0, fmt.Errorf("%s: seconds must be a non-negative number, got %s", fn, v)
 	}
-	return time.Duration(f * float64(time.Second)), nil
+	d, err := bounds.Seconds(f)
+	if err != nil {
+		return 0, fmt.Errorf("%s: seconds %v", fn, err)
+	}
+	return d, nil
 }
 
 func between(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

@@ -85,6 +85,9 @@ func ParseArrivalStages(spec string) ([]ArrivalStage, error) {
 		}
 		out = append(out, ArrivalStage{Duration: d, Rate: r})
 	}
+	if err := checkTotal(len(out), func(i int) time.Duration { return out[i].Duration }); err != nil {
+		return nil, err
+	}
 	if total := arrivalDuration(out); total <= 0 {
 		return nil, errors.New("the stages last 0s in all")
 	}

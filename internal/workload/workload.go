@@ -117,7 +117,24 @@ func ParseStages(spec string) ([]Stage, error) {
 		out = append(out, st)
 		prev = u
 	}
+	if err := checkTotal(len(out), func(i int) time.Duration { return out[i].Duration }); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// checkTotal refuses stages longer in all than a run may be: each is
+// bounded, but their sum could even wrap around time.Duration to a short
+// or negative total.
+func checkTotal(n int, dur func(i int) time.Duration) error {
+	total := 0.0
+	for i := range n {
+		total += dur(i).Seconds()
+	}
+	if total > bounds.MaxRunTime.Seconds() {
+		return fmt.Errorf("the stages last too long in all (at most %s)", bounds.MaxRunTime)
+	}
+	return nil
 }
 
 // DefaultSpawnRate is the rate that moves from users to target within d,

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every Go fuzz target of the repository (func FuzzX(f *testing.F) in
+# any _test.go file) for STAMPEDE_FUZZTIME each (default 3s). Go runs one
+# target per invocation, so they run one after the other. `make test` runs
+# this with the default; see docs/testing.md for long runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fuzztime=${STAMPEDE_FUZZTIME:-3s}
+n=0
+while IFS= read -r file; do
+  pkg=./$(dirname "$file")
+  for name in $(sed -nE 's/^func (Fuzz[A-Za-z0-9_]*)\(f \*testing\.F\).*/\1/p' "$file"); do
+    echo "fuzz $name ($pkg, $fuzztime)"
+    if ! out=$(go test -run XXX -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg" 2>&1); then
+      echo "$out"; exit 1
+    fi
+    n=$((n + 1))
+  done
+done < <(git ls-files '*_test.go' | xargs grep -l '^func Fuzz' | sort)
+echo "$n fuzz targets passed ($fuzztime each)"
