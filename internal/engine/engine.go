@@ -221,7 +221,11 @@ func (e *Engine) Start(ctx context.Context, p Params) error {
 	}
 	if err := e.cfg.Driver.Apply(ctx, p); err != nil {
 		if fresh && e.cfg.Hooks != nil && p.SetupData != nil {
-			go e.cfg.Hooks.Teardown(context.Background(), p) // setup ran: let the script clean up
+			go func() { // setup ran: let the script clean up
+				ctx, cancel := context.WithTimeout(context.Background(), e.cfg.StopGrace)
+				defer cancel()
+				e.cfg.Hooks.Teardown(ctx, p)
+			}()
 		}
 		return err
 	}

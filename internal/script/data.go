@@ -78,9 +78,9 @@ func readLimited(f *os.File, err error) ([]byte, error) {
 func dataModule() *starlarkstruct.Module {
 	return &starlarkstruct.Module{Name: "data", Members: starlark.StringDict{
 		"csv":   starlark.NewBuiltin("data.csv", dataCSV),
-		"lines": starlark.NewBuiltin("data.lines", dataLines),
-		"json":  starlark.NewBuiltin("data.json", dataJSON),
-		"read":  starlark.NewBuiltin("data.read", dataRead),
+		"lines": starlark.NewBuiltin("data.lines", dataFile(decodeLines)),
+		"json":  starlark.NewBuiltin("data.json", dataFile(decodeJSON)),
+		"read":  starlark.NewBuiltin("data.read", dataFile(decodeRead)),
 	}}
 }
 
@@ -197,38 +197,42 @@ func csvError(name string, err error) error {
 	return fmt.Errorf("%s:%d:%d: %v", name, pe.Line, pe.Column, pe.Err)
 }
 
-// dataLines is data.lines(path): the file's lines without their line
+// dataFile makes data.lines, data.json and data.read: they take a path,
+// read the file and decode it.
+func dataFile(decode func(t *starlark.Thread, src []byte) (starlark.Value, error)) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+	return func(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		path, err := pathArg(b, args, kwargs)
+		if err != nil {
+			return nil, err
+		}
+		name, src, err := readData(t, b.Name(), path)
+		if err != nil {
+			return nil, err
+		}
+		v, err := decode(t, src)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s%v", b.Name(), name, err)
+		}
+		v.Freeze()
+		return v, nil
+	}
+}
+
+// decodeLines is data.lines(path): the file's lines without their line
 // endings; empty lines are skipped.
-func dataLines(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	path, err := pathArg(b, args, kwargs)
-	if err != nil {
-		return nil, err
-	}
-	_, src, err := readData(t, b.Name(), path)
-	if err != nil {
-		return nil, err
-	}
+func decodeLines(_ *starlark.Thread, src []byte) (starlark.Value, error) {
 	var lines []starlark.Value
 	for line := range strings.SplitSeq(string(bytes.TrimPrefix(src, utf8BOM)), "\n") {
 		if line = strings.TrimSuffix(line, "\r"); line != "" {
 			lines = append(lines, starlark.String(line))
 		}
 	}
-	l := starlark.NewList(lines)
-	l.Freeze()
-	return l, nil
+	return starlark.NewList(lines), nil
 }
 
-// dataJSON is data.json(path): the decoded document, frozen.
-func dataJSON(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	path, err := pathArg(b, args, kwargs)
-	if err != nil {
-		return nil, err
-	}
-	name, src, err := readData(t, b.Name(), path)
-	if err != nil {
-		return nil, err
-	}
+// decodeJSON is data.json(path): the decoded document. Its errors start
+// with ":line:col: " or ": ", to follow the file's name.
+func decodeJSON(t *starlark.Thread, src []byte) (starlark.Value, error) {
 	src = bytes.TrimPrefix(src, utf8BOM)
 	// Go's decoder says where a document is broken; Starlark's builds the
 	// values.
@@ -237,15 +241,14 @@ func dataJSON(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
 			line, col := position(src, se.Offset-1) // Offset is just past the bad byte
-			return nil, fmt.Errorf("%s: %s:%d:%d: %v", b.Name(), name, line, col, se)
+			return nil, fmt.Errorf(":%d:%d: %v", line, col, se)
 		}
-		return nil, fmt.Errorf("%s: %s: %v", b.Name(), name, err)
+		return nil, fmt.Errorf(": %v", err)
 	}
 	v, err := starlark.Call(t, sljson.Module.Members["decode"], starlark.Tuple{starlark.String(src)}, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %s: %v", b.Name(), name, err)
+		return nil, fmt.Errorf(": %v", err)
 	}
-	v.Freeze()
 	return v, nil
 }
 
@@ -258,16 +261,8 @@ func position(src []byte, off int64) (line, col int) {
 	return line, col
 }
 
-// dataRead is data.read(path): the file's content as a string (a
-// Starlark string holds any bytes, e.g. a file to upload).
-func dataRead(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	path, err := pathArg(b, args, kwargs)
-	if err != nil {
-		return nil, err
-	}
-	_, src, err := readData(t, b.Name(), path)
-	if err != nil {
-		return nil, err
-	}
+// decodeRead is data.read(path): the file's bytes unchanged, as a string
+// (a Starlark string holds any bytes, e.g. a file to upload).
+func decodeRead(_ *starlark.Thread, src []byte) (starlark.Value, error) {
 	return starlark.String(src), nil
 }
