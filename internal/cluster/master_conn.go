@@ -76,8 +76,13 @@ func (m *Master) Connect(stream pb.Cluster_ConnectServer) error {
 		_ = stream.Send(&pb.MasterMessage{Msg: &pb.MasterMessage_Reject{Reject: &pb.Reject{Reason: err.Error()}}})
 		return nil
 	}
-	if hello.Version != m.cfg.Version {
-		reason := fmt.Sprintf("version mismatch: worker %s runs stampede %s, the master runs %s; run the same version everywhere", hello.WorkerId, hello.Version, m.cfg.Version)
+	ok, same := versionsCompatible(m.cfg.Version, hello.Version)
+	if ok && !same {
+		m.cfg.Log.Warn("worker runs another patch release; accepted (same major.minor)", "worker", hello.WorkerId, "region", hello.Region,
+			"worker_version", hello.Version, "master_version", m.cfg.Version)
+	}
+	if !ok {
+		reason := fmt.Sprintf("version mismatch: worker %s runs stampede %s, the master runs %s; workers must run the same major.minor release as the master (a patch difference is accepted)", hello.WorkerId, hello.Version, m.cfg.Version)
 		m.cfg.Log.Error("worker refused", "worker", hello.WorkerId, "region", hello.Region, "reason", reason)
 		_ = stream.Send(&pb.MasterMessage{Msg: &pb.MasterMessage_Reject{Reject: &pb.Reject{Reason: reason}}})
 		return nil
