@@ -188,8 +188,65 @@ dockerfile_ok() {
     echo ".dockerignore missing or lets .git in"
     return 1
   fi
+  dockerfile_platform_args "$f"
 }
-check "Dockerfile: multi-stage, CGO_ENABLED=0, non-root, ENTRYPOINT stampede, EXPOSE 8089 5557, .dockerignore" dockerfile_ok
+
+# dockerfile_platform_args FILE: BuildKit's platform ARGs (TARGETOS,
+# TARGETARCH, ...) are set from --platform only when declared without a
+# default; and the stage that runs `go build` must declare the ones it uses
+# (an ARG is scoped to its stage), or the binary is built for the builder.
+dockerfile_platform_args() {
+  # one logical line per instruction: continuation lines joined
+  awk '{ if (sub(/\\$/, "")) { buf = buf $0 " "; next } print buf $0; buf = "" }' "$1" | awk -v f="$1" '
+    /^FROM /            { delete declared; next }
+    /^ARG (TARGET|BUILD)(PLATFORM|OS|ARCH|VARIANT)=/ {
+      print f ": " $0 ": a default defeats BuildKit (every platform would get the same binary)"; bad = 1 }
+    /^ARG (TARGET|BUILD)(PLATFORM|OS|ARCH|VARIANT)$/ { declared[$2] = 1 }
+    /^RUN .*go build/ {
+      built = 1
+      if (!/GOOS=\$\{?TARGETOS\}?[ ]/ || !/GOARCH=\$\{?TARGETARCH\}?[ ]/) { print f ": the go build RUN does not set GOOS=$TARGETOS GOARCH=$TARGETARCH"; bad = 1 }
+      if (!declared["TARGETOS"] || !declared["TARGETARCH"]) { print f ": the go build stage does not declare ARG TARGETOS and ARG TARGETARCH (an ARG is scoped to its stage)"; bad = 1 }
+    }
+    END {
+      if (!built) { print f ": no RUN with go build"; bad = 1 }
+      exit bad
+    }'
+}
+check "Dockerfile: multi-stage, CGO_ENABLED=0, non-root, ENTRYPOINT stampede, EXPOSE 8089 5557, .dockerignore, platform ARGs" dockerfile_ok
+dockerfile_arg_default() {
+  sed 's/^ARG TARGETARCH$/ARG TARGETARCH=amd64/' Dockerfile >"$work/Dockerfile.default"
+  dockerfile_platform_args "$work/Dockerfile.default"
+}
+check_fails "Dockerfile check rejects ARG TARGETARCH=amd64 (BuildKit's platform ignored)" 'TARGETARCH=amd64: a default defeats BuildKit' dockerfile_arg_default
+
+# ---------------------------------------------------------------------------
+# Image tags: the release in deploy/VERSION everywhere by default, never
+# :latest (a worker added after a release would run another version than
+# its master, which refuses another major.minor).
+
+release_pinned() { # [ROOT]: the files to read (a mutated copy in tests)
+  local r=${1:-.} v tfimg app bad=0
+  v=$(cat "$r/deploy/VERSION")
+  [[ "$v" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || { echo "deploy/VERSION '$v' is not MAJOR.MINOR.PATCH"; return 1; }
+  app=$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$r/deploy/helm/stampede/Chart.yaml")
+  [[ "$app" == "$v" ]] || { echo "Chart.yaml appVersion '$app' is not deploy/VERSION $v"; bad=1; }
+  tfimg=$(awk '/^variable "image"/{on=1} on && /default/{print; exit}' "$r/deploy/terraform/azure-aci/variables.tf" | sed 's/.*"\(.*\)".*/\1/')
+  [[ "$tfimg" == *":$v" ]] || { echo "Terraform variable image defaults to '$tfimg', not the release $v"; bad=1; }
+  if grep -rn ':latest\b\|IMAGE_TAG.*latest\|appVersion: *"\{0,1\}latest' "$r/deploy" "$r/.github/workflows" --include='*.tf' --include='*.yml' --include='*.yaml' --include='*.sh' --include='*.tpl' |
+    grep -v 'type=raw,value=latest' | grep -v 'is refused' | grep -v 'test-scripts.sh'; then
+    echo "a :latest image above"
+    bad=1
+  fi
+  return "$bad"
+}
+check "image tags: deploy/VERSION = Chart appVersion = Terraform default image tag; no :latest" release_pinned
+latest_planted() {
+  rm -rf "$work/latest" && mkdir -p "$work/latest"
+  cp -R deploy .github "$work/latest/"
+  sed -i 's/^appVersion: .*/appVersion: "latest"/' "$work/latest/deploy/helm/stampede/Chart.yaml"
+  release_pinned "$work/latest"
+}
+check_fails "image tag check rejects appVersion latest" "appVersion 'latest' is not deploy/VERSION" latest_planted
 
 if [[ -d cmd/stampede ]]; then
   static_build() {
@@ -359,6 +416,42 @@ if command -v terraform >/dev/null 2>&1 && [[ -f "$work/terraform.rc" ]]; then
   }
   check_fails "terraform test catches broken round-robin placement" 'round-robin' broken_placement
 
+  # plan_json DIR OUT TF-ARGS...: the saved plan of a module copy, as JSON
+  # (the backend block is dropped: plans here have no remote state)
+  plan_json() {
+    local dir=$1 out=$2
+    shift 2
+    sed -i '/backend "azurerm" {}/d' "$dir/versions.tf"
+    tf "$dir" plan -input=false -out="$out.plan" -var script_path=tests/fixtures/test.star "$@" >"$out.log"
+    tf "$dir" show -json "$out.plan" >"$out"
+  }
+  # master_unchanged_on_scale DIR: ACI recreates a container group whose
+  # definition changes; the master's planned definition must be the same
+  # for 3 and for 5 workers, or scaling loses the running test and the UI.
+  master_unchanged_on_scale() {
+    local dir=$1 n
+    for n in 3 5; do
+      plan_json "$dir" "$dir/scale$n.json" -var workers=$n -var 'worker_regions=["westeurope","eastus"]'
+      jq -S '.resource_changes[] | select(.address == "azurerm_container_group.master[0]") | .change | {after, after_unknown, after_sensitive}' \
+        "$dir/scale$n.json" >"$dir/master$n.json"
+      [[ -s "$dir/master$n.json" ]] || { echo "no master in the plan for $n workers"; return 1; }
+      [[ $(jq '[.resource_changes[] | select(.address | startswith("azurerm_container_group.worker["))] | length' "$dir/scale$n.json") == "$n" ]] ||
+        { echo "the plan for $n workers does not have $n worker groups"; return 1; }
+    done
+    if ! diff -u "$dir/master3.json" "$dir/master5.json"; then
+      echo "the master's container group differs between 3 and 5 workers: scaling would replace it"
+      return 1
+    fi
+  }
+  copy_module "$work/tf/scale"
+  check "terraform plan: scaling a web UI deployment 3 -> 5 workers leaves the master unchanged" master_unchanged_on_scale "$work/tf/scale"
+  scale_replaces_master() {
+    copy_module "$work/tf/scale-bad"
+    inject "$work/tf/scale-bad" containers.tf 's/    : \["--web-port", "8089"\],/    : ["--web-port", "8089", "--expect-workers", tostring(var.workers)],/'
+    master_unchanged_on_scale "$work/tf/scale-bad"
+  }
+  check_fails "terraform plan check catches a web UI master that depends on the worker count" 'differs between 3 and 5 workers' scale_replaces_master
+
   restarting_headless() {
     copy_module "$work/tf/restart"
     inject "$work/tf/restart" containers.tf 's/local.headless ? "Never" : "Always"/"Always"/'
@@ -417,6 +510,7 @@ if wait_tool helm; then
     grep -q 'stampede.io/region: "local"' "$work/default.yaml"
     grep -q 'preferredDuringSchedulingIgnoredDuringExecution' "$work/default.yaml"
     grep -q 'runAsNonRoot: true' "$work/default.yaml"
+    grep -q "image: ghcr.io/stampede-load/stampede:$(cat deploy/VERSION)\$" "$work/default.yaml"
   }
   check "helm template (default): master Deployment + Service 8089/5557, workers, auth Secret" template_default
 
@@ -428,6 +522,7 @@ if wait_tool helm; then
     grep -A1 -- '- --results-url' "$work/headless.yaml" | grep -q 'azblob://results'
     grep -q -- '- --headless' "$work/headless.yaml"
     grep -A1 -- '- --expect-workers$' "$work/headless.yaml" | grep -q '"5"'
+    grep -A1 -- '- --results-probe-wait' "$work/headless.yaml" | grep -q '"10m"'
     absent 'containerPort: 8089' "$work/headless.yaml"
     absent 'key: web-auth' "$work/headless.yaml"
     grep -q 'stampede.io/region: "eastus"' "$work/headless.yaml"
@@ -437,6 +532,48 @@ if wait_tool helm; then
 
   check_fails "helm lint rejects an invalid value (worker.antiAffinity)" 'antiAffinity' \
     helm lint "$chart" --set worker.antiAffinity=sometimes
+  check_fails "helm lint rejects a misspelled value (worker.replica=5)" 'replica.*not allowed|Additional property replica' \
+    helm lint "$chart" --strict --set worker.replica=5
+  check_fails "helm lint rejects image.tag=latest" 'tag' \
+    helm lint "$chart" --strict --set image.tag=latest
+
+  # master_doc FILE: the master Deployment of a rendered chart (release t)
+  master_doc() { awk 'BEGIN { RS = "\n---\n" } /kind: Deployment/ && /name: t-stampede-master\n/' "$1"; }
+  # web UI master with workers scaled to 0: the master stays up, its
+  # arguments do not depend on the worker count
+  template_zero_workers() {
+    helm template t "$chart" --set worker.replicas=0 >"$work/zero.yaml"
+    helm template t "$chart" --set worker.replicas=7 >"$work/seven.yaml"
+    grep -q 'replicas: 0' "$work/zero.yaml"
+    if grep -n -- '--expect-workers' "$work/zero.yaml"; then echo "the web UI master must not get --expect-workers"; return 1; fi
+    # the master Deployment is the same for 0 and 7 workers
+    diff <(master_doc "$work/zero.yaml") <(master_doc "$work/seven.yaml")
+    [[ -n "$(master_doc "$work/zero.yaml")" ]]
+  }
+  check "helm template (worker.replicas=0): no --expect-workers; master Deployment the same for 0 and 7 workers" template_zero_workers
+  check_fails "helm template rejects a headless run without workers" 'needs at least one worker' \
+    helm template t "$chart" -f "$chart/ci/headless-values.yaml" --set worker.groups=null --set worker.replicas=0
+
+  template_pod_labels() {
+    helm template t "$chart" -f "$chart/ci/headless-values.yaml" \
+      --set-string 'master.podLabels.azure\.workload\.identity/use=true' --set-string 'worker.podLabels.team=perf' >"$work/labels.yaml"
+    awk 'BEGIN{RS="---"} /kind: Job/' "$work/labels.yaml" | grep -q 'azure.workload.identity/use: "true"'
+    [[ $(grep -c 'team: perf' "$work/labels.yaml") == 2 ]]
+  }
+  check "helm template: master.podLabels (workload identity) and worker.podLabels reach the pods" template_pod_labels
+
+  # The headless Job must render the same on every upgrade of a revision
+  # (no time in it), and each revision gets its own Job and run id.
+  template_stable_run_id() {
+    local no_id=(-f "$chart/ci/headless-values.yaml" --set headless.runId=)
+    helm template t "$chart" "${no_id[@]}" >"$work/run1.yaml"
+    sleep 1.1
+    helm template t "$chart" "${no_id[@]}" >"$work/run2.yaml"
+    diff "$work/run1.yaml" "$work/run2.yaml"
+    grep -q 'name: t-stampede-master-1$' "$work/run1.yaml"
+    grep -A1 -- '- --run-id' "$work/run1.yaml" | grep -q '"t-1"'
+  }
+  check "helm template (headless, no runId): no time in the Job; Job and run id per revision (t-stampede-master-1, t-1)" template_stable_run_id
   check_fails "helm template rejects a headless run without run time" 'needs test.runTime' \
     helm template t "$chart" --set headless.enabled=true
 else

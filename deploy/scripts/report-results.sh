@@ -10,8 +10,9 @@
 #
 # Exit status: 0 when the thresholds passed (or none were set and the master
 # exited 0), 1 when a threshold failed (thresholds_passed false, or no
-# summary and the master exited 1), 2 when the run left no summary and no
-# usable exit code.
+# summary and the master exited 1), 4 when the master exited 4 (its
+# workers never connected), 2 when the run left no summary and no usable
+# exit code.
 set -euo pipefail
 
 dir=${1:?usage: report-results.sh RESULTS_DIR [MASTER_EXIT_CODE]}
@@ -62,7 +63,10 @@ report=$(find "$dir" -type f -name '*.html' -print -quit)
   fi
   if [[ -n "$exit_code" ]]; then
     echo
-    echo "Master exit code: $exit_code"
+    case "$exit_code" in
+      4) echo "Master exit code: 4 (the workers did not connect; no load was sent)" ;;
+      *) echo "Master exit code: $exit_code" ;;
+    esac
   fi
 } >>"$out"
 
@@ -78,6 +82,10 @@ case "$exit_code" in
   1)
     echo "report-results: no summary, and the master exited 1 (thresholds failed)" >&2
     exit 1
+    ;;
+  4)
+    echo "report-results: the master exited 4: the workers did not connect within expect_workers_max_wait (no load was sent; see the master's log and the workers' container logs)" >&2
+    exit 4
     ;;
   *)
     echo "report-results: no summary and no usable exit code (${exit_code:-none}); the run did not finish" >&2

@@ -20,6 +20,20 @@ set -euo pipefail
 d=$FAKE_AZ_DIR
 n=$(($(cat "$d/calls" 2>/dev/null || echo 0) + 1))
 echo "$n" >"$d/calls"
+# fail_show=login|notfound|other makes `container show` fail as az does
+# (other: only the first fail_times calls, default every call)
+if [[ "$1 $2" == "container show" && -f "$d/fail_show" ]]; then
+  fails=$(($(cat "$d/fails" 2>/dev/null || echo 0) + 1))
+  echo "$fails" >"$d/fails"
+  if [[ ! -f "$d/fail_times" ]] || ((fails <= $(cat "$d/fail_times"))); then
+    case $(cat "$d/fail_show") in
+      login) echo "ERROR: AADSTS700024: Client assertion is not within its valid time range. Please run 'az login' to setup account." >&2 ;;
+      notfound) echo "ERROR: (ResourceNotFound) The Resource 'Microsoft.ContainerInstance/containerGroups/m' under resource group 'rg' was not found." >&2 ;;
+      other) echo "ERROR: (InternalServerError) Encountered an internal server error." >&2 ;;
+    esac
+    exit 1
+  fi
+fi
 case "$1 $2" in
   "container show")
     if [[ "$*" == *exitCode* ]]; then cat "$d/exit_code"; exit 0; fi
@@ -68,6 +82,30 @@ else
   if [[ $rc == 2 ]] && grep -q 'not finished after' "$tmp/log"; then ok "wait: times out with status 2"; else bad "wait: timeout status $rc"; fi
 fi
 
+if run_wait login fail_show=login; then bad "wait: expired credentials must fail"; else
+  rc=$?
+  if [[ $rc == 3 ]] && grep -qx 'finished_by=login-expired' "$tmp/out" && grep -q 'AADSTS700024' "$tmp/log" &&
+    [[ $(cat "$tmp/az/calls") == 1 ]]; then
+    ok "wait: expired az credentials end the wait at once (status 3) with az's error"
+  else bad "wait: expired credentials status $rc"; cat "$tmp/log"; fi
+fi
+
+if run_wait notfound fail_show=notfound summary_at=3 && grep -qx 'finished_by=summary' "$tmp/out"; then
+  ok "wait: a master not created yet is waited for; results in storage are reported as such"
+else bad "wait: not found, then summary"; cat "$tmp/log"; fi
+
+if run_wait transient fail_show=other fail_times=2 terminate_at=2 exit_code=4 &&
+  grep -qx 'finished_by=terminated' "$tmp/out" && grep -qx 'exit_code=4' "$tmp/out" && grep -q 'InternalServerError' "$tmp/log"; then
+  ok "wait: transient az errors are printed and retried"
+else bad "wait: transient errors"; cat "$tmp/log"; fi
+
+if MAX_AZ_ERRORS=3 run_wait broken fail_show=other; then bad "wait: repeated az errors must fail"; else
+  rc=$?
+  if [[ $rc == 3 ]] && grep -qx 'finished_by=az-error' "$tmp/out" && [[ $(cat "$tmp/az/fails") == 3 ]]; then
+    ok "wait: MAX_AZ_ERRORS errors in a row end the wait (status 3)"
+  else bad "wait: repeated errors status $rc"; cat "$tmp/log"; fi
+fi
+
 # report-results.sh
 mkdir -p "$tmp/pass/r1" "$tmp/failed/r1" "$tmp/none"
 cat >"$tmp/pass/r1/stampede_summary.json" <<'JSON'
@@ -110,6 +148,11 @@ if report "$tmp/none" 1; then bad "report: no summary + exit 1 must fail"; else
   if [[ $rc == 1 ]]; then ok "report: no summary, master exit 1 -> 1"; else bad "report: no summary exit 1 status $rc"; fi
 fi
 
+if report "$tmp/none" 4; then bad "report: workers never connected must fail"; else
+  rc=$?
+  if [[ $rc == 4 ]] && grep -q 'workers did not connect' "$tmp/log"; then ok "report: master exit 4 -> workers did not connect (4), not thresholds"; else bad "report: exit 4 status $rc"; cat "$tmp/log"; fi
+fi
+
 if report "$tmp/none" ""; then bad "report: nothing at all must fail"; else
   rc=$?
   if [[ $rc == 2 ]]; then ok "report: no summary, no exit code -> 2"; else bad "report: nothing status $rc"; fi
@@ -121,10 +164,24 @@ if WORKERS=8 REGIONS=" westeurope, eastus ,southeastasia," USERS=50 SPAWN_RATE=5
   GITHUB_ENV="$tmp/env" GITHUB_REPOSITORY=Owner/Stampede GITHUB_WORKSPACE=/w bash "$here/tf-vars.sh" &&
   grep -qx 'TF_VAR_worker_regions=\["westeurope","eastus","southeastasia"\]' "$tmp/env" &&
   grep -qx 'TF_VAR_thresholds=\["p95<500ms","error_rate<1%"\]' "$tmp/env" &&
-  grep -qx 'TF_VAR_image=ghcr.io/owner/stampede:v1.0.0' "$tmp/env" &&
+  grep -qx 'TF_VAR_image=ghcr.io/owner/stampede:1.0.0' "$tmp/env" &&
   grep -qx 'TF_VAR_mode=headless' "$tmp/env" && grep -qx 'TF_VAR_script_path=/w/examples/shop.star' "$tmp/env"; then
-  ok "tf-vars: comma lists become JSON lists, image name lower-cased"
+  ok "tf-vars: comma lists become JSON lists, image name lower-cased, v1.0.0 is the image tag 1.0.0"
 else bad "tf-vars"; cat "$tmp/env" 2>/dev/null || true; fi
+
+release=$(cat "$here/../VERSION")
+rm -f "$tmp/env"
+if MODE=webui WORKERS=3 REGIONS=westeurope SCRIPT=examples/shop.star PREFIX=p LOCATION=westeurope IMAGE_TAG="" \
+  GITHUB_ENV="$tmp/env" GITHUB_REPOSITORY=o/s GITHUB_WORKSPACE=/w bash "$here/tf-vars.sh" &&
+  grep -qx "TF_VAR_image=ghcr.io/o/s:$release" "$tmp/env" && grep -qx 'TF_VAR_mode=webui' "$tmp/env" &&
+  grep -qx 'TF_VAR_location=westeurope' "$tmp/env" && ! grep -q 'TF_VAR_run_id' "$tmp/env"; then
+  ok "tf-vars: webui mode; no IMAGE_TAG means the release in deploy/VERSION ($release)"
+else bad "tf-vars: webui / default tag"; cat "$tmp/env" 2>/dev/null || true; fi
+
+if MODE=webui WORKERS=3 REGIONS=westeurope SCRIPT=s PREFIX=p LOCATION=westeurope IMAGE_TAG=latest \
+  GITHUB_ENV="$tmp/env2" bash "$here/tf-vars.sh" 2>"$tmp/log"; then bad "tf-vars: latest must be refused"
+elif grep -q "'latest' is refused" "$tmp/log" && [[ ! -s "$tmp/env2" ]]; then ok "tf-vars: IMAGE_TAG=latest refused, nothing written"
+else bad "tf-vars: latest message"; cat "$tmp/log"; fi
 
 echo "deploy-scripts: $pass passed, $fail failed"
 ((fail == 0))

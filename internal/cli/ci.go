@@ -33,6 +33,7 @@ type ciOptions struct {
 	abortGrace  time.Duration
 	resultsURL  string
 	runID       string
+	probeWait   time.Duration
 }
 
 const defaultAbortGrace = 10 * time.Second
@@ -43,6 +44,7 @@ func (c *ciOptions) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.abortOnFail, "abort-on-fail", false, "stop the test early once a threshold has failed beyond doubt (per threshold: suffix @abort)")
 	durationFlag(fs, &c.abortGrace, "abort-grace", "", "with --abort-on-fail: only failures that cannot recover stop the test during this time from the start (default 10s)")
 	fs.StringVar(&c.resultsURL, "results-url", "", "upload every output at the end: azblob://CONTAINER?prefix=P/, s3://BUCKET, gs://BUCKET or file:///PATH (checked at start)")
+	durationFlag(fs, &c.probeWait, "results-probe-wait", "", "keep retrying --results-url's start-up write check this long while the storage refuses permission, e.g. a role assignment minutes old (default 0: fail at once)")
 	fs.StringVar(&c.runID, "run-id", "", "name of the run, its folder under --results-url (default: UTC time and a pet name, e.g. 20261127-101500-brave-otter)")
 }
 
@@ -103,9 +105,12 @@ func (sess *session) openCI() error {
 	if c.resultsURL == "" {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	if c.probeWait < 0 {
+		return configErr("--results-probe-wait: must be >= 0")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute+c.probeWait)
 	defer cancel()
-	bk, err := results.Open(ctx, c.resultsURL, ci.runID)
+	bk, err := results.OpenWait(ctx, c.resultsURL, ci.runID, results.ProbeWait{Max: c.probeWait, Log: app.Log})
 	if err != nil {
 		return configErr("%v", err)
 	}

@@ -87,8 +87,8 @@ A master that listens on a non-loopback address requires a cluster token
 --insecure is given. --tls-cert/--tls-key serve the worker port (and the web
 UI) over TLS. See docs/distributed.md.
 
-Exit codes: as for run; 1 also when the expected workers did not connect
-within --expect-workers-max-wait.`,
+Exit codes: as for run; 4 when the expected workers did not connect within
+--expect-workers-max-wait (no load was sent).`,
 		Example: `  export STAMPEDE_CLUSTER_TOKEN=$(openssl rand -hex 32)
   stampede master -f test.star --headless -u 300 -r 30 -t 10m --expect-workers 3 --csv out/run
   stampede worker --master-host master.example.com --region westeurope`,
@@ -253,7 +253,7 @@ func (app *App) waitWorkers(ctx context.Context, m *cluster.Master, mo *masterOp
 	select {
 	case err := <-waitErr:
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			return &ExitError{Code: ExitFailed, Err: fmt.Errorf("--expect-workers %d: %d of %d expected workers connected within --expect-workers-max-wait %v",
+			return &ExitError{Code: ExitNoWorkers, Err: fmt.Errorf("--expect-workers %d: %d of %d expected workers connected within --expect-workers-max-wait %v",
 				mo.expectWorkers, m.Connected(), mo.expectWorkers, mo.maxWait)}
 		}
 		if err != nil {

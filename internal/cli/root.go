@@ -25,6 +25,7 @@ const (
 	ExitFailed    = 1 // thresholds failed, --exit-code-on-error and failures or exceptions, or no request succeeded
 	ExitConfig    = 2 // script or configuration error (also a shape that failed mid-run)
 	ExitAborted   = 3 // stopped by a signal before the run time was over
+	ExitNoWorkers = 4 // master: the expected workers did not connect in time
 	envPrefix     = "STAMPEDE_"
 	defaultConfig = "stampede.toml"
 )

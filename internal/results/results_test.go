@@ -242,3 +242,55 @@ func TestUploadRetries(t *testing.T) {
 		t.Errorf("flaky.csv not uploaded in the end: %v", err)
 	}
 }
+
+// While the storage refuses permission (a role assignment not yet in
+// force), the write check is tried again with backoff until it passes or
+// the wait is over; other errors fail at once.
+func TestProbeWaitsForPermission(t *testing.T) {
+	ctx := context.Background()
+	bk, err := Open(ctx, "file://"+t.TempDir(), "probe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bk.Close()
+	denied := &probeError{msg: "403 AuthorizationPermissionMismatch", denied: true}
+	tests := []struct {
+		name      string
+		refusals  int
+		other     bool
+		max       time.Duration
+		wantCalls int
+		wantErr   string
+	}{
+		{name: "propagates after 3 refusals", refusals: 3, max: time.Second, wantCalls: 4},
+		{name: "no wait: one attempt", refusals: 3, max: 0, wantCalls: 1, wantErr: "AuthorizationPermissionMismatch"},
+		{name: "never propagates: gives up", refusals: 1000, max: 200 * time.Millisecond, wantErr: "AuthorizationPermissionMismatch"},
+		{name: "not found is not retried", refusals: 3, other: true, max: time.Second, wantCalls: 1, wantErr: "not found"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := 0
+			bk.probeOnce = func(context.Context) error {
+				calls++
+				if calls > tc.refusals {
+					return bk.probe(ctx)
+				}
+				if tc.other {
+					return &probeError{msg: "not found (does the container exist?)"}
+				}
+				return denied
+			}
+			start := time.Now()
+			err := bk.waitWritable(ctx, ProbeWait{Max: tc.max, first: 10 * time.Millisecond})
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("err = %v, want %q", err, tc.wantErr)
+			}
+			if tc.wantCalls > 0 && calls != tc.wantCalls {
+				t.Errorf("%d attempts, want %d", calls, tc.wantCalls)
+			}
+			if el := time.Since(start); el > tc.max+100*time.Millisecond {
+				t.Errorf("took %v, over the wait %v", el, tc.max)
+			}
+		})
+	}
+}

@@ -37,6 +37,8 @@ type Bucket struct {
 
 	// put uploads one file (uploadFile; tests put a failing one in).
 	put func(ctx context.Context, file, key string) error
+	// probeOnce is the write check (probe; tests put a refusing one in).
+	probeOnce func(ctx context.Context) error
 	// secrets are the URL's secret values, scrubbed from driver errors.
 	secrets []string
 }
@@ -45,6 +47,25 @@ type Bucket struct {
 // written, by writing and deleting a small probe object, so a wrong URL,
 // missing container or missing credentials fail before any load is sent.
 func Open(ctx context.Context, rawURL, runID string) (*Bucket, error) {
+	return OpenWait(ctx, rawURL, runID, ProbeWait{})
+}
+
+// ProbeWait bounds how long Open keeps trying the write check while the
+// storage refuses permission: on a fresh deployment the role assignment
+// that lets the runner's identity write is minutes old and not yet in
+// force everywhere (Azure documents up to 10 minutes), and a headless
+// master that gives up at once is never run again. Other errors (no such
+// container, a bad URL) fail at once.
+type ProbeWait struct {
+	Max time.Duration // 0: one attempt
+	Log *slog.Logger
+	// first is the first wait between attempts (default 2 s), doubled up
+	// to 30 s; tests shorten it.
+	first time.Duration
+}
+
+// OpenWait is Open that retries a refused write check for up to w.Max.
+func OpenWait(ctx context.Context, rawURL, runID string, w ProbeWait) (*Bucket, error) {
 	red := RedactURL(rawURL)
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme == "" {
@@ -76,12 +97,49 @@ func Open(ctx context.Context, rawURL, runID string) (*Bucket, error) {
 	}
 	bk := &Bucket{b: b, URL: red, RunID: runID, secrets: secrets}
 	bk.put = bk.uploadFile
-	if err := bk.probe(ctx); err != nil {
+	bk.probeOnce = bk.probe
+	if err := bk.waitWritable(ctx, w); err != nil {
 		b.Close()
 		return nil, err
 	}
 	return bk, nil
 }
+
+// waitWritable runs the write check, again with backoff while permission
+// is refused and w.Max allows.
+func (bk *Bucket) waitWritable(ctx context.Context, w ProbeWait) error {
+	deadline := time.Now().Add(w.Max)
+	wait := w.first
+	if wait <= 0 {
+		wait = 2 * time.Second
+	}
+	for try := 1; ; try++ {
+		err := bk.probeOnce(ctx)
+		var pe *probeError
+		if err == nil || !errors.As(err, &pe) || !pe.denied || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		if w.Log != nil {
+			w.Log.Warn("the results storage refuses the write check; retrying, since a new role assignment takes minutes to apply",
+				"url", bk.URL, "attempt", try, "wait", wait, "gives_up_in", time.Until(deadline).Round(time.Second), "err", err)
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return err
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
+}
+
+// probeError is a failed write check; denied when the storage refused
+// permission (possibly only for now).
+type probeError struct {
+	msg    string
+	denied bool
+}
+
+func (e *probeError) Error() string { return e.msg }
 
 func (bk *Bucket) probe(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -92,10 +150,10 @@ func (bk *Bucket) probe(ctx context.Context) error {
 	// a missing container); its Upload path does not.
 	probe := strings.NewReader("stampede checks that results can be written here\n")
 	if err := bk.b.Upload(ctx, key, probe, &blob.WriterOptions{ContentType: "text/plain"}); err != nil {
-		return fmt.Errorf("--results-url %s: cannot write %s: %s", bk.URL, key, bk.describe(err))
+		return &probeError{msg: fmt.Sprintf("--results-url %s: cannot write %s: %s", bk.URL, key, bk.describe(err)), denied: gcerrors.Code(err) == gcerrors.PermissionDenied}
 	}
 	if err := bk.b.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
-		return fmt.Errorf("--results-url %s: wrote but cannot delete %s: %s", bk.URL, key, bk.describe(err))
+		return &probeError{msg: fmt.Sprintf("--results-url %s: wrote but cannot delete %s: %s", bk.URL, key, bk.describe(err)), denied: gcerrors.Code(err) == gcerrors.PermissionDenied}
 	}
 	return nil
 }

@@ -16,14 +16,17 @@ locals {
   results_url  = "azblob://${azurerm_storage_container.results.name}"
   results_base = "/tmp/stampede"
 
+  # Nothing here may depend on the number of workers: ACI recreates a
+  # container group whose definition changes, so scaling a web UI
+  # deployment would replace its master (and lose the running test).
+  # --expect-workers is for headless runs only, whose master is new anyway.
   common_flags = concat(
     ["-f", "${local.script_dir}/${local.script_name}"],
     ["-u", tostring(var.users), "-r", tostring(var.spawn_rate)],
     var.run_time != "" ? ["-t", var.run_time] : [],
     var.target_host != "" ? ["--host", var.target_host] : [],
     ["--tls-cert", "${local.tls_dir}/tls.crt", "--tls-key", "${local.tls_dir}/tls.key"],
-    ["--expect-workers", tostring(var.workers)],
-    ["--results-url", local.results_url, "--run-id", local.run_id],
+    ["--results-url", local.results_url, "--run-id", local.run_id, "--results-probe-wait", var.results_probe_wait],
     ["--csv", local.results_base, "--html", "${local.results_base}_report.html", "--json", "${local.results_base}_summary.json"],
     flatten([for t in var.thresholds : ["--threshold", t]]),
   )
@@ -31,7 +34,7 @@ locals {
   master_commands = concat(
     ["stampede", "master"],
     local.headless
-    ? ["--headless", "--expect-workers-max-wait", var.expect_workers_max_wait]
+    ? ["--headless", "--expect-workers", tostring(var.workers), "--expect-workers-max-wait", var.expect_workers_max_wait]
     : ["--web-port", "8089"],
     local.common_flags,
   )

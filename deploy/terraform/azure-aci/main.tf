@@ -95,6 +95,23 @@ resource "azurerm_role_assignment" "deployer_blob_reader" {
   principal_id         = data.azurerm_client_config.current.object_id
 }
 
+# People named in reader_principal_ids read the results and the secrets
+# (a deployment made by the GitHub workflow's identity gives no person a
+# role otherwise, and `az keyvault secret show` is Forbidden).
+resource "azurerm_role_assignment" "reader_blob_reader" {
+  for_each             = toset(var.reader_principal_ids)
+  scope                = azurerm_storage_account.results.id
+  role_definition_name = "Storage Blob Data Reader"
+  principal_id         = each.value
+}
+
+resource "azurerm_role_assignment" "reader_secrets_user" {
+  for_each             = toset(var.reader_principal_ids)
+  scope                = azurerm_key_vault.main.id
+  role_definition_name = "Key Vault Secrets User"
+  principal_id         = each.value
+}
+
 # ---------------------------------------------------------------------------
 # Secrets: generated here, kept in the Key Vault. The vault gets them through
 # the write-only value_wo argument, so the vault resource's state never holds

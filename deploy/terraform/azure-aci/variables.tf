@@ -54,9 +54,9 @@ variable "mode" {
 }
 
 variable "image" {
-  description = "Stampede container image (the same image runs master and workers)."
+  description = "Stampede container image (the same image runs master and workers). Defaults to the release in deploy/VERSION: a pinned tag, so workers added later run the master's release (never the moving latest tag)."
   type        = string
-  default     = "ghcr.io/stampede-load/stampede:latest"
+  default     = "ghcr.io/stampede-load/stampede:0.1.0"
 }
 
 variable "image_registry" {
@@ -145,6 +145,28 @@ variable "expect_workers_max_wait" {
   description = "Headless mode: how long the master waits for all workers to connect before giving up."
   type        = string
   default     = "10m"
+}
+
+variable "results_probe_wait" {
+  description = "How long the master keeps retrying its start-up write check of the results storage while permission is refused (--results-probe-wait): the runner's role assignment is new on a first apply and takes minutes to apply, and a headless master is never restarted."
+  type        = string
+  default     = "10m"
+
+  validation {
+    condition     = can(regex("^([0-9]+h)?([0-9]+m)?([0-9]+s)?$", var.results_probe_wait))
+    error_message = "results_probe_wait must look like 30s, 10m or 1h."
+  }
+}
+
+variable "reader_principal_ids" {
+  description = "Entra ID object ids of people (or groups) who get read access to what the deployment makes: the Key Vault's secrets (Key Vault Secrets User: the web password) and the results (Storage Blob Data Reader). The identity running Terraform gets these anyway; a stack deployed from GitHub needs this for any person to read them. A person's id: az ad user show --id you@example.com --query id -o tsv."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.reader_principal_ids : can(regex("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", id))])
+    error_message = "reader_principal_ids must be object ids (GUIDs), e.g. from az ad user show --id you@example.com --query id -o tsv."
+  }
 }
 
 variable "web_username" {

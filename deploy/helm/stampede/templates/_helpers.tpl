@@ -69,15 +69,26 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $total }}
 {{- end }}
 
-{{/* Arguments shared by the master Deployment and the headless Job. */}}
+{{/* The headless Job's name and run id: a new Job per release revision,
+since a Job's pod template is immutable and `helm upgrade` could not
+change it; headless.runId, when set, names the run instead. */}}
+{{- define "stampede.headlessJobName" -}}
+{{- printf "%s-master-%d" (include "stampede.fullname" .) (int .Release.Revision) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "stampede.runId" -}}
+{{- .Values.headless.runId | default (printf "%s-%d" .Release.Name (int .Release.Revision)) }}
+{{- end }}
+
+{{/* Arguments shared by the master Deployment and the headless Job.
+Nothing here depends on the number of workers: the web UI master must not
+be restarted when workers are scaled (the Job adds --expect-workers). */}}
 {{- define "stampede.masterArgs" -}}
 - master
 - -f
 - /etc/stampede/script/{{ .Values.script.key }}
 - --master-bind-port
 - {{ .Values.master.service.masterPort | quote }}
-- --expect-workers
-- {{ include "stampede.totalWorkers" . | quote }}
 - -u
 - {{ .Values.test.users | quote }}
 - -r

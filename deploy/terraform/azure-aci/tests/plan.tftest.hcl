@@ -87,6 +87,8 @@ run "eight_workers_round_robin_over_three_regions" {
   variables {
     workers        = 8
     worker_regions = ["westeurope", "eastus", "southeastasia"]
+    # known at plan time, so that the master's command line is
+    run_id = "webui-1"
   }
 
   assert {
@@ -115,8 +117,8 @@ run "eight_workers_round_robin_over_three_regions" {
     error_message = "worker_placement output must follow the placement"
   }
   assert {
-    condition     = contains(azurerm_container_group.master[0].container[0].commands, "8")
-    error_message = "the master must expect all 8 workers"
+    condition     = !contains(azurerm_container_group.master[0].container[0].commands, "--expect-workers") && !contains(azurerm_container_group.master[0].container[0].commands, "8")
+    error_message = "a web UI master's command must not depend on the number of workers (ACI would replace the master on every scale)"
   }
 }
 
@@ -166,6 +168,14 @@ run "headless_never_restarts_and_hides_the_web_ui" {
       startswith(azurerm_container_group.master[0].container[0].commands[index(azurerm_container_group.master[0].container[0].commands, "--results-url") + 1], "azblob://")
     )
     error_message = "results must be uploaded with --results-url azblob://"
+  }
+  assert {
+    condition     = join(" ", slice(azurerm_container_group.master[0].container[0].commands, index(azurerm_container_group.master[0].container[0].commands, "--expect-workers"), index(azurerm_container_group.master[0].container[0].commands, "--expect-workers") + 2)) == "--expect-workers 2"
+    error_message = "a headless master must wait for all its workers (--expect-workers 2)"
+  }
+  assert {
+    condition     = join(" ", slice(azurerm_container_group.master[0].container[0].commands, index(azurerm_container_group.master[0].container[0].commands, "--results-probe-wait"), index(azurerm_container_group.master[0].container[0].commands, "--results-probe-wait") + 2)) == "--results-probe-wait 10m"
+    error_message = "the master must retry its first results write while its role assignment propagates"
   }
   assert {
     condition     = length([for c in azurerm_container_group.master[0].container[0].commands : c if c == "--threshold"]) == 2
@@ -246,4 +256,32 @@ run "names_fit_azure_limits" {
     condition     = output.run_id == "run-incomprehensiblyverboseplatypus"
     error_message = "an empty run_id derives from the pet name"
   }
+}
+
+run "named_readers_get_vault_and_results_roles" {
+  command = plan
+
+  variables {
+    workers              = 1
+    reader_principal_ids = ["00000000-0000-0000-0000-00000000abcd"]
+  }
+
+  assert {
+    condition     = azurerm_role_assignment.reader_secrets_user["00000000-0000-0000-0000-00000000abcd"].role_definition_name == "Key Vault Secrets User"
+    error_message = "a named reader must be able to read the web password from the Key Vault"
+  }
+  assert {
+    condition     = azurerm_role_assignment.reader_blob_reader["00000000-0000-0000-0000-00000000abcd"].role_definition_name == "Storage Blob Data Reader"
+    error_message = "a named reader must be able to read the results"
+  }
+}
+
+run "rejects_a_reader_that_is_not_an_object_id" {
+  command = plan
+
+  variables {
+    reader_principal_ids = ["someone@example.com"]
+  }
+
+  expect_failures = [var.reader_principal_ids]
 }
