@@ -29,7 +29,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{- define "stampede.image" -}}
-{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- if eq .Values.image.tag "latest" }}
+{{- fail "image.tag latest: pin a release (empty: the chart's appVersion), or workers started after a release run another version than the master" }}
+{{- end }}
+{{- .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end }}
 
 {{- define "stampede.secretName" -}}
