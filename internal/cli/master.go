@@ -182,6 +182,7 @@ func (app *App) master(ctx context.Context, o *testOptions, mo *masterOptions) e
 		Script: s, Vars: vars, Seed: o.seed, HTTP: o.httpOptions(), StopTimeout: o.stopTimeout,
 		Token: token, TLS: tlsCfg, Version: Version, Log: app.Log, Open: plan.clusterOpen(),
 		OnTestEnd: sess.stopWith,
+		MaxNames:  o.limits.nameLimit(),
 	})
 	lis, err := net.Listen("tcp", mo.addr())
 	if err != nil {

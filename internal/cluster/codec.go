@@ -12,7 +12,7 @@ import (
 // EncodeDelta turns a delta into its wire form. Every field survives the
 // round trip exactly: counts, sums, min/max and the histograms' bins.
 func EncodeDelta(d *stats.Delta) (*pb.Delta, error) {
-	out := &pb.Delta{Dropped: d.Dropped}
+	out := &pb.Delta{Dropped: d.Dropped, Truncated: d.Truncated}
 	if !d.Start.IsZero() {
 		out.StartUnixNano = d.Start.UnixNano()
 	}
@@ -91,10 +91,10 @@ func decodeDelta(p *pb.Delta) (*stats.Delta, int, error) {
 	if p.EndUnixNano != 0 {
 		d.End = time.Unix(0, p.EndUnixNano)
 	}
-	if p.Dropped < 0 {
-		return nil, 0, fmt.Errorf("negative dropped count")
+	if p.Dropped < 0 || p.Truncated < 0 {
+		return nil, 0, fmt.Errorf("negative dropped or truncated count")
 	}
-	d.Dropped = p.Dropped
+	d.Dropped, d.Truncated = p.Dropped, p.Truncated
 	for _, pe := range p.Entries {
 		if pe.Requests < 0 || pe.Failures < 0 || pe.ContentBytes < 0 {
 			return nil, 0, fmt.Errorf("entry %s %s: negative count", cut(pe.Method, maxMethodLen), cut(pe.Name, 64))

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/stampede-load/stampede/internal/cluster/pb"
+	"github.com/stampede-load/stampede/internal/stats"
 )
 
 // A worker holding the cluster token is still not trusted with the
@@ -30,7 +31,7 @@ const (
 	// DefaultMaxNames bounds the request names of one worker report
 	// (--max-names): a worker caps the names it records at the same
 	// number, and folds further names into one "other" entry per method.
-	DefaultMaxNames = 1000
+	DefaultMaxNames = stats.DefaultMaxNames
 
 	// maxRecvMessage bounds one message from a worker. A report of 1,000
 	// names with wide histograms is about 4 MB.

@@ -280,8 +280,8 @@ func (m *Master) prepareMsg(w *workerState) *pb.MasterMessage {
 		TestId: m.test.id, Main: mainName(s), Files: s.Files, ScriptSha256: s.Hash,
 		Vars: m.cfg.Vars, Seed: m.cfg.Seed, StopTimeoutMs: m.cfg.StopTimeout.Milliseconds(),
 		IdOffset: int64(w.index) * idStride, Host: m.test.params.Host, OpenModel: m.cfg.Open != nil,
-		Tags: m.test.tags, ExcludeTags: m.test.excludeTags,
-		Http: &pb.HTTPOptions{Http2: h.HTTP2, InsecureSkipVerify: h.InsecureSkipVerify, UserAgent: h.UserAgent, TimeoutMs: h.Timeout.Milliseconds()},
+		Tags: m.test.tags, ExcludeTags: m.test.excludeTags, MaxNames: int64(m.cfg.MaxNames),
+		Http: &pb.HTTPOptions{Http2: h.HTTP2, InsecureSkipVerify: h.InsecureSkipVerify, UserAgent: h.UserAgent, TimeoutMs: h.Timeout.Milliseconds(), MaxBody: h.MaxBody},
 	}
 	m.fillShare(w, p)
 	return &pb.MasterMessage{Msg: &pb.MasterMessage_Prepare{Prepare: p}}

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/stampede-load/stampede/internal/cluster/pb"
@@ -49,7 +50,7 @@ func (w *Worker) prepare(p *pb.Prepare) *pb.Prepared {
 	var h httpclient.Options
 	if p.Http != nil {
 		h = httpclient.Options{HTTP2: p.Http.Http2, InsecureSkipVerify: p.Http.InsecureSkipVerify,
-			UserAgent: p.Http.UserAgent, Timeout: time.Duration(p.Http.TimeoutMs) * time.Millisecond}
+			UserAgent: p.Http.UserAgent, Timeout: time.Duration(p.Http.TimeoutMs) * time.Millisecond, MaxBody: p.Http.MaxBody}
 	}
 	env, err := w.newTestEnv(p, s)
 	if err != nil {
@@ -59,7 +60,7 @@ func (w *Worker) prepare(p *pb.Prepare) *pb.Prepared {
 	}
 	r := runner.New(runner.Config{Script: s, Host: p.Host, HTTP: h, Seed: p.Seed,
 		StopTimeout: time.Duration(p.StopTimeoutMs) * time.Millisecond, OpenModel: p.OpenModel,
-		Log: w.cfg.Log, IDOffset: int(p.IdOffset),
+		Log: w.cfg.Log, IDOffset: int(p.IdOffset), MaxNames: int(max(min(p.MaxNames, math.MaxInt32), -1)),
 		Iterations: env.iterations, SetupData: env.setup, StopTest: env.stopTest})
 	ctx, cancel := context.WithCancel(context.Background())
 	r.Start(ctx)

@@ -1007,7 +1007,10 @@ type Prepare struct {
 	// script has no setup).
 	SetupData []byte `protobuf:"bytes,16,opt,name=setup_data,json=setupData,proto3" json:"setup_data,omitempty"`
 	// iterations, when set, is this worker's share of -i/--iterations.
-	Iterations    *int64 `protobuf:"varint,17,opt,name=iterations,proto3,oneof" json:"iterations,omitempty"`
+	Iterations *int64 `protobuf:"varint,17,opt,name=iterations,proto3,oneof" json:"iterations,omitempty"`
+	// max_names is the master's --max-names: the most distinct request
+	// names a worker records (0: the default, negative: no limit).
+	MaxNames      int64 `protobuf:"varint,18,opt,name=max_names,json=maxNames,proto3" json:"max_names,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1161,14 +1164,24 @@ func (x *Prepare) GetIterations() int64 {
 	return 0
 }
 
+func (x *Prepare) GetMaxNames() int64 {
+	if x != nil {
+		return x.MaxNames
+	}
+	return 0
+}
+
 type HTTPOptions struct {
 	state              protoimpl.MessageState `protogen:"open.v1"`
 	Http2              bool                   `protobuf:"varint,1,opt,name=http2,proto3" json:"http2,omitempty"`
 	InsecureSkipVerify bool                   `protobuf:"varint,2,opt,name=insecure_skip_verify,json=insecureSkipVerify,proto3" json:"insecure_skip_verify,omitempty"`
 	UserAgent          string                 `protobuf:"bytes,3,opt,name=user_agent,json=userAgent,proto3" json:"user_agent,omitempty"`
 	TimeoutMs          int64                  `protobuf:"varint,4,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// max_body is the master's --max-body as httpclient.Options.MaxBody
+	// (0: the default, -1: no limit, -2: keep none).
+	MaxBody       int64 `protobuf:"varint,5,opt,name=max_body,json=maxBody,proto3" json:"max_body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HTTPOptions) Reset() {
@@ -1225,6 +1238,13 @@ func (x *HTTPOptions) GetUserAgent() string {
 func (x *HTTPOptions) GetTimeoutMs() int64 {
 	if x != nil {
 		return x.TimeoutMs
+	}
+	return 0
+}
+
+func (x *HTTPOptions) GetMaxBody() int64 {
+	if x != nil {
+		return x.MaxBody
 	}
 	return 0
 }
@@ -1666,6 +1686,8 @@ type Delta struct {
 	Errors        []*ErrorCount          `protobuf:"bytes,4,rep,name=errors,proto3" json:"errors,omitempty"`
 	Exceptions    []*ExceptionCount      `protobuf:"bytes,5,rep,name=exceptions,proto3" json:"exceptions,omitempty"`
 	Dropped       int64                  `protobuf:"varint,6,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	// truncated counts response bodies cut at --max-body.
+	Truncated     int64 `protobuf:"varint,7,opt,name=truncated,proto3" json:"truncated,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1738,6 +1760,13 @@ func (x *Delta) GetExceptions() []*ExceptionCount {
 func (x *Delta) GetDropped() int64 {
 	if x != nil {
 		return x.Dropped
+	}
+	return 0
+}
+
+func (x *Delta) GetTruncated() int64 {
+	if x != nil {
+		return x.Truncated
 	}
 	return 0
 }
@@ -2110,7 +2139,7 @@ const file_cluster_proto_rawDesc = "" +
 	"\x06Reject\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x17\n" +
 	"\x03Ack\x12\x10\n" +
-	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\xe7\x05\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x84\x06\n" +
 	"\aPrepare\x12\x17\n" +
 	"\atest_id\x18\x01 \x01(\x04R\x06testId\x12\x12\n" +
 	"\x04main\x18\x02 \x01(\tR\x04main\x12=\n" +
@@ -2133,7 +2162,8 @@ const file_cluster_proto_rawDesc = "" +
 	"setup_data\x18\x10 \x01(\fR\tsetupData\x12#\n" +
 	"\n" +
 	"iterations\x18\x11 \x01(\x03H\x00R\n" +
-	"iterations\x88\x01\x01\x1a8\n" +
+	"iterations\x88\x01\x01\x12\x1b\n" +
+	"\tmax_names\x18\x12 \x01(\x03R\bmaxNames\x1a8\n" +
 	"\n" +
 	"FilesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
@@ -2141,14 +2171,15 @@ const file_cluster_proto_rawDesc = "" +
 	"\tVarsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\r\n" +
-	"\v_iterations\"\x93\x01\n" +
+	"\v_iterations\"\xae\x01\n" +
 	"\vHTTPOptions\x12\x14\n" +
 	"\x05http2\x18\x01 \x01(\bR\x05http2\x120\n" +
 	"\x14insecure_skip_verify\x18\x02 \x01(\bR\x12insecureSkipVerify\x12\x1d\n" +
 	"\n" +
 	"user_agent\x18\x03 \x01(\tR\tuserAgent\x12\x1d\n" +
 	"\n" +
-	"timeout_ms\x18\x04 \x01(\x03R\ttimeoutMs\"\xd1\x01\n" +
+	"timeout_ms\x18\x04 \x01(\x03R\ttimeoutMs\x12\x19\n" +
+	"\bmax_body\x18\x05 \x01(\x03R\amaxBody\"\xd1\x01\n" +
 	"\aTargets\x12\x17\n" +
 	"\atest_id\x18\x01 \x01(\x04R\x06testId\x12\x1e\n" +
 	"\n" +
@@ -2186,7 +2217,7 @@ const file_cluster_proto_rawDesc = "" +
 	"\x04Stop\x12\x17\n" +
 	"\atest_id\x18\x01 \x01(\x04R\x06testId\"\x1e\n" +
 	"\x04Quit\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\"\xa1\x02\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"\xbf\x02\n" +
 	"\x05Delta\x12&\n" +
 	"\x0fstart_unix_nano\x18\x01 \x01(\x03R\rstartUnixNano\x12\"\n" +
 	"\rend_unix_nano\x18\x02 \x01(\x03R\vendUnixNano\x124\n" +
@@ -2195,7 +2226,8 @@ const file_cluster_proto_rawDesc = "" +
 	"\n" +
 	"exceptions\x18\x05 \x03(\v2#.stampede.cluster.v1.ExceptionCountR\n" +
 	"exceptions\x12\x18\n" +
-	"\adropped\x18\x06 \x01(\x03R\adropped\"\xfe\x01\n" +
+	"\adropped\x18\x06 \x01(\x03R\adropped\x12\x1c\n" +
+	"\ttruncated\x18\a \x01(\x03R\ttruncated\"\xfe\x01\n" +
 	"\x05Entry\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
