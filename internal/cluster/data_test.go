@@ -223,3 +223,35 @@ func TestIterationsExactDistributed(t *testing.T) {
 		dt.mu.Unlock()
 	}
 }
+
+// A data file near the bundle limit reaches the worker whole: the
+// protocol's message limits leave room for what the loader allows.
+func TestBigDataFileShipped(t *testing.T) {
+	t.Parallel()
+	dt := newDataTarget(t)
+	dir := t.TempDir()
+	big := make([]byte, 30<<20)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	os.WriteFile(filepath.Join(dir, "big.bin"), big, 0o644)
+	script := filepath.Join(dir, "test.star")
+	os.WriteFile(script, []byte(`
+BLOB = data.read("big.bin")
+def call(u):
+    u.http.get("/item?v=%d" % len(BLOB), name="/item")
+v = user(tasks=[call])
+`), 0o644)
+	m, _ := startCluster(t, script, dt.URL, 1, "-u", "1", "-i", "1", "-t", "60s")
+	if code := m.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("master exit %d\n%s", code, lastLines(m.stderr.String(), 20))
+	}
+	dt.mu.Lock()
+	defer dt.mu.Unlock()
+	if len(dt.items) != 1 {
+		t.Fatalf("items %v", dt.items)
+	}
+	if dt.items[strconv.Itoa(30<<20)] != 1 {
+		t.Errorf("the worker got a file of another size: %v", dt.items)
+	}
+}
