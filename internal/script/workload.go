@@ -252,7 +252,7 @@ func (sh *scriptShape) Tick(elapsed time.Duration, users int) (workload.Target, 
 	if sh.fn.NumParams() == 2 {
 		args = append(args, starlark.MakeInt(users))
 	}
-	v, err := starlark.Call(sh.thread, sh.fn, args, nil)
+	v, err := callSafe(sh.thread, sh.fn, args)
 	if err != nil {
 		return workload.Target{}, false, fmt.Errorf("shape: %w", loadError(err))
 	}
