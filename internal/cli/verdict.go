@@ -10,8 +10,9 @@ import (
 )
 
 // verdict is the exit code of a test whose outputs are written, in this
-// order: interrupted (3); a script error that stopped it, such as a
-// shape() that raised (2); failed thresholds (1); no request succeeded
+// order: interrupted (3); stopped early by the memory guard or an
+// internal error (1); a script error that stopped it, such as a shape()
+// that raised (2); failed thresholds (1); no request succeeded
 // (1, whatever --exit-code-on-error says: a run that sent nothing never
 // passes); failed requests or task exceptions with --exit-code-on-error N
 // (N, default 1, as in Locust).

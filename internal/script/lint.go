@@ -2,6 +2,7 @@ package script
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -54,7 +55,7 @@ func parseResolved(name string, src []byte) (*syntax.File, bool) {
 // checked by collectHooks.)
 func (s *Script) lint() error {
 	var msgs []string
-	for _, name := range sortedKeys(s.Files) {
+	for _, name := range slices.Sorted(maps.Keys(s.Files)) {
 		f := s.syntax[name]
 		if f == nil {
 			continue
@@ -124,13 +125,4 @@ func lintCall(call *syntax.CallExpr) []string {
 			call.Lparen, callee, len(positional), strings.Join(positional, ", "), npos))
 	}
 	return msgs
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
