@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/stampede-load/stampede/internal/bounds"
 	"github.com/stampede-load/stampede/internal/cluster"
 	"github.com/stampede-load/stampede/internal/engine"
 	"github.com/stampede-load/stampede/internal/output"
@@ -60,6 +61,10 @@ type masterOptions struct {
 	bindPort      int
 	insecure      bool
 	tok           tokenOptions
+	// maxWorkers and forgetAfter bound the workers a long-running master
+	// keeps (docs/distributed.md, "Limits").
+	maxWorkers  int
+	forgetAfter time.Duration
 }
 
 func (app *App) masterCmd() *cobra.Command {
@@ -105,6 +110,11 @@ Exit codes: as for run; 4 when the expected workers did not connect within
 	fs.IntVar(&mo.bindPort, "master-bind-port", 5557, "worker port")
 	intIn(fs, "expect-workers", &mo.expectWorkers, 1, maxWorkers)
 	intIn(fs, "master-bind-port", &mo.bindPort, 0, maxPort)
+	fs.IntVar(&mo.maxWorkers, "max-workers", cluster.DefaultMaxWorkers, "most workers connected at once; more are refused (twice as many are remembered, missing ones included)")
+	intIn(fs, "max-workers", &mo.maxWorkers, 1, maxWorkers)
+	mo.forgetAfter = cluster.DefaultForgetAfter
+	durationFlag(fs, &mo.forgetAfter, "forget-missing-after", "", "how long a missing worker stays listed before the master forgets it (a restarted worker comes back under a new id)")
+	limit(fs, "forget-missing-after", func() error { return bounds.Duration(mo.forgetAfter, time.Second, bounds.MaxRunTime) })
 	fs.BoolVar(&mo.insecure, "insecure", false, "allow a master on a non-loopback address without a cluster token (anyone who reaches the port can join and receive the script)")
 	mo.tok.register(fs)
 	return cmd
@@ -181,8 +191,8 @@ func (app *App) master(ctx context.Context, o *testOptions, mo *masterOptions) e
 	m := cluster.NewMaster(cluster.MasterConfig{
 		Script: s, Vars: vars, Seed: o.seed, HTTP: o.httpOptions(), StopTimeout: o.stopTimeout,
 		Token: token, TLS: tlsCfg, Version: Version, Log: app.Log, Open: plan.clusterOpen(),
-		OnTestEnd: sess.stopWith,
-		MaxNames:  o.limits.nameLimit(),
+		OnTestEnd:  sess.stopWith,
+		MaxWorkers: mo.maxWorkers, ForgetAfter: mo.forgetAfter, MaxNames: o.limits.nameLimit(),
 	})
 	lis, err := net.Listen("tcp", mo.addr())
 	if err != nil {

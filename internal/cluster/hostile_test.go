@@ -142,7 +142,7 @@ func TestHostileWorkers(t *testing.T) {
 		}, "negative"},
 		{"100k names", func(test uint64) *pb.WorkerMessage {
 			return reportMsg(1, test, entries(100_000, func(i int) string { return fmt.Sprint("/n", i) }, nil))
-		}, "100000 request names"},
+		}, "a report with 100000 request names"},
 		{"10k failures", func(test uint64) *pb.WorkerMessage {
 			d := &pb.Delta{}
 			for i := range 10_000 {

@@ -24,7 +24,7 @@ const (
 	// missing ones, and forgets the oldest missing worker first.
 	DefaultMaxWorkers = 1000
 	// DefaultForgetAfter is how long the master keeps listing a missing
-	// worker before it forgets it (--forget-workers-after). A restarted
+	// worker before it forgets it (--forget-missing-after). A restarted
 	// worker gets a new id, so without this a long-running master would
 	// collect every worker it ever saw.
 	DefaultForgetAfter = 10 * time.Minute
@@ -48,6 +48,8 @@ const (
 	maxErrorLen     = 1 << 10
 	maxMessageLen   = 1 << 10
 	maxTracebackLen = 16 << 10
+	// maxMethods allows for a worker's overflow entry per method.
+	maxMethods = 64
 	// Rows of one report beyond the request names.
 	maxErrorsPerReport     = 1000
 	maxExceptionsPerReport = 1000
@@ -171,8 +173,9 @@ func checkReport(d *pb.Delta, maxNames int) error {
 	if d == nil {
 		return nil
 	}
-	// A worker folds names over its cap into one entry per method.
-	if limit := maxNames + 16; maxNames > 0 && len(d.Entries) > limit {
+	// A worker records at most the master's --max-names names in a run
+	// (Prepare) and folds later ones into one entry per method.
+	if limit := maxNames + maxMethods; maxNames > 0 && len(d.Entries) > limit {
 		return invalid("a report with %d request names, more than --max-names %d allows", len(d.Entries), maxNames)
 	}
 	if len(d.Errors) > maxErrorsPerReport {

@@ -69,8 +69,9 @@ type MasterConfig struct {
 	Open *OpenModel
 	// MaxWorkers bounds the workers connected at once (DefaultMaxWorkers
 	// when 0); ForgetAfter is how long a missing worker stays listed
-	// (DefaultForgetAfter when 0); MaxNames bounds the request names of
-	// one report (DefaultMaxNames when 0, none when negative).
+	// (DefaultForgetAfter when 0); MaxNames is the master's --max-names,
+	// which workers record by and a report may hold (DefaultMaxNames when
+	// 0, none when negative).
 	MaxWorkers  int
 	ForgetAfter time.Duration
 	MaxNames    int
