@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -32,15 +30,6 @@ func TestParseSize(t *testing.T) {
 	}
 }
 
-func writeScript(t *testing.T, src string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "test.star")
-	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // --max-body and --max-names end to end: a script that fetches a body
 // over the cap and a new URL per request. The server sent every byte
 // (the rest of each body was read, not refused), the script saw the cap,
@@ -55,7 +44,7 @@ func TestBodyAndNameLimitsEndToEnd(t *testing.T) {
 		served.Add(int64(k))
 	}))
 	defer srv.Close()
-	script := writeScript(t, `
+	script := writeStar(t, `
 def big(u):
     r = u.http.get("/big?n=5000")
     if len(r.content) != 1000:
@@ -75,17 +64,7 @@ visitor = user(tasks=[big, many], wait_time=constant(0.01))
 	if res.code != 0 {
 		t.Fatalf("exit %d\n%s", res.code, res.stderr)
 	}
-	var doc struct {
-		Stats stats.Summary `json:"stats"`
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &doc); err != nil {
-		t.Fatal(err)
-	}
-	s := doc.Stats
+	s := readSummary(t, out).Stats
 	if len(s.Exceptions) > 0 {
 		t.Fatalf("the script saw other than 1000 bytes: %+v", s.Exceptions)
 	}
@@ -116,7 +95,7 @@ visitor = user(tasks=[big, many], wait_time=constant(0.01))
 }
 
 func TestLimitFlagsValidate(t *testing.T) {
-	script := writeScript(t, "def t(u):\n    pass\nvisitor = user(tasks=[t])\n")
+	script := writeStar(t, "def t(u):\n    pass\nvisitor = user(tasks=[t])\n")
 	for _, args := range [][]string{{"--max-body", "-2"}, {"--max-names", "-1"}, {"--max-body", "lots"}} {
 		res := runMain(t, append([]string{"run", "-f", script, "--host", "http://127.0.0.1:1", "--headless", "-t", "1s"}, args...)...)
 		if res.code != ExitConfig || !strings.Contains(res.stderr, args[0]) {
@@ -142,7 +121,7 @@ func TestShapeClassSwitchPeak(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}))
 	defer srv.Close()
-	script := writeScript(t, `
+	script := writeStar(t, `
 def t(u):
     u.http.get("/")
 
@@ -161,16 +140,7 @@ def shape(t):
 	if res.code != 0 {
 		t.Fatalf("exit %d\n%s", res.code, res.stderr)
 	}
-	var doc struct {
-		Run struct {
-			Users int `json:"users"`
-		} `json:"run"`
-		Stats stats.Summary `json:"stats"`
-	}
-	b, _ := os.ReadFile(out)
-	if err := json.Unmarshal(b, &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := readSummary(t, out)
 	if most.Load() > 4 {
 		t.Errorf("the server saw %d users at once; the target is 4", most.Load())
 	}

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/stampede-load/stampede/internal/stats"
 )
 
 // A real process whose script keeps growing its memory passes the
@@ -19,7 +17,7 @@ import (
 // kernel would have killed it with every result.
 func TestMemoryGuardWritesResults(t *testing.T) {
 	host := target(t)
-	script := writeScript(t, `
+	script := writeStar(t, `
 def grow(u):
     if "kept" not in u.state:
         u.state["kept"] = []
@@ -54,19 +52,7 @@ hog = user(tasks=[grow], wait_time=constant(0.002))
 			if el := time.Since(start); el > 40*time.Second {
 				t.Errorf("the guard took %v to stop a test growing ~2 GB/s", el)
 			}
-			var doc struct {
-				Run struct {
-					StopReason string `json:"stop_reason"`
-				} `json:"run"`
-				Stats stats.Summary `json:"stats"`
-			}
-			b, err := os.ReadFile(jsonFile)
-			if err != nil {
-				t.Fatalf("no JSON written: %v\n%s", err, stderr.String())
-			}
-			if err := json.Unmarshal(b, &doc); err != nil {
-				t.Fatal(err)
-			}
+			doc := readSummary(t, jsonFile)
 			if !strings.HasPrefix(doc.Run.StopReason, "memory limit: ") || doc.Stats.Total.Requests == 0 {
 				t.Errorf("stop reason %q, %d requests", doc.Run.StopReason, doc.Stats.Total.Requests)
 			}
