@@ -166,10 +166,10 @@ type webServe struct {
 // last statistics are in when serveWeb returns; the caller writes the
 // outputs. It is used by `run` and by `master` (without --headless).
 // A second signal exits the process at once.
-func (app *App) serveWeb(ctx context.Context, o *webOptions, ws webServe) error {
+func (app *App) serveWeb(ctx context.Context, o *webOptions, ws webServe) (interrupted bool, err error) {
 	creds, err := o.credentials()
 	if err != nil {
-		return err
+		return false, err
 	}
 	if ws.Report == nil && ws.Document != nil {
 		// The HTML report of the download tab: the same document as --json.
@@ -185,11 +185,11 @@ func (app *App) serveWeb(ctx context.Context, o *webOptions, ws webServe) error 
 		UsersByClass: ws.UsersByClass, Log: app.Log,
 	})
 	if err != nil {
-		return err
+		return false, err
 	}
 	ln, err := web.Listen(o.addr())
 	if err != nil {
-		return configErr("--web-host/--web-port: %v", err)
+		return false, configErr("--web-host/--web-port: %v", err)
 	}
 	switch {
 	case creds == nil && !isLoopback(o.bindHost()):
@@ -217,9 +217,9 @@ func (app *App) serveWeb(ctx context.Context, o *webOptions, ws webServe) error 
 			<-errc
 			var fe *engine.FieldError
 			if errors.As(err, &fe) {
-				return configErr("--autostart: %v", err)
+				return false, configErr("--autostart: %v", err)
 			}
-			return fmt.Errorf("--autostart: %w", err)
+			return false, fmt.Errorf("--autostart: %w", err)
 		}
 	}
 
@@ -238,6 +238,10 @@ loop:
 				os.Exit(ExitAborted)
 			}()
 			reason = "interrupted by " + sg.String()
+			// As in headless mode: a signal that cuts a running test
+			// short is an interruption (exit 3); one that closes the
+			// UI after the test ended is not.
+			interrupted = isActive(ws.Engine.State())
 			break loop
 		case serveErr = <-errc:
 			errc = nil
@@ -274,7 +278,7 @@ loop:
 			serveErr = err
 		}
 	}
-	return serveErr
+	return interrupted, serveErr
 }
 
 func isActive(st engine.State) bool {
@@ -324,7 +328,7 @@ func (sess *session) serveUIAndFinish(ctx context.Context, title string, usersBy
 		defer sess.webHistory.Close()
 	}
 	sess.started = time.Now()
-	err := sess.app.serveWeb(ctx, &sess.o.web, webServe{
+	interrupted, err := sess.app.serveWeb(ctx, &sess.o.web, webServe{
 		Engine: sess.eng, Script: sess.script, Defaults: sess.o.params(sess.script), History: sess.webHistory,
 		UsersByClass: usersByClass,
 		Document:     func(sum *stats.Summary) *output.Document { return sess.document(sum, false) },
@@ -337,7 +341,7 @@ func (sess *session) serveUIAndFinish(ctx context.Context, title string, usersBy
 		}
 		sess.app.Log.Error("web UI", "err", err)
 	}
-	ferr := sess.finish(false)
+	ferr := sess.finish(interrupted)
 	if afterFinish != nil {
 		afterFinish()
 	}

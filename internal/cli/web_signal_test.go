@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// helperProcess runs the command line in a real process (see
+// TestHelperProcessMain) and returns once its log shows waitFor.
+func helperProcess(t *testing.T, waitFor string, args ...string) *exec.Cmd {
+	t.Helper()
+	raw, _ := json.Marshal(args)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcessMain$")
+	cmd.Env = append(os.Environ(), "STAMPEDE_HELPER_MAIN_ARGS="+string(raw))
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	seen := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		once := false
+		for sc.Scan() {
+			if !once && strings.Contains(sc.Text(), waitFor) {
+				once = true
+				close(seen)
+			}
+		}
+	}()
+	select {
+	case <-seen:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no %q in the log within 30 s", waitFor)
+	}
+	return cmd
+}
+
+// exitCode sends sig to cmd and returns its exit code.
+func exitCode(t *testing.T, cmd *exec.Cmd, sig os.Signal) int {
+	t.Helper()
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit within 30 s of the signal")
+	}
+	return -1
+}
+
+// Ctrl-C in web-UI mode while a test runs is an interruption, as in
+// headless mode: exit 3 and "interrupted": true. Closing the UI after the
+// test ended is not.
+func TestWebUIInterruptExitCode(t *testing.T) {
+	host := target(t)
+	script := testScript(t, false)
+	for _, tc := range []struct {
+		name        string
+		flags       []string
+		waitFor     string
+		code        int
+		interrupted bool
+	}{
+		{"running", []string{"-u", "2", "-r", "10"}, "test started", ExitAborted, true},
+		{"running with a run time", []string{"-u", "2", "-r", "10", "-t", "60s"}, "test started", ExitAborted, true},
+		{"after the test ended", []string{"-u", "1", "-r", "10", "-t", "1s"}, "stopping test", ExitOK, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			js := filepath.Join(t.TempDir(), "run.json")
+			args := append([]string{"run", "-f", script, "--host", host, "--web-host", "127.0.0.1", "--web-port", "0",
+				"--autostart", "--json", js}, tc.flags...)
+			cmd := helperProcess(t, tc.waitFor, args...)
+			time.Sleep(time.Second)
+			if code := exitCode(t, cmd, syscall.SIGINT); code != tc.code {
+				t.Fatalf("exit %d, want %d", code, tc.code)
+			}
+			b, err := os.ReadFile(js)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc struct {
+				Run struct {
+					Interrupted bool   `json:"interrupted"`
+					StopReason  string `json:"stop_reason"`
+				} `json:"run"`
+			}
+			if err := json.Unmarshal(b, &doc); err != nil {
+				t.Fatal(err)
+			}
+			if doc.Run.Interrupted != tc.interrupted {
+				t.Errorf("interrupted = %v, want %v (stop reason %q)", doc.Run.Interrupted, tc.interrupted, doc.Run.StopReason)
+			}
+			if tc.interrupted && doc.Run.StopReason != "interrupted by interrupt" {
+				t.Errorf("stop reason %q", doc.Run.StopReason)
+			}
+		})
+	}
+}
