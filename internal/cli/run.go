@@ -163,7 +163,7 @@ Exit codes: 0 success; 1 a threshold failed, a request failed or a task
 raised a script error (--exit-code-on-error, default 1), or no request
 succeeded at all; 2 script or configuration error, also when found while
 the test runs (a shape() that raised); 3 interrupted before the run time
-was over.`,
+was over (with the web UI: while a test was running).`,
 		Example: `  stampede demo &
   stampede run -f examples/shop.star --headless -u 20 -r 10 -t 15s
   stampede run -f test.star --headless -u 100 -r 10 -t 5m --host https://staging.example.com --csv out/run`,
