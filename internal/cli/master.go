@@ -184,6 +184,7 @@ func (app *App) master(ctx context.Context, o *testOptions, mo *masterOptions) e
 	if err != nil {
 		return err
 	}
+	o.drawSeed(app.Log)
 	sess := &session{app: app, o: o, script: s, plan: plan}
 	if err := sess.openOutputs(); err != nil {
 		return err

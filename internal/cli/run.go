@@ -67,7 +67,7 @@ func (o *testOptions) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.csvPrefix, "csv", "", "write CSV results to PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv, PREFIX_exceptions.csv")
 	fs.BoolVar(&o.csvFullHistory, "csv-full-history", false, "also write every entry's rows to PREFIX_stats_history.csv")
 	fs.StringVar(&o.jsonFile, "json", "", "write a JSON summary to this file (see docs/json-summary.md)")
-	fs.Int64Var(&o.seed, "seed", 0, "seed for the scripts' random module, to repeat a run (default: random)")
+	fs.Int64Var(&o.seed, "seed", 0, "seed for the scripts' random module, to repeat a run (default: drawn at random, logged and recorded in the --json summary)")
 	fs.StringArrayVar(&o.vars, "var", nil, "KEY=VALUE visible to the script as vars[KEY] (repeatable)")
 	registerTags(fs, &o.tags, &o.excludeTags)
 	fs.IntVar(&o.exitOnError, "exit-code-on-error", 1, "exit with this code when any request failed or any task raised a script error (0: they alone do not fail the run; a run in which no request succeeded exits 1 regardless)")
@@ -237,6 +237,7 @@ func (app *App) run(ctx context.Context, o *testOptions) error {
 	if err != nil {
 		return err
 	}
+	o.drawSeed(app.Log)
 	sess := &session{app: app, o: o, script: s, plan: plan}
 	if err := sess.openOutputs(); err != nil {
 		return err
