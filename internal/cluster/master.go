@@ -25,6 +25,7 @@ import (
 
 	"github.com/stampede-load/stampede/internal/cluster/pb"
 	"github.com/stampede-load/stampede/internal/engine"
+	"github.com/stampede-load/stampede/internal/guard"
 	"github.com/stampede-load/stampede/internal/httpclient"
 	"github.com/stampede-load/stampede/internal/output"
 	"github.com/stampede-load/stampede/internal/runner"
@@ -54,6 +55,9 @@ type MasterConfig struct {
 	StopTimeout time.Duration
 	// Token, when set, is required of every worker connection.
 	Token string
+	// TokenLimit slows down token guessing per client address (zero: the
+	// defaults of package guard).
+	TokenLimit guard.Config
 	// TLS, when set, serves the worker port over TLS.
 	TLS     *tls.Config
 	Version string
@@ -86,9 +90,10 @@ type MasterConfig struct {
 // it runs a local one.
 type Master struct {
 	pb.UnimplementedClusterServer
-	cfg MasterConfig
-	srv *grpc.Server
-	id  string // random per master process
+	cfg    MasterConfig
+	srv    *grpc.Server
+	id     string         // random per master process
+	tokens *guard.Limiter // wrong tokens per client address
 
 	mu        sync.Mutex
 	workers   map[string]*workerState
@@ -185,7 +190,9 @@ func NewMaster(cfg MasterConfig) *Master {
 	if cfg.MaxNames == 0 {
 		cfg.MaxNames = DefaultMaxNames
 	}
-	m := &Master{cfg: cfg, id: randomHex(8), workers: map[string]*workerState{}, changed: make(chan struct{})}
+	tl := cfg.TokenLimit
+	tl.What, tl.Log = "worker port: wrong cluster tokens", cfg.Log
+	m := &Master{cfg: cfg, id: randomHex(8), workers: map[string]*workerState{}, changed: make(chan struct{}), tokens: guard.New(tl)}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.monitor, m.monDone = cancel, make(chan struct{})
 	go m.watch(ctx)
@@ -323,6 +330,7 @@ func (m *Master) Close(reason string) {
 	}
 	m.monitor()
 	<-m.monDone
+	m.tokens.Close()
 	if srv != nil {
 		done := make(chan struct{})
 		go func() { srv.GracefulStop(); close(done) }()

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -16,15 +17,28 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/stampede-load/stampede/internal/cluster/pb"
+	"github.com/stampede-load/stampede/internal/guard"
 	"github.com/stampede-load/stampede/internal/script"
 )
 
 // TokenHeader is the metadata key of the cluster token.
 const TokenHeader = "authorization"
 
+// authenticate checks the cluster token of a worker connection. Wrong
+// tokens count against the client's address: past a few, the address
+// waits, doubling, and its connections are refused unchecked
+// (ResourceExhausted, which a worker retries; Unauthenticated makes it
+// exit). The rejections are logged per address and interval, with counts.
 func (m *Master) authenticate(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 	if m.cfg.Token == "" {
 		return h(srv, ss)
+	}
+	client := "unknown"
+	if p, ok := peer.FromContext(ss.Context()); ok {
+		client = guard.ClientKey(p.Addr.String())
+	}
+	if wait := m.tokens.Wait(client); wait > 0 {
+		return status.Errorf(codes.ResourceExhausted, "too many wrong cluster tokens from this address: retry in %d s", int(math.Ceil(wait.Seconds())))
 	}
 	var got string
 	if md, ok := metadata.FromIncomingContext(ss.Context()); ok {
@@ -36,17 +50,14 @@ func (m *Master) authenticate(srv any, ss grpc.ServerStream, _ *grpc.StreamServe
 	// leaks through timing.
 	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(m.cfg.Token))
 	if subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
-		addr := "unknown"
-		if p, ok := peer.FromContext(ss.Context()); ok {
-			addr = p.Addr.String()
-		}
+		m.tokens.Fail(client)
 		reason := "wrong cluster token"
 		if got == "" {
 			reason = "no cluster token"
 		}
-		m.cfg.Log.Warn("worker connection rejected", "peer", addr, "reason", reason)
 		return status.Error(codes.Unauthenticated, "the master requires a cluster token and the one given ("+reason+") does not match: check --cluster-token / STAMPEDE_CLUSTER_TOKEN / --cluster-token-file")
 	}
+	m.tokens.Succeed(client)
 	return h(srv, ss)
 }
 
