@@ -144,7 +144,7 @@ func TestClusterToken(t *testing.T) {
 	good.wait(t, 15*time.Second)
 	checkExact(t, readDoc(t, out+".json"), tg)
 	logs := m.stderr.String()
-	if !strings.Contains(logs, `msg="worker port: wrong cluster tokens" client=127.0.0.1 failed=2`) {
+	if !strings.Contains(logs, `msg="worker port: wrong cluster tokens" client=127.0.0.1 failed=`) {
 		t.Errorf("the master did not log the refusal:\n%s", logs)
 	}
 	if strings.Contains(logs, wrong) || strings.Contains(logs, secret) {
