@@ -14,7 +14,7 @@ import (
 )
 
 // TestHelperProcessMain is not a test: run as a subprocess by
-// TestInterruptWritesAndUploads, it runs the command line given in
+// helperProcess, it runs the command line given in
 // STAMPEDE_HELPER_MAIN_ARGS (JSON) and exits with its code, so a real
 // signal can be sent to a real process.
 func TestHelperProcessMain(t *testing.T) {
@@ -29,15 +29,13 @@ func TestHelperProcessMain(t *testing.T) {
 	os.Exit(Main(args, os.Stdout, os.Stderr))
 }
 
-func TestInterruptWritesAndUploads(t *testing.T) {
-	host := target(t)
-	dir := t.TempDir()
-	dest := t.TempDir()
-	html := filepath.Join(dir, "report.html")
-	args, _ := json.Marshal([]string{"run", "-f", testScript(t, false), "--headless", "-u", "2", "-r", "10", "-t", "60s",
-		"--host", host, "--html", html, "--results-url", "file://" + dest, "--run-id", "sig-1", "--threshold", "p95<10s"})
+// helperProcess runs the command line in a real process (see
+// TestHelperProcessMain) and returns once its log shows waitFor.
+func helperProcess(t *testing.T, waitFor string, args ...string) *exec.Cmd {
+	t.Helper()
+	raw, _ := json.Marshal(args)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcessMain$")
-	cmd.Env = append(os.Environ(), "STAMPEDE_HELPER_MAIN_ARGS="+string(args))
+	cmd.Env = append(os.Environ(), "STAMPEDE_HELPER_MAIN_ARGS="+string(raw))
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -45,37 +43,60 @@ func TestInterruptWritesAndUploads(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
-	started := make(chan struct{})
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	seen := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		once := false
 		for sc.Scan() {
-			if !once && strings.Contains(sc.Text(), "test started") {
+			if !once && strings.Contains(sc.Text(), waitFor) {
 				once = true
-				close(started)
+				close(seen)
 			}
 		}
 	}()
 	select {
-	case <-started:
+	case <-seen:
 	case <-time.After(30 * time.Second):
-		t.Fatal("the run did not start within 30 s")
+		t.Fatalf("no %q in the log within 30 s", waitFor)
 	}
-	time.Sleep(1500 * time.Millisecond) // let some requests happen
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+	return cmd
+}
+
+// exitCode sends sig to cmd and returns its exit code.
+func exitCode(t *testing.T, cmd *exec.Cmd, sig os.Signal) int {
+	t.Helper()
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
-	case err = <-done:
+	case err := <-done:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
 	case <-time.After(30 * time.Second):
-		t.Fatal("no exit within 30 s of SIGINT")
+		t.Fatal("no exit within 30 s of the signal")
 	}
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != ExitAborted {
-		t.Fatalf("exit = %v, want code %d", err, ExitAborted)
+	return -1
+}
+
+func TestInterruptWritesAndUploads(t *testing.T) {
+	host := target(t)
+	dir := t.TempDir()
+	dest := t.TempDir()
+	html := filepath.Join(dir, "report.html")
+	cmd := helperProcess(t, "test started", "run", "-f", testScript(t, false), "--headless", "-u", "2", "-r", "10", "-t", "60s",
+		"--host", host, "--html", html, "--results-url", "file://"+dest, "--run-id", "sig-1", "--threshold", "p95<10s")
+	time.Sleep(1500 * time.Millisecond) // let some requests happen
+	if code := exitCode(t, cmd, syscall.SIGINT); code != ExitAborted {
+		t.Fatalf("exit %d, want %d", code, ExitAborted)
 	}
 	page, err := os.ReadFile(html)
 	if err != nil || !strings.Contains(string(page), "interrupted by interrupt") {

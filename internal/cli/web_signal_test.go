@@ -1,75 +1,13 @@
 package cli
 
 import (
-	"bufio"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
-
-// helperProcess runs the command line in a real process (see
-// TestHelperProcessMain) and returns once its log shows waitFor.
-func helperProcess(t *testing.T, waitFor string, args ...string) *exec.Cmd {
-	t.Helper()
-	raw, _ := json.Marshal(args)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcessMain$")
-	cmd.Env = append(os.Environ(), "STAMPEDE_HELPER_MAIN_ARGS="+string(raw))
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	seen := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		once := false
-		for sc.Scan() {
-			if !once && strings.Contains(sc.Text(), waitFor) {
-				once = true
-				close(seen)
-			}
-		}
-	}()
-	select {
-	case <-seen:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("no %q in the log within 30 s", waitFor)
-	}
-	return cmd
-}
-
-// exitCode sends sig to cmd and returns its exit code.
-func exitCode(t *testing.T, cmd *exec.Cmd, sig os.Signal) int {
-	t.Helper()
-	if err := cmd.Process.Signal(sig); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return ee.ExitCode()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return 0
-	case <-time.After(30 * time.Second):
-		t.Fatal("no exit within 30 s of the signal")
-	}
-	return -1
-}
 
 // Ctrl-C in web-UI mode while a test runs is an interruption, as in
 // headless mode: exit 3 and "interrupted": true. Closing the UI after the
