@@ -13,8 +13,8 @@ import (
 
 // A real process whose script keeps growing its memory passes the
 // memory limit (--max-memory, or 90% of GOMEMLIMIT): the guard stops the
-// test as failed and the CSV and JSON results are written, where the
-// kernel would have killed it with every result.
+// test as failed and the CSV and JSON results are written and uploaded,
+// where the kernel would have killed it with every result.
 func TestMemoryGuardWritesResults(t *testing.T) {
 	host := target(t)
 	script := writeStar(t, `
@@ -36,9 +36,9 @@ hog = user(tasks=[grow], wait_time=constant(0.002))
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			jsonFile, prefix := filepath.Join(dir, "out.json"), filepath.Join(dir, "out")
+			jsonFile, prefix, dest := filepath.Join(dir, "out.json"), filepath.Join(dir, "out"), t.TempDir()
 			args, _ := json.Marshal(append([]string{"run", "-f", script, "--headless", "-u", "4", "-r", "100", "-t", "60s",
-				"--host", host, "--json", jsonFile, "--csv", prefix}, tc.args...))
+				"--host", host, "--json", jsonFile, "--csv", prefix, "--results-url", "file://" + dest, "--run-id", "mem"}, tc.args...))
 			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcessMain$")
 			cmd.Env = append(append(os.Environ(), "STAMPEDE_HELPER_MAIN_ARGS="+string(args)), tc.env...)
 			var stderr strings.Builder
@@ -59,6 +59,12 @@ hog = user(tasks=[grow], wait_time=constant(0.002))
 			csv, err := os.ReadFile(prefix + "_stats.csv")
 			if err != nil || !strings.Contains(string(csv), "GET,/,") {
 				t.Errorf("stats CSV: %v\n%s", err, csv)
+			}
+			uploaded := strings.Join(listFiles(t, dest), " ")
+			for _, want := range []string{"mem/out.json", "mem/out_stats.csv", "mem/mem.html"} {
+				if !strings.Contains(uploaded, want) {
+					t.Errorf("the upload lacks %s (has %s)", want, uploaded)
+				}
 			}
 			if !strings.Contains(stderr.String(), "passed its limit") {
 				t.Errorf("no memory error logged:\n%s", stderr.String())
