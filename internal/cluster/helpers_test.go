@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -30,8 +31,10 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	if cluster.RaceEnabled {
-		return m.Run() // start skips the subprocess tests
+	flag.Parse()
+	// A fuzz run needs no binary either.
+	if fuzz := flag.Lookup("test.fuzz"); cluster.RaceEnabled || fuzz != nil && fuzz.Value.String() != "" {
+		return m.Run() // no binary: start skips the subprocess tests
 	}
 	dir, err := os.MkdirTemp("", "stampede-cluster-test-")
 	if err != nil {
@@ -152,8 +155,8 @@ func (s *syncBuffer) String() string {
 // its output logged when the test failed.
 func start(t *testing.T, name string, prefix []string, env []string, args ...string) *proc {
 	t.Helper()
-	if cluster.RaceEnabled {
-		t.Skip("a subprocess test: covered in-process under -race")
+	if binary == "" {
+		t.Skip("a subprocess test: no binary under -race (the in-process tests cover it) or -fuzz")
 	}
 	argv := append(append([]string{}, prefix...), binary)
 	argv = append(argv, args...)
