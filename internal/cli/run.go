@@ -119,7 +119,7 @@ func (o *testOptions) loadScript() (*script.Script, error) {
 	if _, err := s.SelectTags(o.tags, o.excludeTags); err != nil {
 		return nil, configErr("-T/--tags, -E/--exclude-tags: %v", err)
 	}
-	if o.host == "" && s.Host == "" {
+	if o.host == "" && s.Host == "" && s.UsesHTTP() {
 		for _, c := range s.Classes {
 			if c.Host == "" {
 				return nil, configErr("no host for user class %s: pass --host, or set host = \"http://...\" in %s", c.Name, o.file)

@@ -61,8 +61,13 @@ func (s *Script) lint() error {
 			continue
 		}
 		syntax.Walk(f, func(n syntax.Node) bool {
-			if call, ok := n.(*syntax.CallExpr); ok && len(msgs) < maxLintErrors {
-				msgs = append(msgs, lintCall(call)...)
+			switch n := n.(type) {
+			case *syntax.CallExpr:
+				if len(msgs) < maxLintErrors {
+					msgs = append(msgs, lintCall(n)...)
+				}
+			case *syntax.DotExpr:
+				s.usesHTTP = s.usesHTTP || n.Name.Name == "http"
 			}
 			return true
 		})
@@ -75,6 +80,11 @@ func (s *Script) lint() error {
 	}
 	return &LoadError{Msg: strings.Join(msgs, "\n")}
 }
+
+// UsesHTTP reports whether the script can make HTTP requests: whether any
+// of its files mentions u.http (or ctx.http). A script that cannot (a
+// Locust User that only times other work with u.record) needs no host.
+func (s *Script) UsesHTTP() bool { return s.usesHTTP }
 
 // lintCall checks one call: <expr>.http.<method>(...) against
 // HTTPParams (too many positional arguments, unknown keywords), and

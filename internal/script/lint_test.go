@@ -121,3 +121,31 @@ func TestHintForLoadedGlobal(t *testing.T) {
 		t.Errorf("exception %q", k.Message)
 	}
 }
+
+// A script that never mentions .http (a Locust User timing other work
+// with u.record) can make no request, so it needs no host; one that does,
+// in any of its files, can.
+func TestUsesHTTP(t *testing.T) {
+	for _, tc := range []struct {
+		files map[string]string
+		want  bool
+	}{
+		{map[string]string{"test.star": "def t(u):\n    u.record('x', 1)\nv = user(tasks=[t])\n"}, false},
+		{map[string]string{"test.star": "def t(u):\n    u.http.get('/')\nv = user(tasks=[t])\n"}, true},
+		{map[string]string{"test.star": "def t(u):\n    c = u.http\n    c.get('/')\nv = user(tasks=[t])\n"}, true},
+		{map[string]string{"test.star": "def t(u):\n    pass\nv = user(tasks=[t])\ndef setup(ctx):\n    ctx.http.get('/')\n"}, true},
+		{map[string]string{"test.star": "load('lib.star', 'f')\nv = user(tasks=[f])\n", "lib.star": "def f(u):\n    u.http.post('/x')\n"}, true},
+	} {
+		files := map[string][]byte{}
+		for k, v := range tc.files {
+			files[k] = []byte(v)
+		}
+		s, err := LoadFiles("test.star", files, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.UsesHTTP() != tc.want {
+			t.Errorf("%v: UsesHTTP() = %v", tc.files, !tc.want)
+		}
+	}
+}

@@ -300,7 +300,9 @@ func isAbsURL(s string) bool {
 	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
 }
 
-// encodeParams url-encodes a dict of scalars or lists of scalars.
+// encodeParams url-encodes a dict of scalars or lists of scalars in the
+// dict's order, as requests does (url.Values would sort the keys): a
+// server or a signature may depend on the order the script wrote.
 func encodeParams(v starlark.Value) (string, error) {
 	if v == nil || v == starlark.None {
 		return "", nil
@@ -309,9 +311,16 @@ func encodeParams(v starlark.Value) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("must be a dict, got %s", v.Type())
 	}
-	vals := url.Values{}
-	err := eachField(d, func(k, v string) { vals.Add(k, v) })
-	return vals.Encode(), err
+	var b strings.Builder
+	err := eachField(d, func(k, v string) {
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(k))
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(v))
+	})
+	return b.String(), err
 }
 
 // eachField calls f for each key and value of a dict of scalars or lists

@@ -72,7 +72,7 @@ func TestPositionalArgumentsFollowRequests(t *testing.T) {
 	_, d := runOnce(t, `
 def t(u):
     u.http.post("/login", {"username": "alice", "password": "s3cr3t-pw"})
-    u.http.get("/search", {"q": "shoes"})
+    u.http.get("/search", {"q": "shoes", "page": 2, "a": ["x", "y z"]})
     u.http.put("/put", "raw")
     u.http.patch("/patch", b"\x01")
     u.http.post("/json", None, {"a": 1})
@@ -80,8 +80,8 @@ def t(u):
 c = user(tasks=[t])
 `, srv.URL, httpclient.Options{})
 	want := []seen{
-		{Method: "POST", Path: "/login", Body: "password=s3cr3t-pw&username=alice"},
-		{Method: "GET", Path: "/search", Query: "q=shoes"},
+		{Method: "POST", Path: "/login", Body: "username=alice&password=s3cr3t-pw"}, // in the dict's order, as requests
+		{Method: "GET", Path: "/search", Query: "q=shoes&page=2&a=x&a=y+z"},
 		{Method: "PUT", Path: "/put", Body: "raw"},
 		{Method: "PATCH", Path: "/patch", Body: "\x01"},
 		{Method: "POST", Path: "/json", Body: `{"a":1}`},
@@ -101,7 +101,7 @@ c = user(tasks=[t])
 		t.Errorf("login Content-Type = %q", ct)
 	}
 	entry(t, d, "POST", "/login")
-	entry(t, d, "GET", "/search?q=shoes")
+	entry(t, d, "GET", "/search?q=shoes&page=2&a=x&a=y+z")
 	for k := range d.Entries {
 		if strings.Contains(k.Name, "s3cr3t") {
 			t.Errorf("the password is in a stats name: %q", k.Name)

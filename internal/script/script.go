@@ -73,6 +73,8 @@ type Script struct {
 	shared []resetter
 	// setup and teardown are the test-level hooks (hooks.go).
 	setup, teardown *starlark.Function
+	// usesHTTP: some file mentions <x>.http (lint.go).
+	usesHTTP bool
 	tls             *tlsCache // shared with the copies SelectTags makes
 	// syntax holds the parsed, resolved files, for the static checks and
 	// to explain run-time errors (explain.go).

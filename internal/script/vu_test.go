@@ -608,7 +608,7 @@ c = user(tasks=[t])
 		{"GET", "/p", "x=1&a=1&b=x&b=y&n=5", "", "", nil},
 		{"POST", "/j", "", `{"k":[1,2],"s":"v"}`, "application/json", nil},
 		{"POST", "/j2", "", `{"k":1}`, "application/vnd.test+json", nil},
-		{"PUT", "/f", "", "pw=s%26t&user=a+b", "application/x-www-form-urlencoded", nil},
+		{"PUT", "/f", "", "user=a+b&pw=s%26t", "application/x-www-form-urlencoded", nil},
 		{"PATCH", "/s", "", "raw text", "", nil},
 		{"DELETE", "/b", "", "\x00\x01", "", nil},
 		{"OPTIONS", "/o", "", "", "", nil},
