@@ -75,7 +75,7 @@ type Script struct {
 	setup, teardown *starlark.Function
 	// usesHTTP: some file mentions <x>.http (lint.go).
 	usesHTTP bool
-	tls             *tlsCache // shared with the copies SelectTags makes
+	tls      *tlsCache // shared with the copies SelectTags makes
 	// syntax holds the parsed, resolved files, for the static checks and
 	// to explain run-time errors (explain.go).
 	syntax map[string]*syntax.File
