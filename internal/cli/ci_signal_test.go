@@ -30,8 +30,9 @@ func TestHelperProcessMain(t *testing.T) {
 }
 
 // helperProcess runs the command line in a real process (see
-// TestHelperProcessMain) and returns once its log shows waitFor.
-func helperProcess(t *testing.T, waitFor string, args ...string) *exec.Cmd {
+// TestHelperProcessMain) and returns once its log shows waitFor, with that
+// log line.
+func helperProcess(t *testing.T, waitFor string, args ...string) (*exec.Cmd, string) {
 	t.Helper()
 	raw, _ := json.Marshal(args)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcessMain$")
@@ -44,23 +45,24 @@ func helperProcess(t *testing.T, waitFor string, args ...string) *exec.Cmd {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	seen := make(chan struct{})
+	seen := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		once := false
 		for sc.Scan() {
 			if !once && strings.Contains(sc.Text(), waitFor) {
 				once = true
-				close(seen)
+				seen <- sc.Text()
 			}
 		}
 	}()
 	select {
-	case <-seen:
+	case line := <-seen:
+		return cmd, line
 	case <-time.After(30 * time.Second):
 		t.Fatalf("no %q in the log within 30 s", waitFor)
 	}
-	return cmd
+	return nil, ""
 }
 
 // exitCode sends sig to cmd and returns its exit code.
@@ -92,7 +94,7 @@ func TestInterruptWritesAndUploads(t *testing.T) {
 	dir := t.TempDir()
 	dest := t.TempDir()
 	html := filepath.Join(dir, "report.html")
-	cmd := helperProcess(t, "test started", "run", "-f", testScript(t, false), "--headless", "-u", "2", "-r", "10", "-t", "60s",
+	cmd, _ := helperProcess(t, "test started", "run", "-f", testScript(t, false), "--headless", "-u", "2", "-r", "10", "-t", "60s",
 		"--host", host, "--html", html, "--results-url", "file://"+dest, "--run-id", "sig-1", "--threshold", "p95<10s")
 	time.Sleep(1500 * time.Millisecond) // let some requests happen
 	if code := exitCode(t, cmd, syscall.SIGINT); code != ExitAborted {

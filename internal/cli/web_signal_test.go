@@ -30,7 +30,7 @@ func TestWebUIInterruptExitCode(t *testing.T) {
 			js := filepath.Join(t.TempDir(), "run.json")
 			args := append([]string{"run", "-f", script, "--host", host, "--web-host", "127.0.0.1", "--web-port", "0",
 				"--autostart", "--json", js}, tc.flags...)
-			cmd := helperProcess(t, tc.waitFor, args...)
+			cmd, _ := helperProcess(t, tc.waitFor, args...)
 			time.Sleep(time.Second)
 			if code := exitCode(t, cmd, syscall.SIGINT); code != tc.code {
 				t.Fatalf("exit %d, want %d", code, tc.code)
