@@ -116,6 +116,9 @@ func (sess *session) openCI() error {
 	}
 	bk.Log = app.Log
 	ci.bucket = bk
+	if !o.headless {
+		sess.tests = &testResults{sess: sess, base: c.runID, used: map[string]bool{}}
+	}
 	ci.runDir = filepath.Join(os.TempDir(), "stampede-results", ci.runID)
 	if err := os.MkdirAll(ci.runDir, 0o755); err != nil {
 		return configErr("--results-url: local folder for the outputs: %v", err)
@@ -217,6 +220,13 @@ func (sess *session) ciFinish(doc *output.Document) []string {
 		}
 	}
 	if ci.bucket == nil {
+		return errs
+	}
+	if sess.tests != nil {
+		// every test was uploaded when it stopped, under its own id
+		app.Log = ci.origLog
+		_ = ci.logFile.Close()
+		_ = ci.bucket.Close()
 		return errs
 	}
 	var files []string

@@ -187,6 +187,9 @@ type session struct {
 	progress *output.Progress
 	started  time.Time
 	ci       *ciState // thresholds, HTML report, upload (ci.go)
+	// tests uploads each web UI test's results when it stops (nil:
+	// headless, or no --results-url).
+	tests *testResults
 
 	// webHistory keeps the full-history download of the web UI.
 	webHistory *web.History

@@ -159,6 +159,9 @@ type webServe struct {
 	Report func(io.Writer, *stats.Summary) error
 	// Title names the page (default "Stampede").
 	Title string
+	// OnTestEnd, when set, runs each time a test has stopped, on
+	// serveWeb's goroutine (nil: outputs are only written at exit).
+	OnTestEnd func()
 }
 
 // serveWeb serves the web UI until SIGINT/SIGTERM, or until --autoquit
@@ -227,6 +230,9 @@ func (app *App) serveWeb(ctx context.Context, o *webOptions, ws webServe) (inter
 	done := ws.Engine.Done()
 	var serveErr error
 	reason := "web UI closed"
+	var ended <-chan struct{}
+	rearm := time.NewTicker(250 * time.Millisecond)
+	defer rearm.Stop()
 loop:
 	for {
 		select {
@@ -248,10 +254,20 @@ loop:
 			reason = "web UI failed"
 			break loop
 		case <-done:
+			ended = done
 			done = nil
+			if ws.OnTestEnd != nil {
+				ws.OnTestEnd()
+			}
 			if o.autoquit >= 0 {
 				app.Log.Info("test ended; quitting after --autoquit", "seconds", o.autoquit)
 				quit = time.After(time.Duration(o.autoquit) * time.Second)
+			}
+		case <-rearm.C:
+			// A test started from the UI after the last one ended: watch
+			// for its end too.
+			if d := ws.Engine.Done(); done == nil && d != ended {
+				done = d
 			}
 		case <-quit:
 			if isActive(ws.Engine.State()) {
@@ -333,7 +349,11 @@ func (sess *session) serveUIAndFinish(ctx context.Context, title string, usersBy
 		UsersByClass: usersByClass,
 		Document:     func(sum *stats.Summary) *output.Document { return sess.document(sum, false) },
 		Title:        title,
+		OnTestEnd:    sess.testEnded,
 	})
+	// A test stopped by the exit itself (signal, --autoquit) is written
+	// here.
+	sess.testEnded()
 	if err != nil {
 		var ee *ExitError
 		if errors.As(err, &ee) {

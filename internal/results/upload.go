@@ -174,6 +174,14 @@ func (bk *Bucket) describe(err error) string {
 	return msg
 }
 
+// ForRun returns the bucket for another run id (the same open bucket):
+// the web UI uploads each test under its own id.
+func (bk *Bucket) ForRun(id string) *Bucket {
+	c := *bk
+	c.RunID = id
+	return &c
+}
+
 // Key returns the object key of a local file: RUN_ID/BASENAME.
 func (bk *Bucket) Key(file string) string { return path.Join(bk.RunID, filepath.Base(file)) }
 
