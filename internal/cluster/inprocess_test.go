@@ -138,7 +138,7 @@ func TestInProcessMaxWorkers(t *testing.T) {
 func TestInProcessOpenModelLimitsFollowRebalance(t *testing.T) {
 	// 200/s at 250 ms a request needs 50 users: more than half of 80.
 	tg := newCountingTarget(t, 250*time.Millisecond)
-	open := &OpenModel{Schedule: workload.ScheduleSpec{Constant: true, Start: 200}, MaxUsers: 80, MaxQueue: 2}
+	open := &OpenModel{Schedule: workload.ScheduleSpec{Constant: true, Start: 200}, MaxUsers: 80, MaxQueue: 40}
 	c := newTestCluster(t, MasterConfig{Script: loadScript(t, inProcessScript), Open: open})
 	c.startWorker("w0", "eu", "")
 	c.startWorker("w1", "eu", "")

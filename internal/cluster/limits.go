@@ -42,11 +42,13 @@ const (
 	maxHostLen    = 255
 	maxVersionLen = 64
 	// Strings of a report are cut to these lengths (in bytes, on a UTF-8
-	// boundary); keys that become equal are merged.
-	maxNameLen      = 1 << 10
+	// boundary); keys that become equal are merged. A worker bounds an
+	// exception's message and traceback to 4 and 16 KiB itself
+	// (internal/script/limits.go), so honest ones arrive whole.
+	maxNameLen      = 4 << 10
 	maxMethodLen    = 32
-	maxErrorLen     = 1 << 10
-	maxMessageLen   = 1 << 10
+	maxErrorLen     = 4 << 10
+	maxMessageLen   = 4 << 10
 	maxTracebackLen = 16 << 10
 	// maxMethods allows for a worker's overflow entry per method.
 	maxMethods = 64
