@@ -40,9 +40,9 @@ go test -count=1 -timeout 20m ./...
 # server's, which the other web tests cover); tests that start subprocesses
 # skip themselves under -race (their binaries have no detector), so the
 # master/worker logic is checked by the in-process cluster tests.
-step "go test -race (stats, runner, cluster, openmodel, web, engine, script)"
+step "go test -race (stats, runner, cluster, openmodel, web, engine, script, guard)"
 go test -race -short -count=1 -timeout 15m ./internal/stats/ ./internal/runner/ ./internal/cluster/ \
-  ./internal/openmodel/ ./internal/web/ ./internal/engine/ ./internal/script/
+  ./internal/openmodel/ ./internal/web/ ./internal/engine/ ./internal/script/ ./internal/guard/
 
 step "fuzz: every fuzz target for ${STAMPEDE_FUZZTIME:-3s} (docs/testing.md)"
 bash scripts/fuzz.sh
