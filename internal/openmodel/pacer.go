@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"runtime/debug"
 	"time"
 )
 
@@ -27,6 +28,16 @@ const (
 // losing or repeating iterations.
 func (s *Scheduler) pacer(startAt time.Time) {
 	defer close(s.pacerDone)
+	defer func() {
+		// a bug here must not take the process and the results with it:
+		// no more iterations start, the test ends at its run time or stop
+		if p := recover(); p != nil {
+			s.cfg.Log.Error("internal error in the open-model pacer: no more iterations start; the test goes on and its results are written; please report it",
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			s.rec.Shard(0).Exception(fmt.Sprintf("internal error in the open-model pacer: panic: %v", p), "")
+			s.closeIdle()
+		}
+	}()
 	sched := s.cfg.Schedule
 	share := s.share
 	t0 := math.Max(0, startAt.Sub(s.origin).Seconds()) // a late joiner starts from now

@@ -59,3 +59,27 @@ c = user(tasks=[t], wait_time=constant(0.01))
 	before := calls.Load()
 	waitFor(t, 5*time.Second, "the users to carry on", func() bool { return calls.Load() > before+10 })
 }
+
+// A panic in the spawner is logged and recorded; the runner still stops
+// cleanly (and the process lives on to write the results).
+func TestPanicInSpawner(t *testing.T) {
+	r := New(Config{Script: load(t, idle), Log: quietLog()})
+	r.spawnerHook = func() { panic("spawner bug") }
+	r.Start(context.Background())
+	r.SetTargets(map[string]int{"a": 2}, 100)
+	<-r.spawnDone // it ended, with the panic
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if !r.Stop(ctx) {
+		t.Fatal("the runner did not stop")
+	}
+	d := r.Flush(time.Now())
+	if len(d.Exceptions) != 1 {
+		t.Fatalf("exceptions %v", d.Exceptions)
+	}
+	for k := range d.Exceptions {
+		if k.Message != "internal error in the spawner: panic: spawner bug" {
+			t.Errorf("exception %q", k.Message)
+		}
+	}
+}

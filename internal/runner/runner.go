@@ -6,6 +6,7 @@ package runner
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"log/slog"
 	"runtime"
 	"runtime/debug"
@@ -57,7 +58,8 @@ type Runner struct {
 	release func()
 	// panicHook, set by tests, runs in each user's task loop (to inject
 	// a panic there).
-	panicHook func(*user)
+	panicHook   func(*user)
+	spawnerHook func() // likewise, in the spawner
 
 	mu        sync.Mutex
 	target    map[string]int
@@ -312,6 +314,18 @@ const (
 
 func (r *Runner) spawner() {
 	defer close(r.spawnDone)
+	defer func() {
+		// a bug here must not take the process and the results with it:
+		// the users go on, the test ends at its run time or stop
+		if p := recover(); p != nil {
+			r.cfg.Log.Error("internal error in the spawner: users are no longer started or stopped; the test goes on and its results are written; please report it",
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			r.rec.Shard(0).Exception(fmt.Sprintf("internal error in the spawner: panic: %v", p), "")
+		}
+	}()
+	if r.spawnerHook != nil {
+		r.spawnerHook()
+	}
 	var next time.Time
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()

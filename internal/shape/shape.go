@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -150,6 +151,13 @@ func (d *Driver) applyLocked(ctx context.Context, at time.Duration, t workload.T
 // the next one follows on the clock.
 func (d *Driver) loop(ctx context.Context, start time.Time, done chan struct{}) {
 	defer close(done)
+	defer func() {
+		// a bug here ends the test with its results, not the process
+		if p := recover(); p != nil {
+			d.log().Error("internal error in the load shape: stopping the test", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			d.finish(ctx, fmt.Sprintf("%s: panic in the load shape: %v", engine.ReasonInternal, p))
+		}
+	}()
 	interval := d.Interval
 	if interval <= 0 {
 		interval = time.Second
