@@ -123,7 +123,7 @@ type Aggregate struct {
 	regions map[string]*table
 	workers map[string]*table
 	history history
-	names   *nameCap
+	caps    *keyCaps
 }
 
 // NewAggregate returns an empty aggregate whose run starts at start.
@@ -133,7 +133,7 @@ func NewAggregate(start time.Time) *Aggregate {
 		all:     newTable(true),
 		regions: make(map[string]*table),
 		workers: make(map[string]*table),
-		names:   newNameCap(DefaultMaxNames, nil, "aggregated"),
+		caps:    newKeyCaps(DefaultMaxNames, nil, "aggregated"),
 	}
 }
 
@@ -145,7 +145,7 @@ func NewAggregate(start time.Time) *Aggregate {
 func (a *Aggregate) LimitNames(max int, log *slog.Logger) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.names = newNameCap(max, log, "aggregated")
+	a.caps = newKeyCaps(max, log, "aggregated")
 }
 
 // Add merges one delta measured at origin o.
@@ -185,32 +185,49 @@ func (a *Aggregate) Reset(now time.Time) {
 	a.all = newTable(true)
 	a.regions = make(map[string]*table)
 	a.workers = make(map[string]*table)
-	a.names = newNameCap(a.names.max, a.names.log, a.names.what)
+	a.caps = newKeyCaps(a.caps.maxNames, a.caps.log, a.caps.where)
 }
 
-// capNames returns d, or a copy with the keys over the name cap folded
-// into OtherName (d may be shared, so it is not changed).
+// capNames returns d, or a copy with the names, failures and exceptions
+// over the run's caps folded into their overflow rows (d may be shared,
+// so it is not changed).
 func (a *Aggregate) capNames(d *Delta) *Delta {
-	fold := false
-	for k := range d.Entries {
-		if a.names.admit(k) != k {
-			fold = true
-			break
-		}
-	}
-	if !fold {
+	if !a.mustFold(d) {
 		return d
 	}
 	out := NewDelta(d.Start)
-	out.End, out.Dropped, out.Truncated, out.Exceptions = d.End, d.Dropped, d.Truncated, d.Exceptions
+	out.End, out.Dropped, out.Truncated = d.End, d.Dropped, d.Truncated
 	for k, e := range d.Entries {
-		out.entry(a.names.admit(k)).Merge(e)
+		out.entry(a.caps.name(k)).Merge(e)
 	}
 	for k, n := range d.Errors {
-		m := a.names.admit(Key{k.Method, k.Name})
-		out.Errors[ErrorKey{m.Method, m.Name, k.Error}] += n
+		m := a.caps.name(Key{k.Method, k.Name})
+		out.Errors[a.caps.error(ErrorKey{m.Method, m.Name, k.Error})] += n
+	}
+	for k, n := range d.Exceptions {
+		out.Exceptions[a.caps.exception(k)] += n
 	}
 	return out
+}
+
+// mustFold reports whether a key of d is over a cap.
+func (a *Aggregate) mustFold(d *Delta) bool {
+	for k := range d.Entries {
+		if a.caps.name(k) != k {
+			return true
+		}
+	}
+	for k := range d.Errors {
+		if a.caps.name(Key{k.Method, k.Name}).Name != k.Name || a.caps.error(k) != k {
+			return true
+		}
+	}
+	for k := range d.Exceptions {
+		if a.caps.exception(k) != k {
+			return true
+		}
+	}
+	return false
 }
 
 // Start is when the statistics began (the run's start, or the last reset).

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -17,60 +18,111 @@ const DefaultMaxNames = 1000
 // requests whose own name came after the cap was reached.
 const OtherName = "(other names over --max-names)"
 
-// nameCap admits the first max distinct keys of a run; later keys are
-// folded into their method's OtherName entry. A Recorder's shards share
-// one, and consult it only when a key is new to a shard's current
-// interval, so the per-request path is unchanged below the cap; over it,
-// a folded key costs a lock-free miss (names are read from a sync.Map and
-// the count is atomic), not a shared lock.
-type nameCap struct {
-	max  int // <= 0: no cap
-	log  *slog.Logger
-	what string // "recorded" or "aggregated", for the warning
+// MaxErrors bounds the distinct failure rows (method, name, error) and
+// the distinct exception rows (message, traceback) of a run: a script
+// that puts an id in r.failure(...) or fail(...) would otherwise grow one
+// row per id. Later ones are counted under OtherError / OtherException.
+const MaxErrors = 1000
 
-	seen   sync.Map // Key -> struct{}
+// The rows that count what came after MaxErrors.
+var (
+	OtherError     = fmt.Sprintf("(other errors over the limit of %d distinct failures)", MaxErrors)
+	OtherException = fmt.Sprintf("(other exceptions over the limit of %d distinct exceptions)", MaxErrors)
+)
+
+// keyCap admits the first max distinct keys of a run (max <= 0: all).
+// Callers consult it only for a key new to their current interval, so
+// the per-request path is unchanged below the cap; over it, a refused
+// key costs a lock-free miss (keys are read from a sync.Map and the
+// count is atomic), not a shared lock. warn is called once, for the
+// first key refused.
+type keyCap[K comparable] struct {
+	max  int
+	warn func(first K)
+
+	seen   sync.Map // K -> struct{}
 	mu     sync.Mutex
 	n      atomic.Int64
 	warned atomic.Bool
 }
 
-func newNameCap(max int, log *slog.Logger, what string) *nameCap {
-	return &nameCap{max: max, log: log, what: what}
-}
-
-// admit returns k, or its overflow key once the cap is reached.
-func (c *nameCap) admit(k Key) Key {
-	if c == nil || c.max <= 0 || k.Name == OtherName {
-		return k
+func (c *keyCap[K]) admit(k K) bool {
+	if c.max <= 0 {
+		return true
 	}
 	if _, ok := c.seen.Load(k); ok {
-		return k
+		return true
 	}
 	if c.n.Load() < int64(c.max) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if _, ok := c.seen.Load(k); ok {
-			return k
+			return true
 		}
 		if c.n.Load() < int64(c.max) {
 			c.seen.Store(k, struct{}{})
 			c.n.Add(1)
-			return k
+			return true
 		}
 	}
 	if c.warned.CompareAndSwap(false, true) {
-		c.logger().Warn("too many distinct request names: requests with a new name are counted under \""+OtherName+"\"; "+
+		c.warn(k)
+	}
+	return false
+}
+
+// keyCaps are the caps of one run, in one process (a Recorder) or in the
+// aggregate of all (what is where, for the warnings).
+type keyCaps struct {
+	names      keyCap[Key]
+	errors     keyCap[ErrorKey]
+	exceptions keyCap[ExceptionKey]
+	log        *slog.Logger
+	maxNames   int
+	where      string
+}
+
+func newKeyCaps(maxNames int, log *slog.Logger, where string) *keyCaps {
+	if log == nil {
+		log = slog.Default()
+	}
+	c := &keyCaps{log: log, maxNames: maxNames, where: where}
+	c.names = keyCap[Key]{max: maxNames, warn: func(k Key) {
+		log.Warn("too many distinct request names: requests with a new name are counted under \""+OtherName+"\"; "+
 			"give requests with ids in their URL one name, e.g. u.http.get(\"/item?id=\" + id, name=\"/item?id=[id]\"), or raise --max-names",
-			"max_names", c.max, "where", c.what, "first_folded", k.Method+" "+truncate(k.Name, 200))
+			"max_names", maxNames, "where", where, "first_folded", k.Method+" "+truncate(k.Name, 200))
+	}}
+	c.errors = keyCap[ErrorKey]{max: MaxErrors, warn: func(k ErrorKey) {
+		log.Warn("too many distinct failures: new ones are counted under \""+OtherError+"\"; keep ids out of failure messages",
+			"where", where, "first_folded", truncate(k.Error, 200))
+	}}
+	c.exceptions = keyCap[ExceptionKey]{max: MaxErrors, warn: func(k ExceptionKey) {
+		log.Warn("too many distinct exceptions: new ones are counted under \""+OtherException+"\"; keep ids out of error messages",
+			"where", where, "first_folded", truncate(k.Message, 200))
+	}}
+	return c
+}
+
+// name returns k, or its method's overflow key once the name cap is reached.
+func (c *keyCaps) name(k Key) Key {
+	if k.Name == OtherName || c.names.admit(k) {
+		return k
 	}
 	return Key{Method: k.Method, Name: OtherName}
 }
 
-func (c *nameCap) logger() *slog.Logger {
-	if c.log == nil {
-		return slog.Default()
+func (c *keyCaps) error(k ErrorKey) ErrorKey {
+	if k.Error == OtherError || c.errors.admit(k) {
+		return k
 	}
-	return c.log
+	return ErrorKey{Method: k.Method, Name: k.Name, Error: OtherError}
+}
+
+func (c *keyCaps) exception(k ExceptionKey) ExceptionKey {
+	if k.Message == OtherException || c.exceptions.admit(k) {
+		return k
+	}
+	return ExceptionKey{Message: OtherException}
 }
 
 func truncate(s string, n int) string {

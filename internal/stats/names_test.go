@@ -112,3 +112,50 @@ func TestAggregateNameCap(t *testing.T) {
 		t.Fatalf("after reset: %+v", s.Entries)
 	}
 }
+
+// Failure and exception rows are capped at MaxErrors per run, at the
+// edge: the MaxErrors-th distinct one is kept, the next is counted under
+// the overflow row, in a recorder and in the aggregate; nothing is lost.
+func TestErrorAndExceptionCaps(t *testing.T) {
+	for _, n := range []int{MaxErrors, MaxErrors + 1, MaxErrors + 50} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			var logs bytes.Buffer
+			log := slog.New(slog.NewTextHandler(&logs, nil))
+			t0 := time.Now()
+			r := NewRecorder(4, t0, false)
+			r.LimitNames(DefaultMaxNames, log)
+			for i := range n {
+				r.Shard(i).Record(Sample{Method: "GET", Name: "/", Latency: time.Millisecond, Error: fmt.Sprintf("order %d refused", i)})
+				r.Shard(i).Exception(fmt.Sprintf("key %d not in dict", i), "tb")
+			}
+			d := r.Flush(t0.Add(time.Second))
+			over := int64(max(0, n-MaxErrors))
+			rows := min(n, MaxErrors) + map[bool]int{true: 1}[over > 0]
+			if len(d.Errors) != rows || d.Errors[ErrorKey{"GET", "/", OtherError}] != over {
+				t.Errorf("%d failure rows (want %d), %d under the overflow row (want %d)", len(d.Errors), rows, d.Errors[ErrorKey{"GET", "/", OtherError}], over)
+			}
+			if len(d.Exceptions) != rows || d.Exceptions[ExceptionKey{Message: OtherException}] != over {
+				t.Errorf("%d exception rows (want %d), %d under the overflow row (want %d)", len(d.Exceptions), rows, d.Exceptions[ExceptionKey{Message: OtherException}], over)
+			}
+			if warned := strings.Contains(logs.String(), "too many distinct failures") && strings.Contains(logs.String(), "too many distinct exceptions"); warned != (over > 0) {
+				t.Errorf("warnings: %s", logs.String())
+			}
+			// the aggregate caps what several processes send together
+			a := NewAggregate(t0)
+			a.Add(Origin{Worker: "w1"}, d)
+			d2 := NewDelta(t0)
+			d2.entry(Key{"GET", "/"}).Requests = 1
+			d2.Errors[ErrorKey{"GET", "/", "another worker's error"}] = 1
+			d2.Exceptions[ExceptionKey{"another worker's exception", ""}] = 1
+			a.Add(Origin{Worker: "w2"}, d2)
+			s := a.Snapshot(t0.Add(2*time.Second), false)
+			var total int64
+			for _, e := range s.Errors {
+				total += e.Occurrences
+			}
+			if len(s.Errors) > MaxErrors+1 || len(s.Exceptions) > MaxErrors+1 || total != int64(n)+1 {
+				t.Errorf("aggregate: %d failure rows, %d exception rows, %d failures (want %d)", len(s.Errors), len(s.Exceptions), total, n+1)
+			}
+		})
+	}
+}

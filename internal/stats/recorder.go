@@ -35,7 +35,7 @@ type Recorder struct {
 	mu     sync.Mutex // serialises Flush
 	last   time.Time
 	open   bool // keep Service timings (open model)
-	names  *nameCap
+	caps   *keyCaps
 	// cutWarned: the first body cut at --max-body was logged
 	cutWarned atomic.Bool
 }
@@ -56,7 +56,7 @@ func NewRecorder(n int, start time.Time, openModel bool) *Recorder {
 	if n < 1 {
 		n = 1
 	}
-	r := &Recorder{shards: make([]*Shard, n), last: start, open: openModel, names: newNameCap(DefaultMaxNames, nil, "recorded")}
+	r := &Recorder{shards: make([]*Shard, n), last: start, open: openModel, caps: newKeyCaps(DefaultMaxNames, nil, "recorded")}
 	for i := range r.shards {
 		r.shards[i] = &Shard{d: NewDelta(start), open: openModel, r: r}
 	}
@@ -68,7 +68,7 @@ func NewRecorder(n int, start time.Time, openModel bool) *Recorder {
 // requests with further names are counted under OtherName, and log
 // warns once. Call it before anything is recorded.
 func (r *Recorder) LimitNames(max int, log *slog.Logger) {
-	r.names = newNameCap(max, log, "recorded")
+	r.caps = newKeyCaps(max, log, "recorded")
 }
 
 // Shard returns the shard for user i.
@@ -80,7 +80,7 @@ func (s *Shard) Record(x Sample) {
 	s.mu.Lock()
 	e := s.d.Entries[k]
 	if e == nil { // new to this interval: within the run's name cap?
-		k = s.r.names.admit(k)
+		k = s.r.caps.name(k)
 		e = s.d.entry(k)
 	}
 	e.Requests++
@@ -99,21 +99,29 @@ func (s *Shard) Record(x Sample) {
 	if x.Truncated {
 		s.d.Truncated++
 		if s.r.cutWarned.CompareAndSwap(false, true) {
-			s.r.names.logger().Warn("a response body was longer than --max-body: scripts see its first --max-body bytes, the rest is read and dropped (and counted in truncated_bodies); raise --max-body if checks need more",
+			s.r.caps.log.Warn("a response body was longer than --max-body: scripts see its first --max-body bytes, the rest is read and dropped (and counted in truncated_bodies); raise --max-body if checks need more",
 				"request", x.Method+" "+truncate(x.Name, 200))
 		}
 	}
 	if x.Error != "" {
 		e.Failures++
-		s.d.Errors[ErrorKey{k.Method, k.Name, x.Error}]++
+		ek := ErrorKey{k.Method, k.Name, x.Error}
+		if _, ok := s.d.Errors[ek]; !ok { // new to this interval: within the cap?
+			ek = s.r.caps.error(ek)
+		}
+		s.d.Errors[ek]++
 	}
 	s.mu.Unlock()
 }
 
 // Exception counts one script error.
 func (s *Shard) Exception(message, traceback string) {
+	k := ExceptionKey{message, traceback}
 	s.mu.Lock()
-	s.d.Exceptions[ExceptionKey{message, traceback}]++
+	if _, ok := s.d.Exceptions[k]; !ok {
+		k = s.r.caps.exception(k)
+	}
+	s.d.Exceptions[k]++
 	s.mu.Unlock()
 }
 
