@@ -397,9 +397,14 @@ func (e *Engine) Snapshot(history bool) *stats.Summary {
 	agg, end := e.agg, e.ended
 	e.mu.Unlock()
 	if end.IsZero() {
-		end = time.Now()
+		return agg.Snapshot(time.Now(), history)
 	}
-	return agg.Snapshot(end, history)
+	// A stopped test sends nothing: its current rates and percentiles are
+	// zero, as Locust's are once the last window has passed, not the
+	// last second's figures frozen in the header, the table and the JSON.
+	sum := agg.Snapshot(end, history)
+	sum.ClearCurrent()
+	return sum
 }
 
 func (e *Engine) loop(ctx context.Context, done chan struct{}) {

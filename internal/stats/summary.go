@@ -85,6 +85,26 @@ type WorkerTotal struct {
 	Total  EntryStats `json:"total"`
 }
 
+// ClearCurrent zeroes the figures of the last seconds (current RPS,
+// failures/s and percentiles) of every row: a stopped test has none.
+func (s *Summary) ClearCurrent() {
+	s.CurrentP50, s.CurrentP95 = 0, 0
+	zero := func(e *EntryStats) { e.CurrentRPS, e.CurrentFailPerSec = 0, 0 }
+	zero(&s.Total)
+	for i := range s.Entries {
+		zero(&s.Entries[i])
+	}
+	for i := range s.Regions {
+		zero(&s.Regions[i].Total)
+		for j := range s.Regions[i].Entries {
+			zero(&s.Regions[i].Entries[j])
+		}
+	}
+	for i := range s.WorkerTotals {
+		zero(&s.WorkerTotals[i].Total)
+	}
+}
+
 // FailRatio is failures / requests of the total, 0 when there were none.
 func (s *Summary) FailRatio() float64 {
 	if s.Total.Requests == 0 {

@@ -25,6 +25,14 @@
   // For the browser tests and for curious people at the console.
   window.stampede = state;
 
+  // Request URLs are built from the page's origin and path, never from
+  // the document's URL: opened as http://user:pass@host/, a relative URL
+  // keeps the credentials and fetch() refuses it ("Request cannot be
+  // constructed from a URL that includes credentials"). The browser
+  // still sends the login it has for the origin.
+  const base = location.origin + location.pathname.replace(/[^/]*$/, "");
+  const api = (path) => base + path;
+
   function newHistory() {
     return { t: [], users: [], rps: [], fps: [], p50: [], p95: [], p99: [], regions: {} };
   }
@@ -464,14 +472,21 @@
   function renderHeader() {
     const ev = state.ev;
     const st = $("state");
-    st.textContent = ev.state;
-    st.className = "state " + ev.state;
+    if (st.textContent !== ev.state) {
+      st.textContent = ev.state;
+      st.className = "state " + ev.state;
+      // Only a change of state is announced: the figures change every
+      // second and would drown a screen reader.
+      $("announce").textContent = "Test " + ev.state;
+    }
     const active = ev.state === "running" || ev.state === "spawning";
     $("kpi-users").textContent = fmtInt(ev.users) + (active && ev.target !== ev.users ? " → " + fmtInt(ev.target) : "");
-    $("kpi-rps").textContent = fmtRate(ev.rps);
+    // A stopped test has no current rate or percentiles (the server sends
+    // zeros too): the last second's figures must not stay on display.
+    $("kpi-rps").textContent = fmtRate(active ? ev.rps : 0);
     $("kpi-fail").textContent = fmtPct(ev.fail_ratio);
     $("kpi-fail").classList.toggle("fail", ev.fail_ratio > 0);
-    $("kpi-lat").textContent = ev.p50 || ev.p95 ? fmtMs(ev.p50) + " / " + fmtMs(ev.p95) + " ms" : "–";
+    $("kpi-lat").textContent = active && (ev.p50 || ev.p95) ? fmtMs(ev.p50) + " / " + fmtMs(ev.p95) + " ms" : "–";
     $("kpi-workers").textContent = fmtInt(ev.worker_count);
     $("kpi-regions").textContent = fmtInt(ev.regions.length);
     $("kpi-workers-box").hidden = !ev.distributed && ev.workers.length === 0;
@@ -550,7 +565,7 @@
   $("edit-cancel").addEventListener("click", () => { $("edit-panel").hidden = true; });
 
   async function post(path, body) {
-    const res = await fetch(path, { method: "POST", body, credentials: "same-origin",
+    const res = await fetch(api(path), { method: "POST", body, credentials: "same-origin",
       headers: body ? { "Content-Type": "application/x-www-form-urlencoded" } : {} });
     let data = {};
     try { data = await res.json(); } catch (e) { data = { error: res.status + " " + res.statusText }; }
@@ -627,7 +642,7 @@
 
   // ---------------------------------------------------------------- stream
   function connect() {
-    const es = new EventSource("api/events");
+    const es = new EventSource(api("api/events"));
     es.addEventListener("stats", (m) => {
       $("conn").hidden = true;
       state.eventBytes = m.data.length;
@@ -641,7 +656,7 @@
 
   async function init() {
     try {
-      const res = await fetch("api/info", { credentials: "same-origin" });
+      const res = await fetch(api("api/info"), { credentials: "same-origin" });
       state.info = await res.json();
     } catch (e) {
       state.info = {};

@@ -1,0 +1,320 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdpruntime "github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// browser is one headless Chromium for an in-package browser test, with
+// the page's exceptions and console errors collected.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+	out string
+
+	mu      sync.Mutex
+	console []string
+}
+
+// newBrowser starts Chromium with a window of w×h pixels, or skips the
+// test where there is none (a failure in CI).
+func newBrowser(t *testing.T, w, h int) *browser {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	chromium := ""
+	for _, name := range []string{os.Getenv("STAMPEDE_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); name != "" && err == nil {
+			chromium = p
+			break
+		}
+	}
+	if chromium == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("chromium is not installed: run .ci/web.sh (apt-get install -y chromium)")
+		}
+		t.Skip("chromium is not installed; skipping the browser test")
+	}
+	out := os.Getenv("STAMPEDE_TEST_OUT")
+	if out == "" {
+		out = filepath.Join("testdata", "out")
+	}
+	out = filepath.Join(out, "web")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium), chromedp.Flag("headless", true), chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-quic", true), chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(w, h),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	t.Cleanup(cancelCtx)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(cancel)
+	b := &browser{t: t, ctx: ctx, out: out}
+	if err := chromedp.Listen(ctx, func(ev any) {
+		var line string
+		switch ev := ev.(type) {
+		case *cdpruntime.EventExceptionThrown:
+			line = "exception: " + ev.ExceptionDetails.Text
+			if ev.ExceptionDetails.Exception != nil {
+				line += " " + ev.ExceptionDetails.Exception.Description
+			}
+		case *cdpruntime.EventConsoleAPICalled:
+			if ev.Type != cdpruntime.ConsoleAPICalledTypeError && ev.Type != cdpruntime.ConsoleAPICalledTypeWarning {
+				return
+			}
+			var parts []string
+			for _, a := range ev.Args {
+				parts = append(parts, string(a.Value)+a.Description)
+			}
+			line = string(ev.Type) + ": " + strings.Join(parts, " ")
+		default:
+			return
+		}
+		b.mu.Lock()
+		b.console = append(b.console, line)
+		b.mu.Unlock()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// run runs the actions of one step; a failure ends the test with a
+// screenshot and the page's errors.
+func (b *browser) run(step string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		_ = chromedp.Do(b.ctx, b.shot("failure-"+strings.ReplaceAll(b.t.Name(), "/", "-")))
+		b.t.Fatalf("%s: %v\npage errors:\n%s", step, err, strings.Join(b.errors(), "\n"))
+	}
+}
+
+func (b *browser) errors() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.console...)
+}
+
+// noErrors fails the test if the page threw or logged an error.
+func (b *browser) noErrors() {
+	b.t.Helper()
+	if errs := b.errors(); len(errs) > 0 {
+		b.t.Errorf("the page reported errors:\n%s", strings.Join(errs, "\n"))
+	}
+}
+
+func (b *browser) poll(what, js string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := chromedp.Poll[chromedp.Void](js, chromedp.WithPollingInterval(100*time.Millisecond),
+			chromedp.WithPollingTimeout(30*time.Second))(ctx, tg); err != nil {
+			return fmt.Errorf("waiting for %s (%s): %w", what, js, err)
+		}
+		return nil
+	})
+}
+
+// eval returns a JavaScript expression's value.
+func evalJS[T any](b *browser, js string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		b.t.Fatalf("%s: %v", js, err)
+	}
+	return v
+}
+
+func (b *browser) shot(name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		buf, err := chromedp.FullScreenshot(100)(ctx, tg)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(b.out, name+".png"), buf, 0o644)
+	})
+}
+
+func jsonDecode(res *http.Response, v any) error {
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", res.Request.URL.Path, res.Status)
+	}
+	return json.NewDecoder(res.Body).Decode(v)
+}
+
+// setInput fills an input as typing would: value, then an input event.
+func setInput(id, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+		const el = document.getElementById(%q);
+		el.focus(); el.value = %q;
+		el.dispatchEvent(new Event("input", {bubbles: true}));
+	})()`, id, value))
+}
+
+// requestLog records the method, path and status of every request a
+// handler answers: what the page really sent.
+type requestLog struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (l *requestLog) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		l.mu.Lock()
+		l.seen = append(l.seen, fmt.Sprintf("%s %s %d", r.Method, r.URL.Path, rec.code))
+		l.mu.Unlock()
+	})
+}
+
+func (l *requestLog) count(line string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, s := range l.seen {
+		if s == line {
+			n++
+		}
+	}
+	return n
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Flush passes flushes on, for the event stream.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// TestBrowserCredentialsInURL opens the UI as http://user:pass@host/ (basic
+// auth on) and drives start, edit, reset and stop: every request is built
+// without the URL's credentials and reaches the server, and after the stop
+// the header, the table and the JSON show no current rate.
+func TestBrowserCredentialsInURL(t *testing.T) {
+	f := newFixture(t, "tester:pa55", false)
+	var log requestLog
+	ts := httptest.NewServer(log.wrap(f.srv.Handler()))
+	t.Cleanup(ts.Close)
+	// After the servers: the browser closes first (cleanups run last in,
+	// first out), ending the event stream Close waits for.
+	b := newBrowser(t, 1366, 900)
+	withCreds := strings.Replace(ts.URL, "http://", "http://tester:pa55@", 1) + "/"
+
+	b.run("open the page with credentials in the URL",
+		chromedp.Navigate(withCreds),
+		b.poll("ready", `document.getElementById("state").textContent === "ready"`),
+		// api/info arrived: the class picker and the percentile columns.
+		b.poll("the class picker", `document.querySelectorAll("#classes input").length === 2`),
+		b.poll("the start form", `!document.getElementById("start-panel").hidden`),
+	)
+	b.run("start",
+		setInput("users", "4"), setInput("spawn-rate", "4"),
+		chromedp.Click(chromedp.ID("start-btn")),
+		chromedp.WaitNotVisible(chromedp.ID("start-panel")),
+		b.poll("running", `window.stampede.ev.state === "running" && window.stampede.ev.target === 4`),
+		b.poll("rows", `document.querySelectorAll("#stats-body tr:not(.spacer)").length === 2`),
+		b.poll("a current rate", `window.stampede.ev.rps > 0`),
+	)
+	b.run("edit",
+		chromedp.Click(chromedp.ID("edit-btn")),
+		chromedp.WaitVisible(chromedp.ID("edit-form")),
+		setInput("edit-users", "2"),
+		chromedp.Click(chromedp.ID("edit-submit")),
+		chromedp.WaitNotVisible(chromedp.ID("edit-panel")),
+		b.poll("two users", `window.stampede.ev.target === 2`),
+	)
+	b.run("reset", chromedp.Click(chromedp.ID("reset-btn")))
+	deadline := time.Now().Add(10 * time.Second)
+	for log.count("POST /stats/reset 200") == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.run("stop",
+		chromedp.Click(chromedp.ID("stop-btn")),
+		b.poll("stopped", `window.stampede.ev.state === "stopped"`),
+		// No current figures after a stop, in the header and the table.
+		b.poll("zero current rate", `document.getElementById("kpi-rps").textContent === "0.00" &&
+			document.getElementById("kpi-lat").textContent === "–"`),
+		b.poll("zero current RPS cells", `(() => {
+			const i = [...document.querySelectorAll("#stats-head th")].findIndex(th => th.textContent.startsWith("Current RPS"));
+			const cells = [...document.querySelectorAll("#stats-body tr:not(.spacer), #stats-foot tr")].map(tr => tr.children[i].textContent);
+			return i >= 0 && cells.length === 3 && cells.every(c => c === "0.00");
+		})()`),
+		b.shot("30-stopped"),
+	)
+	for _, want := range []string{"POST /swarm 200", "POST /stats/reset 200", "POST /stop 200", "GET /api/info 200"} {
+		if log.count(want) == 0 {
+			t.Errorf("the server never answered %q; it saw %v", want, log.seen)
+		}
+	}
+	if n := log.count("POST /swarm 200"); n != 2 {
+		t.Errorf("%d successful POST /swarm, want 2 (start and edit)", n)
+	}
+	if p := f.eng.Params(); p.Users != 2 {
+		t.Errorf("engine has %d users, want 2 from the edit", p.Users)
+	}
+	// STOPPED is a neutral badge, not the alarm colour of failures.
+	if c := evalJS[string](b, `getComputedStyle(document.getElementById("state")).color`); c == evalJS[string](b, `getComputedStyle(document.querySelector(".error") || document.body).color`) {
+		t.Errorf("the stopped badge has the error colour %s", c)
+	}
+	// The JSON agrees: no current rate once stopped.
+	var stats struct {
+		Stats []map[string]any `json:"stats"`
+		RPS   float64          `json:"total_rps"`
+		Pct   map[string]any   `json:"current_response_time_percentiles"`
+	}
+	f.srv.invalidate()
+	res := f.do("GET", "/stats/requests", "tester", "pa55", "", "")
+	if err := jsonDecode(res, &stats); err != nil {
+		t.Fatal(err)
+	}
+	if stats.RPS != 0 || len(stats.Stats) != 3 {
+		t.Errorf("after the stop: total_rps %g, %d rows", stats.RPS, len(stats.Stats))
+	}
+	for _, r := range stats.Stats {
+		if r["current_rps"] != 0.0 || r["current_fail_per_sec"] != 0.0 || r["num_requests"] == 0.0 {
+			t.Errorf("after the stop: row %v", r)
+		}
+	}
+	for k, v := range stats.Pct {
+		if v != 0.0 {
+			t.Errorf("after the stop: %s = %v", k, v)
+		}
+	}
+	b.noErrors()
+}
