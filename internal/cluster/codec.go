@@ -66,7 +66,9 @@ func encodeTiming(t *stats.Timing) (*pb.Timing, error) {
 const maxDeltaBins = 8 << 20
 
 // DecodeDelta is the inverse of EncodeDelta. Strings longer than the
-// master keeps are cut (limits.go); keys that become equal are merged.
+// master keeps are cut, and failures and exceptions beyond the rows one
+// report may hold are counted in one overflow row each (limits.go); keys
+// that become equal are merged.
 func DecodeDelta(p *pb.Delta) (*stats.Delta, error) {
 	d, _, err := decodeDelta(p)
 	return d, err
@@ -125,6 +127,9 @@ func decodeDelta(p *pb.Delta) (*stats.Delta, int, error) {
 			return nil, 0, fmt.Errorf("error %s %s: negative count", cut(pe.Method, maxMethodLen), cut(pe.Name, 64))
 		}
 		k := stats.ErrorKey{Method: cut(pe.Method, maxMethodLen), Name: cut(pe.Name, maxNameLen), Error: cut(pe.Error, maxErrorLen)}
+		if _, ok := d.Errors[k]; !ok && len(d.Errors) >= maxErrorsPerReport {
+			k = otherErrorKey
+		}
 		if _, ok := d.Errors[k]; !ok {
 			cost += rowCost + len(k.Method) + len(k.Name) + len(k.Error)
 		}
@@ -135,6 +140,9 @@ func decodeDelta(p *pb.Delta) (*stats.Delta, int, error) {
 			return nil, 0, fmt.Errorf("exception: negative count")
 		}
 		k := stats.ExceptionKey{Message: cut(px.Message, maxMessageLen), Traceback: cut(px.Traceback, maxTracebackLen)}
+		if _, ok := d.Exceptions[k]; !ok && len(d.Exceptions) >= maxExceptionsPerReport {
+			k = otherExceptionKey
+		}
 		if _, ok := d.Exceptions[k]; !ok {
 			cost += rowCost + len(k.Message) + len(k.Traceback)
 		}

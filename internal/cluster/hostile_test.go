@@ -143,13 +143,6 @@ func TestHostileWorkers(t *testing.T) {
 		{"100k names", func(test uint64) *pb.WorkerMessage {
 			return reportMsg(1, test, entries(100_000, func(i int) string { return fmt.Sprint("/n", i) }, nil))
 		}, "a report with 100000 request names"},
-		{"10k failures", func(test uint64) *pb.WorkerMessage {
-			d := &pb.Delta{}
-			for i := range 10_000 {
-				d.Errors = append(d.Errors, &pb.ErrorCount{Method: "GET", Name: "/x", Error: fmt.Sprint("e", i), Count: 1})
-			}
-			return reportMsg(1, test, d)
-		}, "10000 distinct failures"},
 	}
 	for i, tc := range refused {
 		t.Run(tc.name, func(t *testing.T) {
@@ -181,7 +174,19 @@ func TestHostileWorkers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, ok := next(big, 5*time.Second, (*pb.MasterMessage).GetAck, func(a *pb.Ack) bool { return a.GetSeq() == 3 }); !ok {
+	// 10,000 distinct failures and 5,000 exceptions: counted, in bounded
+	// rows (an honest worker can have many when errors carry ids).
+	many := &pb.Delta{}
+	for i := range 10_000 {
+		many.Errors = append(many.Errors, &pb.ErrorCount{Method: "GET", Name: "/x", Error: fmt.Sprint("e", i), Count: 1})
+	}
+	for i := range 5_000 {
+		many.Exceptions = append(many.Exceptions, &pb.ExceptionCount{Message: fmt.Sprint("x", i), Count: 1})
+	}
+	if err := big.send(reportMsg(4, test, many)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := next(big, 5*time.Second, (*pb.MasterMessage).GetAck, func(a *pb.Ack) bool { return a.GetSeq() == 4 }); !ok {
 		t.Fatal("the big reports were not acknowledged")
 	}
 	time.Sleep(300 * time.Millisecond) // a collection
@@ -206,15 +211,27 @@ func TestHostileWorkers(t *testing.T) {
 			t.Errorf("a name of %d bytes was kept", len(e.Name))
 		}
 	}
+	var evilFailures int64
 	for _, e := range sum.Errors {
 		if e.Occurrences < 0 || len(e.Error) > maxErrorLen+len("…") {
 			t.Errorf("failure row: %d occurrences, error of %d bytes", e.Occurrences, len(e.Error))
 		}
+		if e.Name == "/x" || e.Error == otherErrorKey.Error {
+			evilFailures += e.Occurrences
+		}
 	}
+	if len(sum.Errors) > maxErrorsPerReport+2 || evilFailures != 10_000 {
+		t.Errorf("%d failure rows counting %d of the 10,000 failures", len(sum.Errors), evilFailures)
+	}
+	var exceptions int64
 	for _, x := range sum.Exceptions {
 		if len(x.Traceback) > maxTracebackLen+len("…") {
 			t.Errorf("a traceback of %d bytes was kept", len(x.Traceback))
 		}
+		exceptions += x.Count
+	}
+	if len(sum.Exceptions) > maxExceptionsPerReport+1 || exceptions != 5_000+3 {
+		t.Errorf("%d exception rows counting %d exceptions, want 5,003", len(sum.Exceptions), exceptions)
 	}
 	for _, w := range c.m.Workers() {
 		if math.IsNaN(w.CPUPercent) || w.Users < 0 {

@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -186,8 +188,11 @@ func connectFake(t *testing.T, cc *grpc.ClientConn, token string, hello *pb.Hell
 	}
 	f := &fakeWorker{stream: stream, cancel: cancel, msgs: make(chan *pb.MasterMessage, 64), err: make(chan error, 1)}
 	t.Cleanup(cancel)
-	if err := stream.Send(&pb.WorkerMessage{Msg: &pb.WorkerMessage_Hello{Hello: hello}}); err != nil {
+	// A stream the master already ended fails Send with io.EOF; Recv
+	// below then returns the master's status.
+	if err := stream.Send(&pb.WorkerMessage{Msg: &pb.WorkerMessage_Hello{Hello: hello}}); err != nil && !errors.Is(err, io.EOF) {
 		f.err <- err
+		close(f.msgs)
 		return f
 	}
 	go func() {

@@ -33,9 +33,10 @@ const (
 	// number, and folds further names into one "other" entry per method.
 	DefaultMaxNames = stats.DefaultMaxNames
 
-	// maxRecvMessage bounds one message from a worker. A report of 1,000
-	// names with wide histograms is about 4 MB.
-	maxRecvMessage = 16 << 20
+	// maxRecvMessage bounds one message from a worker: an honest report at
+	// every bound below (names, failures, exceptions at their longest)
+	// is about 30 MB.
+	maxRecvMessage = maxMessage
 	// Strings of the hello: a longer one refuses the worker.
 	maxIDLen      = 128
 	maxRegionLen  = 64
@@ -52,16 +53,14 @@ const (
 	maxTracebackLen = 16 << 10
 	// maxMethods allows for a worker's overflow entry per method.
 	maxMethods = 64
-	// Rows of one report beyond the request names.
+	// Failures and exceptions one report keeps apart, and one test over
+	// every worker; further ones are counted in otherErrorKey and
+	// otherExceptionKey (an honest worker has many distinct ones when the
+	// target's errors carry ids).
 	maxErrorsPerReport     = 1000
 	maxExceptionsPerReport = 1000
-	// maxErrorKeys and maxExceptionKeys bound the distinct failures and
-	// exceptions of one test over every worker; later ones are counted
-	// under otherError / otherException.
-	maxErrorKeys     = 2000
-	maxExceptionKeys = 1000
-	otherError       = "(other errors over the master's limit)"
-	otherException   = "(other exceptions over the master's limit)"
+	maxErrorKeys           = 2000
+	maxExceptionKeys       = 1000
 	// maxRegions bounds the regions of one test with their own statistics
 	// (each keeps a row per request name); further regions count under
 	// otherRegion. The per-worker statistics of a test are bounded at
@@ -77,9 +76,15 @@ const (
 	maxMemoryBytes  = 1 << 50
 	maxCPUCount     = 1 << 16
 	// maxPendingCost bounds the decoded reports waiting for the next
-	// collection (about their bytes, see deltaCost); a worker whose report
+	// collection (about their bytes, see decodeDelta); a worker whose report
 	// would go over waits, which slows its stream, until they are taken.
 	maxPendingCost = 128 << 20
+)
+
+// The overflow rows of failures and exceptions.
+var (
+	otherErrorKey     = stats.ErrorKey{Error: "(other errors over the master's limit)"}
+	otherExceptionKey = stats.ExceptionKey{Message: "(other exceptions over the master's limit)"}
 )
 
 // invalidError is a message no honest worker sends: the master
@@ -179,12 +184,6 @@ func checkReport(d *pb.Delta, maxNames int) error {
 	// (Prepare) and folds later ones into one entry per method.
 	if limit := maxNames + maxMethods; maxNames > 0 && len(d.Entries) > limit {
 		return invalid("a report with %d request names, more than --max-names %d allows", len(d.Entries), maxNames)
-	}
-	if len(d.Errors) > maxErrorsPerReport {
-		return invalid("a report with %d distinct failures, more than %d", len(d.Errors), maxErrorsPerReport)
-	}
-	if len(d.Exceptions) > maxExceptionsPerReport {
-		return invalid("a report with %d distinct exceptions, more than %d", len(d.Exceptions), maxExceptionsPerReport)
 	}
 	for _, e := range d.Entries {
 		if e.Requests < 0 || e.Failures < 0 || e.ContentBytes < 0 {

@@ -111,9 +111,8 @@ func (m *Master) foldLocked(d *stats.Delta) {
 			continue
 		}
 		delete(d.Errors, k)
-		o := stats.ErrorKey{Method: k.Method, Name: k.Name, Error: otherError}
-		d.Errors[o] = stats.AddCounts(d.Errors[o], n)
-		t.errors[o] = true
+		d.Errors[otherErrorKey] = stats.AddCounts(d.Errors[otherErrorKey], n)
+		t.errors[otherErrorKey] = true
 	}
 	for k, n := range d.Exceptions {
 		if t.exceptions[k] {
@@ -124,9 +123,8 @@ func (m *Master) foldLocked(d *stats.Delta) {
 			continue
 		}
 		delete(d.Exceptions, k)
-		o := stats.ExceptionKey{Message: otherException}
-		d.Exceptions[o] = stats.AddCounts(d.Exceptions[o], n)
-		t.exceptions[o] = true
+		d.Exceptions[otherExceptionKey] = stats.AddCounts(d.Exceptions[otherExceptionKey], n)
+		t.exceptions[otherExceptionKey] = true
 	}
 }
 
