@@ -707,6 +707,31 @@ func TestLocustExamplePorts(t *testing.T) {
 		}
 	})
 
+	t.Run("weights_and_class_arguments", func(t *testing.T) {
+		t.Parallel()
+		users := func(pt *portTarget) map[string]int {
+			m := map[string]int{}
+			for _, reqs := range pt.bySID() {
+				m[reqs[0].Path]++
+			}
+			return m
+		}
+		pt := newPortTarget(t, okHandler)
+		r, _ := runPort(t, "weights.star", "--host", pt.URL, "-u", "8", "-r", "100", "-t", "300ms")
+		if got := users(pt); r.code != 0 || fmt.Sprint(got) != "map[/mobile:2 /web:6]" {
+			t.Errorf("exit %d, users %v: want 6 web and 2 mobile", r.code, got)
+		}
+		pt = newPortTarget(t, okHandler)
+		r, _ = runPort(t, "weights.star", "--host", pt.URL, "-u", "4", "-r", "100", "-t", "300ms", "MobileUser")
+		if got := users(pt); r.code != 0 || fmt.Sprint(got) != "map[/mobile:4]" {
+			t.Errorf("exit %d, users %v: want the 4 users all mobile", r.code, got)
+		}
+		bad := runMain(t, "run", "-f", filepath.Join("testdata", "locust", "weights.star"), "--headless", "--host", pt.URL, "-t", "1s", "DesktopUser")
+		if want := "DesktopUser is not a user class of testdata/locust/weights.star (it has MobileUser, WebUser)"; bad.code != ExitConfig || !strings.Contains(bad.stderr, want) {
+			t.Errorf("an unknown class: exit %d, %q; want %d and %q", bad.code, bad.stderr, ExitConfig, want)
+		}
+	})
+
 	t.Run("wait_functions", func(t *testing.T) {
 		t.Parallel()
 		pt := newPortTarget(t, okHandler)

@@ -71,7 +71,7 @@ func (app *App) masterCmd() *cobra.Command {
 	o := &testOptions{}
 	mo := &masterOptions{}
 	cmd := &cobra.Command{
-		Use:   "master -f SCRIPT [flags]",
+		Use:   "master -f SCRIPT [flags] [CLASS...]",
 		Short: "Coordinate workers in one or many regions and merge their statistics",
 		Long: `Run the master of a distributed test. Workers (stampede worker) dial the
 master on --master-bind-port; the master sends them the script, their share
@@ -92,12 +92,14 @@ A master that listens on a non-loopback address requires a cluster token
 --insecure is given. --tls-cert/--tls-key serve the worker port (and the web
 UI) over TLS. See docs/distributed.md.
 
+Arguments after the flags name the user classes to run, as for run.
+
 Exit codes: as for run; 4 when the expected workers did not connect within
 --expect-workers-max-wait (no load was sent).`,
 		Example: `  export STAMPEDE_CLUSTER_TOKEN=$(openssl rand -hex 32)
   stampede master -f test.star --headless -u 300 -r 30 -t 10m --expect-workers 3 --csv out/run
   stampede worker --master-host master.example.com --region westeurope`,
-		Args: noArgs,
+		Args: o.classArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return app.master(cmd.Context(), o, mo)
 		},

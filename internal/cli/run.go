@@ -45,6 +45,7 @@ type testOptions struct {
 	vars           []string
 	tags           []string // -T/--tags
 	excludeTags    []string // -E/--exclude-tags
+	classes        []string // positional CLASS...: run only these user classes
 	exitOnError    int
 	ci             ciOptions // --html, --threshold, --abort-on-fail, --results-url, --run-id (ci.go)
 	http2          bool
@@ -119,6 +120,11 @@ func (o *testOptions) loadScript() (*script.Script, error) {
 	if _, err := s.SelectTags(o.tags, o.excludeTags); err != nil {
 		return nil, configErr("-T/--tags, -E/--exclude-tags: %v", err)
 	}
+	for _, c := range o.classes {
+		if s.Class(c) == nil {
+			return nil, configErr("%s is not a user class of %s (it has %s)", c, o.file, strings.Join(classNames(s), ", "))
+		}
+	}
 	if o.host == "" && s.Host == "" && s.UsesHTTP() {
 		for _, c := range s.Classes {
 			if c.Host == "" {
@@ -143,14 +149,37 @@ func (o *testOptions) params(s *script.Script) engine.Params {
 		host = s.Host
 	}
 	return engine.Params{Users: o.users, SpawnRate: o.spawnRate, RunTime: o.runTime, Host: host,
-		Tags: o.tags, ExcludeTags: o.excludeTags, Iterations: o.iterations}
+		Tags: o.tags, ExcludeTags: o.excludeTags, Iterations: o.iterations, Classes: o.classes}
+}
+
+// classArgs takes the positional arguments as the user classes to run,
+// as Locust's `locust -f locustfile.py WebUser MobileUser` does. A .star
+// file among them is a script given without -f; with a secret flag on
+// the command line an argument may be that flag's value, so it is not
+// echoed back (noArgs says so).
+func (o *testOptions) classArgs(cmd *cobra.Command, args []string) error {
+	for _, a := range args {
+		if strings.HasSuffix(a, ".star") || secretOnCommandLine(cmd) {
+			return noArgs(cmd, []string{a})
+		}
+	}
+	o.classes = args
+	return nil
+}
+
+func classNames(s *script.Script) []string {
+	names := make([]string, len(s.Classes))
+	for i, c := range s.Classes {
+		names[i] = c.Name
+	}
+	return names
 }
 
 func (app *App) runCmd() *cobra.Command {
 	o := &testOptions{}
 	prof := &profileOptions{} // hidden --cpuprofile/--memprofile (bench/engine)
 	cmd := &cobra.Command{
-		Use:   "run -f SCRIPT [flags]",
+		Use:   "run -f SCRIPT [flags] [CLASS...]",
 		Short: "Run a load test on this machine",
 		Long: `Run a load test on this machine.
 
@@ -158,6 +187,9 @@ With --headless the test starts at once and ends after --run-time (or on
 Ctrl-C); results are printed and written to the --csv / --json files. On
 Ctrl-C or SIGTERM the users stop, requests in flight complete and are
 counted, and every output is still written.
+
+Arguments after the flags name the user classes to run (all when none are
+given), as with Locust's "locust -f locustfile.py WebUser".
 
 Exit codes: 0 success; 1 a threshold failed, a request failed or a task
 raised a script error (--exit-code-on-error, default 1), or no request
@@ -167,7 +199,7 @@ was over (with the web UI: while a test was running).`,
 		Example: `  stampede demo &
   stampede run -f examples/shop.star --headless -u 20 -r 10 -t 15s
   stampede run -f test.star --headless -u 100 -r 10 -t 5m --host https://staging.example.com --csv out/run`,
-		Args: noArgs,
+		Args: o.classArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return prof.around(func() error { return app.run(cmd.Context(), o) })
 		},

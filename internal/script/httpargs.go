@@ -129,7 +129,7 @@ func (a *reqArgs) unpack(fn string, args starlark.Tuple, kwargs []starlark.Tuple
 		}
 		i := keywordIndex(k)
 		if i < 0 {
-			return fmt.Errorf("%s: unexpected keyword argument %q (accepted: %s)", fn, k, strings.Join(httpKeywords[:], ", "))
+			return fmt.Errorf("%s: unexpected keyword argument %q%s (accepted: %s)", fn, k, keywordHint(k), strings.Join(httpKeywords[:], ", "))
 		}
 		if a.kw[i] != nil {
 			return fmt.Errorf("%s: got multiple values for parameter %s", fn, k)
@@ -145,6 +145,18 @@ func (a *reqArgs) unpack(fn string, args starlark.Tuple, kwargs []starlark.Tuple
 		}
 	}
 	return nil
+}
+
+// keywordHint says what a Locust or requests keyword that u.http does not
+// take becomes, for the error that refuses it.
+func keywordHint(k string) string {
+	switch k {
+	case "catch_response":
+		return ": not needed, r.failure() and r.success() work on every response"
+	case "stream":
+		return ": bodies are read whole (up to --max-body)"
+	}
+	return ""
 }
 
 func keywordIndex(k string) int {

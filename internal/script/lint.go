@@ -122,8 +122,8 @@ func lintCall(call *syntax.CallExpr) []string {
 		case *syntax.BinaryExpr:
 			if kw, ok := a.X.(*syntax.Ident); ok && a.Op == syntax.EQ {
 				if !slices.Contains(keywords, kw.Name) {
-					msgs = append(msgs, fmt.Sprintf("%s: %s: unexpected keyword argument %q (accepted: %s)",
-						kw.NamePos, callee, kw.Name, strings.Join(keywords, ", ")))
+					msgs = append(msgs, fmt.Sprintf("%s: %s: unexpected keyword argument %q%s (accepted: %s)",
+						kw.NamePos, callee, kw.Name, keywordHint(kw.Name), strings.Join(keywords, ", ")))
 				}
 				continue
 			}

@@ -19,6 +19,8 @@ func TestStaticChecks(t *testing.T) {
 	}{
 		{"unknown http keyword", "def t(u):\n    u.http.get('/x', parms={'a': 1})\n" + cls,
 			`^test\.star:2:22: u\.http\.get: unexpected keyword argument "parms" \(accepted: path, params, data, .*\)$`},
+		{"Locust's catch_response", "def t(u):\n    u.http.get('/x', catch_response=True)\n" + cls,
+			`^test\.star:2:22: u\.http\.get: unexpected keyword argument "catch_response": not needed, r\.failure\(\) and r\.success\(\) work on every response \(accepted: .*\)$`},
 		{"too many positional", "def t(u):\n    u.http.get('/x', {}, {'h': 'v'})\n" + cls,
 			`^test\.star:2:15: u\.http\.get takes at most 2 positional arguments \(path, params\), got 3: pass the others by name$`},
 		{"request's method is positional", "def t(u):\n    u.http.request('GET', '/x')\n" + cls, ""},

@@ -147,6 +147,7 @@ func TestRequestArgumentErrors(t *testing.T) {
 		{`u.http.post("/x", "a", {}, 3)`, "post: got 4 positional arguments, want at most 3"},
 		{`u.http.request("POST", "/x", {"a": 1})`, "request: got 3 positional arguments, want at most 2 (request(method, path, ...))"},
 		{`u.http.get("/x", foo=1)`, `get: unexpected keyword argument "foo" (accepted: params, data,`},
+		{`u.http.get("/x", **{"stream": True})`, `get: unexpected keyword argument "stream": bodies are read whole (up to --max-body) (accepted:`},
 		{`u.http.post("/x", "a", data="b")`, "post: got multiple values for parameter data"},
 		{`u.http.get("/x", path="/y")`, "get: got multiple values for parameter path"},
 		{`u.http.post("/x", json={}, data="b")`, "post: json= cannot be combined with data= or files="},
