@@ -56,7 +56,7 @@ and setup(ctx)/teardown(ctx, data) signatures; and it calls shape(0).`,
 			return err
 		},
 	}
-	cmd.Flags().StringVarP(&o.file, "file", "f", "", "test script (.star) to check")
+	cmd.Flags().StringVarP(&o.file, "file", "f", "", "test script to check: a .star file, a folder (its test.star) or a bundle (.tar.gz from stampede bundle)")
 	cmd.Flags().StringArrayVar(&o.vars, "var", nil, "KEY=VALUE visible to the script as vars[KEY] (repeatable)")
 	registerTags(cmd.Flags(), &o.tags, &o.excludeTags)
 	return cmd

@@ -57,7 +57,7 @@ type testOptions struct {
 }
 
 func (o *testOptions) register(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.file, "file", "f", "", "test script (.star) to run")
+	fs.StringVarP(&o.file, "file", "f", "", "test script to run: a .star file, a folder (its test.star) or a bundle (.tar.gz from stampede bundle)")
 	fs.IntVarP(&o.users, "users", "u", 1, "peak number of concurrent users")
 	fs.Float64VarP(&o.spawnRate, "spawn-rate", "r", 1, "users to start (or stop) per second")
 	durationFlag(fs, &o.runTime, "run-time", "t", "stop after this long, e.g. 30s, 5m, 1h30m (default: until stopped)")
@@ -106,7 +106,16 @@ func (o *testOptions) loadScript() (*script.Script, error) {
 	if err != nil {
 		return nil, configErr("%v", err)
 	}
-	s, err := script.LoadFile(o.file, script.Options{Vars: vars})
+	file, err := mainScript(o.file)
+	if err != nil {
+		return nil, err
+	}
+	var s *script.Script
+	if isBundle(file) {
+		s, err = loadBundle(file, script.Options{Vars: vars})
+	} else {
+		s, err = script.LoadFile(file, script.Options{Vars: vars})
+	}
 	if err != nil {
 		var le *script.LoadError
 		if errors.As(err, &le) && le.Backtrace != "" {
