@@ -28,7 +28,9 @@ func TestAutostartAutoquit(t *testing.T) {
 	}
 	prefix := filepath.Join(tmp, "out", "auto")
 	p := startStampede(t, bin, "run", "-f", scriptFile, "--web-host", "0.0.0.0", "--web-insecure-no-auth", "--web-port", "0",
-		"--autostart", "-u", "4", "-r", "4", "-t", "3s", "--autoquit", "1", "--csv", prefix, "--json", prefix+".json")
+		"--autostart", "-u", "4", "-r", "4", "-t", "3s", "--autoquit", "1", "--csv", prefix, "--json", prefix+".json",
+		"--exit-code-on-error", "0", // the script fails some requests on purpose
+		"-E", "admin") // as the browser test's start form: checkStatsCSV expects it
 	url := strings.Replace(p.url, "localhost", "127.0.0.1", 1)
 	client := &http.Client{Timeout: 15 * time.Second}
 	// While it runs, the API shows the autostarted test.
