@@ -96,11 +96,12 @@ func Used() int64 {
 	return int64(s[0].Value.Uint64()) - int64(s[1].Value.Uint64())
 }
 
-// Watch checks Used every interval until ctx ends; the first time it is
-// above limit, exceeded is called (once, on Watch's goroutine) and Watch
-// returns. Unless GOMEMLIMIT is set, the runtime's soft limit is set just
-// under limit first, so the collector works harder before the guard
-// gives up on garbage that could still be freed.
+// Watch checks Used every interval until ctx ends. When it passes
+// limit, exceeded is called (on Watch's goroutine); it is called again
+// only after use has come back under rearm (a web UI process that runs
+// another test). Unless GOMEMLIMIT is set, the runtime's soft limit is
+// set just under limit first, so the collector works harder before the
+// guard gives up on garbage that could still be freed.
 func Watch(ctx context.Context, limit int64, interval time.Duration, exceeded func(used int64)) {
 	if limit <= 0 {
 		return
@@ -108,6 +109,8 @@ func Watch(ctx context.Context, limit int64, interval time.Duration, exceeded fu
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(int64(float64(limit) * Fraction))
 	}
+	rearm := int64(float64(limit) * 0.8)
+	armed := true
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -115,9 +118,12 @@ func Watch(ctx context.Context, limit int64, interval time.Duration, exceeded fu
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if used := Used(); used > limit {
+			switch used := Used(); {
+			case armed && used > limit:
+				armed = false
 				exceeded(used)
-				return
+			case !armed && used < rearm:
+				armed = true
 			}
 		}
 	}
