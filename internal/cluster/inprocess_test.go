@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -165,5 +166,23 @@ func TestInProcessOpenModelLimitsFollowRebalance(t *testing.T) {
 	}
 	if sum.Total.Requests != tg.total.Load() {
 		t.Errorf("master counted %d requests, target saw %d", sum.Total.Requests, tg.total.Load())
+	}
+}
+
+// TestRefusalsLoggedOnceASecond: a flood of refused workers makes one log
+// line a second, which counts the ones in between; worker-supplied
+// strings are cut.
+func TestRefusalsLoggedOnceASecond(t *testing.T) {
+	var buf bytes.Buffer
+	m := &Master{cfg: MasterConfig{Log: slog.New(slog.NewTextHandler(&buf, nil))}}
+	long := strings.Repeat("w", 1<<20)
+	for range 1000 {
+		m.logRefusal("worker refused", long, "eu", "the master already has 2 workers")
+	}
+	time.Sleep(1100 * time.Millisecond)
+	m.logRefusal("worker refused", "last", "eu", "the master already has 2 workers")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[1], "not_logged_since=999") || len(lines[0]) > 1024 {
+		t.Fatalf("log:\n%s", cut(buf.String(), 4096))
 	}
 }

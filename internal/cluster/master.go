@@ -103,12 +103,16 @@ type Master struct {
 	// pendingCost is about the bytes held in pending (maxPendingCost).
 	pendingCost int
 	lost        []output.LostWorker
-	lostOmitted int           // lost workers beyond maxLost
-	changed     chan struct{} // closed and replaced whenever worker state changes
-	gen         uint64
-	closed      bool
-	monitor     context.CancelFunc
-	monDone     chan struct{}
+	lostOmitted int // lost workers beyond maxLost
+	// refusedAt is when a refusal was last logged; refusedQuiet counts
+	// those not logged since.
+	refusedAt    time.Time
+	refusedQuiet int
+	changed      chan struct{} // closed and replaced whenever worker state changes
+	gen          uint64
+	closed       bool
+	monitor      context.CancelFunc
+	monDone      chan struct{}
 }
 
 type testState struct {

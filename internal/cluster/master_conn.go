@@ -83,8 +83,7 @@ func (m *Master) Connect(stream pb.Cluster_ConnectServer) error {
 		return status.Error(codes.DeadlineExceeded, "no hello within 10s")
 	}
 	if err := checkHello(hello); err != nil {
-		m.cfg.Log.Error("worker refused", "worker", logID(hello.GetWorkerId()), "reason", err)
-		_ = stream.Send(&pb.MasterMessage{Msg: &pb.MasterMessage_Reject{Reject: &pb.Reject{Reason: err.Error()}}})
+		m.refuse(stream, hello, err.Error())
 		return nil
 	}
 	ok, same := versionsCompatible(m.cfg.Version, hello.Version)
@@ -94,8 +93,7 @@ func (m *Master) Connect(stream pb.Cluster_ConnectServer) error {
 	}
 	if !ok {
 		reason := fmt.Sprintf("version mismatch: worker %s runs stampede %s, the master runs %s; workers must run the same major.minor release as the master (a patch difference is accepted)", hello.WorkerId, hello.Version, m.cfg.Version)
-		m.cfg.Log.Error("worker refused", "worker", hello.WorkerId, "region", hello.Region, "reason", reason)
-		_ = stream.Send(&pb.MasterMessage{Msg: &pb.MasterMessage_Reject{Reject: &pb.Reject{Reason: reason}}})
+		m.refuse(stream, hello, reason)
 		return nil
 	}
 
@@ -104,8 +102,7 @@ func (m *Master) Connect(stream pb.Cluster_ConnectServer) error {
 	c := &masterConn{out: newQueue[*pb.MasterMessage](), cancel: cancel}
 	w, err := m.join(hello, c)
 	if err != nil {
-		m.cfg.Log.Error("worker refused", "worker", hello.WorkerId, "region", hello.Region, "reason", err)
-		_ = stream.Send(&pb.MasterMessage{Msg: &pb.MasterMessage_Reject{Reject: &pb.Reject{Reason: err.Error()}}})
+		m.refuse(stream, hello, err.Error())
 		return nil
 	}
 	sendDone := make(chan struct{})
@@ -126,7 +123,7 @@ func (m *Master) Connect(stream pb.Cluster_ConnectServer) error {
 		if err := m.handle(w, c, msg); err != nil {
 			// Only a broken or hostile worker sends this: refuse it for
 			// good (an honest one exits with the reason) and close.
-			m.cfg.Log.Error("worker disconnected: it sent an invalid message", "worker", w.id, "region", w.region, "reason", err)
+			m.logRefusal("worker disconnected: it sent an invalid message", w.id, w.region, err.Error())
 			c.send(&pb.MasterMessage{Msg: &pb.MasterMessage_Reject{Reject: &pb.Reject{Reason: "invalid message: " + err.Error()}}})
 			for deadline := time.Now().Add(time.Second); c.out.len() > 0 && time.Now().Before(deadline); {
 				time.Sleep(10 * time.Millisecond)
@@ -139,6 +136,29 @@ func (m *Master) Connect(stream pb.Cluster_ConnectServer) error {
 	<-sendDone
 	m.leave(w, c, recvErr)
 	return nil
+}
+
+// refuse sends a worker its refusal, which it exits with.
+func (m *Master) refuse(stream pb.Cluster_ConnectServer, h *pb.Hello, reason string) {
+	m.logRefusal("worker refused", h.GetWorkerId(), h.GetRegion(), reason)
+	_ = stream.Send(&pb.MasterMessage{Msg: &pb.MasterMessage_Reject{Reject: &pb.Reject{Reason: reason}}})
+}
+
+// logRefusal logs a refused or disconnected worker, at most one a second:
+// the ones in between are counted in the next line, so a flood of fake
+// workers cannot flood the log. Worker-supplied strings are cut.
+func (m *Master) logRefusal(msg, id, region, reason string) {
+	m.mu.Lock()
+	now := time.Now()
+	if now.Sub(m.refusedAt) < time.Second {
+		m.refusedQuiet++
+		m.mu.Unlock()
+		return
+	}
+	quiet := m.refusedQuiet
+	m.refusedAt, m.refusedQuiet = now, 0
+	m.mu.Unlock()
+	m.cfg.Log.Error(msg, "worker", logID(id), "region", logID(region), "reason", cut(reason, 512), "not_logged_since", quiet)
 }
 
 // sendLoop sends the queued messages; a heartbeat goes out when nothing

@@ -24,7 +24,6 @@ func (m *Master) admitLocked() error {
 		}
 	}
 	if active >= m.cfg.MaxWorkers {
-		m.cfg.Log.Warn("worker refused: --max-workers reached", "max_workers", m.cfg.MaxWorkers)
 		return fmt.Errorf("the master already has %d workers, its --max-workers; raise it or stop some workers", m.cfg.MaxWorkers)
 	}
 	if len(m.workers) >= 2*m.cfg.MaxWorkers && oldest != nil {
