@@ -123,13 +123,30 @@ func pathArg(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple, 
 	return path, nil
 }
 
-// dataCSV is data.csv(path, delimiter=","): a frozen list of dicts, one
-// per row, keyed by the header row (as Python's csv.DictReader).
+// dataCSV is data.csv(path, delimiter=",", fieldnames=None): a frozen
+// list of dicts, one per row, keyed by the header row, or by fieldnames
+// for a file without one (as Python's csv.DictReader).
 func dataCSV(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	delim := ","
-	path, err := pathArg(b, args, kwargs, "delimiter?", &delim)
+	var fields starlark.Sequence
+	path, err := pathArg(b, args, kwargs, "delimiter?", &delim, "fieldnames?", &fields)
 	if err != nil {
 		return nil, err
+	}
+	var header []string
+	if fields != nil {
+		it := fields.Iterate()
+		defer it.Done()
+		for x := starlark.Value(nil); it.Next(&x); {
+			f, ok := starlark.AsString(x)
+			if !ok {
+				return nil, fmt.Errorf("%s: fieldnames must be strings, got %s", b.Name(), x.Type())
+			}
+			header = append(header, f)
+		}
+		if len(header) == 0 {
+			return nil, fmt.Errorf("%s: fieldnames is empty", b.Name())
+		}
 	}
 	if len([]rune(delim)) != 1 || delim == "\"" || delim == "\n" || delim == "\r" {
 		return nil, fmt.Errorf("%s: delimiter must be one character other than a quote or a line break, got %q", b.Name(), delim)
@@ -138,7 +155,7 @@ func dataCSV(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 	if err != nil {
 		return nil, err
 	}
-	rows, err := parseCSV(name, bytes.TrimPrefix(src, utf8BOM), []rune(delim)[0])
+	rows, err := parseCSV(name, bytes.TrimPrefix(src, utf8BOM), []rune(delim)[0], header)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", b.Name(), err)
 	}
@@ -146,24 +163,33 @@ func dataCSV(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 	return rows, nil
 }
 
-func parseCSV(name string, src []byte, delim rune) (*starlark.List, error) {
+// parseCSV reads the rows of a CSV file, keyed by header, or by its first
+// row when header is nil.
+func parseCSV(name string, src []byte, delim rune, header []string) (*starlark.List, error) {
 	r := csv.NewReader(bytes.NewReader(src))
 	r.Comma = delim
-	header, err := r.Read()
-	if err == io.EOF {
-		return nil, fmt.Errorf("%s is empty: its first row must be the header (the column names)", name)
-	}
-	if err != nil {
-		return nil, csvError(name, err)
+	where := name + ":1: "
+	if header == nil {
+		var err error
+		header, err = r.Read()
+		if err == io.EOF {
+			return nil, fmt.Errorf("%s is empty: its first row must be the header (the column names), or give fieldnames=[...]", name)
+		}
+		if err != nil {
+			return nil, csvError(name, err)
+		}
+	} else {
+		r.FieldsPerRecord = len(header)
+		where = "fieldnames: "
 	}
 	keys := make([]starlark.Value, len(header))
 	seen := make(map[string]int, len(header))
 	for i, h := range header {
 		if h == "" {
-			return nil, fmt.Errorf("%s:1: column %d of the header has no name", name, i+1)
+			return nil, fmt.Errorf("%scolumn %d of the header has no name", where, i+1)
 		}
 		if j, dup := seen[h]; dup {
-			return nil, fmt.Errorf("%s:1: columns %d and %d of the header are both named %q", name, j+1, i+1, h)
+			return nil, fmt.Errorf("%scolumns %d and %d of the header are both named %q", where, j+1, i+1, h)
 		}
 		seen[h] = i
 		keys[i] = starlark.String(h)

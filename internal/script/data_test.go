@@ -18,6 +18,7 @@ func TestDataFiles(t *testing.T) {
 		"main.star": `
 users = data.csv("data/users.csv")
 semi = data.csv("data/semi.csv", delimiter=";")
+plain = data.csv("data/plain.csv", fieldnames=("username", "password"))
 urls = data.lines("urls.txt")
 cfg = data.json("cfg.json")
 blob = data.read("data/blob.bin")
@@ -29,6 +30,7 @@ v = user(tasks=[t], host="http://h.test")
 		"lib.star":       "",
 		"data/users.csv": "\xef\xbb\xbfusername,password,note\r\nalice,a1,\"hello, \"\"world\"\"\"\r\nbob,b2,\"two\nlines\"\r\n",
 		"data/semi.csv":  "a;b\n1;2\n",
+		"data/plain.csv": "alice,a1\nbob,\"b,2\"\n",
 		"data/blob.bin":  "\xef\xbb\xbf\x00\x01binary",
 		"urls.txt":       "/a\r\n\r\n/b\n/c",
 		"cfg.json":       `{"rate": 5, "names": ["x", "y"]}`,
@@ -45,6 +47,7 @@ v = user(tasks=[t], host="http://h.test")
 	for name, want := range map[string]string{
 		"users":  `[{"username": "alice", "password": "a1", "note": "hello, \"world\""}, {"username": "bob", "password": "b2", "note": "two\nlines"}]`,
 		"semi":   `[{"a": "1", "b": "2"}]`,
+		"plain":  `[{"username": "alice", "password": "a1"}, {"username": "bob", "password": "b,2"}]`,
 		"nested": `[{"a": "1", "b": "2"}]`,
 		"urls":   `["/a", "/b", "/c"]`,
 		"cfg":    `{"rate": 5, "names": ["x", "y"]}`,
@@ -110,6 +113,10 @@ func TestDataErrors(t *testing.T) {
 		{`x = data.csv("../outer.csv")`, `data.csv("../outer.csv"): the file is outside the script's directory`},
 		{`x = data.lines("/etc/passwd")`, `data.lines("/etc/passwd"): only paths relative to the script are allowed`},
 		{`x = data.csv("ok.csv", delimiter="ab")`, `data.csv: delimiter must be one character`},
+		{`x = data.csv("ok.csv", fieldnames=[])`, `data.csv: fieldnames is empty`},
+		{`x = data.csv("ok.csv", fieldnames=["a", 1])`, `data.csv: fieldnames must be strings, got int`},
+		{`x = data.csv("ok.csv", fieldnames=["a", "a"])`, `data.csv: fieldnames: columns 1 and 2 of the header are both named "a"`},
+		{`x = data.csv("ragged.csv", fieldnames=["a", "b"])`, `data.csv: ragged.csv:3: the row has a different number of fields than the header`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.want, func(t *testing.T) {
