@@ -438,7 +438,7 @@ func TestBrowser(t *testing.T) {
 	)
 
 	run("sort the table by request count",
-		chromedp.Click(chromedp.CSS(`#stats-head th[data-col="2"]`)),
+		chromedp.Click(chromedp.CSS(`#stats-head th[data-key="reqs"] button`)),
 		poll("sorted rows", `(() => {
 			const v = [...document.querySelectorAll("#stats-body tr:not(.spacer) td:nth-child(3)")].map(td => Number(td.textContent.replace(/,/g, "")));
 			return v.length === 3 && v.every((x, i) => i === 0 || v[i-1] >= x);
@@ -580,7 +580,7 @@ func TestBrowser(t *testing.T) {
 	}
 	sortMs, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`(() => {
 		const t0 = performance.now();
-		document.querySelector('#stats-head th[data-col="2"]').click();
+		document.querySelector('#stats-head th[data-key="reqs"] button').click();
 		return performance.now() - t0;
 	})()`))
 	if err != nil {

@@ -30,8 +30,9 @@ type fakeDriver struct {
 	users   int
 	stopped bool
 	regions bool
-	badName bool // also record a request name that is not valid UTF-8
-	nanCPU  bool // list a worker whose CPU use is NaN
+	badName bool     // also record a request name that is not valid UTF-8
+	nanCPU  bool     // list a worker whose CPU use is NaN
+	names   []string // also record a GET of each of these names
 }
 
 func (d *fakeDriver) Apply(_ context.Context, p engine.Params) error {
@@ -79,6 +80,12 @@ func (d *fakeDriver) Collect(now time.Time, add func(stats.Origin, *stats.Delta)
 		f.Requests, f.Failures = 1, 1
 		f.Latency.Record(5 * time.Millisecond)
 		delta.Entries[stats.Key{Method: "POST", Name: "/fail"}] = f
+		for _, name := range d.names {
+			n := stats.NewEntry()
+			n.Requests = 1
+			n.Latency.Record(time.Millisecond)
+			delta.Entries[stats.Key{Method: "GET", Name: name}] = n
+		}
 		if d.badName {
 			b := stats.NewEntry()
 			b.Requests = 1

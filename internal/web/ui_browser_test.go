@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // browser is one headless Chromium for an in-package browser test, with
@@ -315,6 +317,137 @@ func TestBrowserCredentialsInURL(t *testing.T) {
 		if v != 0.0 {
 			t.Errorf("after the stop: %s = %v", k, v)
 		}
+	}
+	b.noErrors()
+}
+
+// TestBrowserStatsTable checks the statistics table: the default columns
+// (p95 and p99 beside the median), the column chooser remembered across a
+// reload, natural name order, and no row below the sticky Aggregated
+// footer while scrolled.
+func TestBrowserStatsTable(t *testing.T) {
+	f := newFixture(t, "", false)
+	names := []string{"name-249", "name-25", "name-250", "name-3"}
+	for i := range 60 {
+		names = append(names, fmt.Sprintf("/page/%d", i))
+	}
+	f.drv.names = names
+	f.start(url.Values{"user_count": {"2"}, "spawn_rate": {"2"}})
+	f.waitRequests()
+	b := newBrowser(t, 1366, 900)
+	headers := `[...document.querySelectorAll("#stats-head th")].map(th => th.textContent).join("|")`
+	b.run("the default columns",
+		chromedp.Navigate(f.ts.URL+"/"),
+		b.poll("rows", `document.querySelectorAll("#stats-body tr:not(.spacer)").length === 66`),
+	)
+	want := "Type|Name|# Requests|# Fails|Median (ms)|95%|99%|Average (ms)|Max (ms)|Current RPS|Current failures/s"
+	if got := evalJS[string](b, headers); got != want {
+		t.Errorf("columns\n got %s\nwant %s", got, want)
+	}
+	// The table fits the window: no horizontal scrolling for p99.
+	if sw := evalJS[float64](b, `(() => { const w = document.getElementById("stats-wrap"); return w.scrollWidth - w.clientWidth; })()`); sw > 0 {
+		t.Errorf("the table scrolls sideways by %g px at 1366 px", sw)
+	}
+
+	b.run("choose columns",
+		chromedp.Click(chromedp.CSS("#col-chooser summary")),
+		chromedp.Click(chromedp.CSS(`#col-list input[value="min"]`)),
+		chromedp.Click(chromedp.CSS(`#col-list input[value="avg"]`)),
+		b.poll("min shown, average hidden", headers+` === "Type|Name|# Requests|# Fails|Median (ms)|95%|99%|Min (ms)|Max (ms)|Current RPS|Current failures/s"`),
+		b.poll("cells follow", `document.querySelector("#stats-body tr:not(.spacer)").children.length === 11`),
+		chromedp.Reload(),
+		b.poll("remembered after a reload", headers+` === "Type|Name|# Requests|# Fails|Median (ms)|95%|99%|Min (ms)|Max (ms)|Current RPS|Current failures/s"`),
+		b.poll("rows", `document.querySelectorAll("#stats-body tr:not(.spacer)").length === 66`),
+	)
+
+	b.run("natural name order",
+		chromedp.Click(chromedp.CSS(`#stats-head th[data-key="name"] button`)),
+		b.poll("sorted by name", `document.querySelector('#stats-head th[data-key="name"]').getAttribute("aria-sort") === "ascending"`),
+	)
+	order := evalJS[string](b, `[...document.querySelectorAll("#stats-body tr:not(.spacer) td.name")].map(td => td.textContent).filter(n => n.startsWith("name-")).join(",")`)
+	if order != "name-3,name-25,name-249,name-250" {
+		t.Errorf("names in order %s, want name-3,name-25,name-249,name-250", order)
+	}
+
+	b.run("the footer covers the end of the scrolled table",
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("stats-wrap").scrollTop = 300`),
+		chromedp.Sleep(200*time.Millisecond),
+		b.shot("31-stats-scrolled"),
+	)
+	// Every pixel row from the footer's top to the end of the box's
+	// visible area is the footer: no scrolled row shows below it, and the
+	// box ends inside the window.
+	below := evalJS[string](b, `(() => {
+		const w = document.getElementById("stats-wrap"), r = w.getBoundingClientRect();
+		if (r.bottom > window.innerHeight) return "the box ends below the window";
+		const foot = document.querySelector("#stats-foot td").getBoundingClientRect();
+		for (let y = Math.ceil(foot.top); y < r.top + w.clientTop + w.clientHeight; y++) {
+			for (const x of [foot.left + 4, r.left + r.width / 2]) {
+				const el = document.elementFromPoint(x, y);
+				if (!el || !el.closest("#stats-foot")) return "at y=" + y + ": " + (el ? el.outerHTML.slice(0, 60) : "nothing");
+			}
+		}
+		return "";
+	})()`)
+	if below != "" {
+		t.Errorf("something other than the Aggregated footer shows at the bottom of the table: %s", below)
+	}
+	b.noErrors()
+}
+
+// TestBrowserKeyboard operates the tabs and the sorting with the keyboard
+// only: arrow keys, Home and End select tabs (aria-selected, one tab in
+// the Tab order), Tab reaches the sort buttons, Enter sorts (aria-sort).
+func TestBrowserKeyboard(t *testing.T) {
+	f := newFixture(t, "", false)
+	f.start(url.Values{"user_count": {"2"}, "spawn_rate": {"2"}})
+	f.waitRequests()
+	b := newBrowser(t, 1366, 900)
+	selected := `[...document.querySelectorAll('[role="tab"]')].filter(b => b.getAttribute("aria-selected") === "true").map(b => b.dataset.tab + ":" + b.tabIndex + ":" + (document.activeElement === b) + ":" + document.getElementById(b.getAttribute("aria-controls")).checkVisibility()).join()`
+	b.run("open", chromedp.Navigate(f.ts.URL+"/"),
+		b.poll("rows", `document.querySelectorAll("#stats-body tr:not(.spacer)").length === 2`),
+		chromedp.Focus(chromedp.ID("tabbtn-stats")),
+		chromedp.KeyEvent(kb.ArrowRight),
+		b.poll("charts selected", selected+` === "charts:0:true:true"`),
+		b.poll("one tab in the Tab order", `document.querySelectorAll('[role="tab"][tabindex="0"]').length === 1`),
+		chromedp.KeyEvent(kb.End),
+		b.poll("the last tab", selected+` === "download:0:true:true"`),
+		chromedp.KeyEvent(kb.ArrowRight),
+		b.poll("wraps to the first", selected+` === "stats:0:true:true"`),
+		chromedp.KeyEvent(kb.ArrowLeft),
+		b.poll("wraps to the last", selected+` === "download:0:true:true"`),
+		chromedp.KeyEvent(kb.Home),
+		b.poll("the first", selected+` === "stats:0:true:true"`),
+	)
+	// Tab from the selected tab into the panel, on to the first sort button.
+	reached := false
+	for range 8 {
+		b.run("tab", chromedp.KeyEvent("\t"))
+		if evalJS[bool](b, `document.activeElement.matches("#stats-head button.sort")`) {
+			reached = true
+			break
+		}
+	}
+	if !reached {
+		t.Fatalf("Tab never reached a sort button; focus is on %s", evalJS[string](b, `document.activeElement.outerHTML.slice(0, 80)`))
+	}
+	b.run("sort with the keyboard",
+		// To the # Requests button: Type, Name, # Requests.
+		chromedp.KeyEvent("\t"), chromedp.KeyEvent("\t"),
+		b.poll("on # Requests", `document.activeElement.textContent === "# Requests"`),
+		chromedp.KeyEvent(kb.Enter),
+		b.poll("descending", `document.querySelector('#stats-head th[data-key="reqs"]').getAttribute("aria-sort") === "descending" &&
+			document.querySelector('#stats-head th[data-key="name"]').getAttribute("aria-sort") === "none"`),
+		chromedp.KeyEvent(" "),
+		b.poll("ascending", `document.querySelector('#stats-head th[data-key="reqs"]').getAttribute("aria-sort") === "ascending"`),
+		b.poll("rows ascending", `(() => {
+			const v = [...document.querySelectorAll("#stats-body tr:not(.spacer) td:nth-child(3)")].map(td => Number(td.textContent.replace(/,/g, "")));
+			return v.length === 2 && v[0] <= v[1];
+		})()`),
+	)
+	// The header is not a live region: its figures change every second.
+	if n := evalJS[int](b, `document.querySelectorAll("header [aria-live], header[aria-live]").length`); n != 0 {
+		t.Errorf("%d live regions in the header", n)
 	}
 	b.noErrors()
 }

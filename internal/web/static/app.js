@@ -14,7 +14,7 @@
     info: null,
     ev: null,
     tab: "stats",
-    sort: { col: null, desc: false },
+    sort: { key: null, desc: false },
     filter: "",
     hist: newHistory(),
     charts: {},
@@ -74,66 +74,137 @@
   });
 
   // ------------------------------------------------------------------ tabs
-  document.querySelectorAll(".tabs button").forEach((b) => {
+  // The WAI-ARIA tabs pattern: one tab in the Tab order (the selected
+  // one), arrow keys, Home and End move between tabs and select them.
+  const tabButtons = [...document.querySelectorAll('.tabs [role="tab"]')];
+  tabButtons.forEach((b, i) => {
     b.addEventListener("click", () => showTab(b.dataset.tab));
+    b.addEventListener("keydown", (e) => {
+      const n = tabButtons.length;
+      const to = { ArrowRight: (i + 1) % n, ArrowLeft: (i + n - 1) % n, Home: 0, End: n - 1 }[e.key];
+      if (to === undefined) return;
+      e.preventDefault();
+      showTab(tabButtons[to].dataset.tab);
+      tabButtons[to].focus();
+    });
   });
   function showTab(name) {
     state.tab = name;
-    document.querySelectorAll(".tabs button").forEach((b) => b.classList.toggle("active", b.dataset.tab === name));
+    tabButtons.forEach((b) => {
+      const on = b.dataset.tab === name;
+      b.classList.toggle("active", on);
+      b.setAttribute("aria-selected", on ? "true" : "false");
+      b.tabIndex = on ? 0 : -1;
+    });
     document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t.id === "tab-" + name));
     if (location.hash !== "#" + name) history.replaceState(null, "", "#" + name);
     render();
   }
 
   // ------------------------------------------------------------ statistics
-  const columns = [
-    { label: "Type", i: R.method },
-    { label: "Name", i: R.name, cls: "name" },
-    { label: "# Requests", i: R.reqs, num: true, f: fmtInt },
-    { label: "# Fails", i: R.fails, num: true, f: fmtInt, fail: true },
-    { label: "Median (ms)", i: R.med, num: true, f: fmtMs },
-    { label: "Average (ms)", i: R.avg, num: true, f: fmtMs },
-    { label: "Min (ms)", i: R.min, num: true, f: fmtMs },
-    { label: "Max (ms)", i: R.max, num: true, f: fmtMs },
-    { label: "Average size (bytes)", i: R.size, num: true, f: (v) => fmtInt(v) },
-    { label: "Current RPS", i: R.curRps, num: true, f: fmtRate },
-    { label: "Current failures/s", i: R.curFps, num: true, f: fmtRate },
-    { label: "Requests/s", i: R.rps, num: true, f: fmtRate },
-    { label: "Failures/s", i: R.fps, num: true, f: fmtRate },
+  // Every column the table can show. By default only the ones a person
+  // reads first (def: true), as Locust shows p95 and p99 beside the
+  // median; the Columns chooser adds the others, remembered per browser.
+  const allColumns = [
+    { key: "type", label: "Type", i: R.method, fixed: true },
+    { key: "name", label: "Name", i: R.name, cls: "name", fixed: true },
+    { key: "reqs", label: "# Requests", i: R.reqs, num: true, f: fmtInt, def: true },
+    { key: "fails", label: "# Fails", i: R.fails, num: true, f: fmtInt, fail: true, def: true },
+    { key: "med", label: "Median (ms)", i: R.med, num: true, f: fmtMs, def: true },
+    { key: "avg", label: "Average (ms)", i: R.avg, num: true, f: fmtMs, def: true },
+    { key: "min", label: "Min (ms)", i: R.min, num: true, f: fmtMs },
+    { key: "max", label: "Max (ms)", i: R.max, num: true, f: fmtMs, def: true },
+    { key: "size", label: "Average size (bytes)", i: R.size, num: true, f: (v) => fmtInt(v) },
+    { key: "cur-rps", label: "Current RPS", i: R.curRps, num: true, f: fmtRate, def: true },
+    { key: "cur-fps", label: "Current failures/s", i: R.curFps, num: true, f: fmtRate, def: true },
+    { key: "rps", label: "Requests/s", i: R.rps, num: true, f: fmtRate },
+    { key: "fps", label: "Failures/s", i: R.fps, num: true, f: fmtRate },
   ];
+  const COLS_KEY = "stampede-columns";
+  let columns = [];
 
+  function shownKeys() {
+    try {
+      const saved = JSON.parse(localStorage.getItem(COLS_KEY));
+      if (Array.isArray(saved)) return new Set(saved);
+    } catch (e) { /* private mode or a bad value: the defaults */ }
+    return new Set(allColumns.filter((c) => c.def).map((c) => c.key));
+  }
+  // setupColumns adds the percentile columns (p95 and p99 shown by
+  // default, right after the median) and the chooser's boxes.
+  function setupColumns() {
+    const pcts = (state.info && state.info.percentiles) || [];
+    const at = allColumns.findIndex((c) => c.key === "avg");
+    const pc = pcts.map((p, k) => ({ key: "p" + p, label: p, i: R.pct + k, num: true, f: fmtMs,
+      def: p === "95%" || p === "99%" }));
+    allColumns.splice(at, 0, ...pc);
+    const list = $("col-list");
+    for (const c of allColumns) {
+      if (c.fixed) continue;
+      const l = document.createElement("label");
+      const cb = document.createElement("input");
+      cb.type = "checkbox"; cb.value = c.key;
+      cb.addEventListener("change", () => {
+        const keys = [...list.querySelectorAll("input:checked")].map((x) => x.value);
+        try { localStorage.setItem(COLS_KEY, JSON.stringify(keys)); } catch (e) { /* private mode */ }
+        applyColumns();
+      });
+      l.append(cb, document.createTextNode(c.label));
+      list.appendChild(l);
+    }
+    applyColumns();
+  }
+  function applyColumns() {
+    const keys = shownKeys();
+    $("col-list").querySelectorAll("input").forEach((cb) => { cb.checked = keys.has(cb.value); });
+    columns = allColumns.filter((c) => c.fixed || keys.has(c.key));
+    if (state.sort.key && !columns.some((c) => c.key === state.sort.key)) state.sort = { key: null, desc: false };
+    resetTable();
+    buildStatsHead();
+    renderStats(true);
+  }
+
+  // The sort controls are buttons in the header cells (reachable with
+  // Tab, pressed with Enter or Space); the cells carry aria-sort.
   function buildStatsHead() {
     const tr = $("stats-head");
     tr.textContent = "";
-    const pcts = (state.info && state.info.percentiles) || [];
-    pcts.forEach((p, k) => {
-      if (!columns.some((c) => c.i === R.pct + k)) columns.push({ label: p, i: R.pct + k, num: true, f: fmtMs });
-    });
-    columns.forEach((c, k) => {
+    for (const c of columns) {
       const th = document.createElement("th");
-      th.textContent = c.label;
-      th.className = "sortable" + (c.num ? " num" : "");
-      th.dataset.col = k;
-      th.title = "Sort by " + c.label;
-      th.addEventListener("click", () => {
-        if (state.sort.col === k) {
-          if (state.sort.desc === !!c.num) { state.sort.desc = !state.sort.desc; } else { state.sort.col = null; }
+      th.scope = "col";
+      th.className = c.num ? "num" : "";
+      th.dataset.key = c.key;
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "sort";
+      b.textContent = c.label;
+      b.title = "Sort by " + c.label;
+      b.addEventListener("click", () => {
+        const s = state.sort;
+        if (s.key === c.key) {
+          // Numbers sort largest first, text A to Z; a third press unsorts.
+          if (s.desc === !!c.num) { s.desc = !s.desc; } else { s.key = null; }
         } else {
-          state.sort = { col: k, desc: !!c.num };
+          state.sort = { key: c.key, desc: !!c.num };
         }
         updateSortMarks();
         renderStats(true);
       });
+      th.appendChild(b);
       tr.appendChild(th);
-    });
+    }
+    updateSortMarks();
   }
   function updateSortMarks() {
     document.querySelectorAll("#stats-head th").forEach((th) => {
-      const on = Number(th.dataset.col) === state.sort.col;
+      const on = th.dataset.key === state.sort.key;
       th.classList.toggle("sorted", on);
       th.classList.toggle("desc", on && state.sort.desc);
+      th.setAttribute("aria-sort", on ? (state.sort.desc ? "descending" : "ascending") : "none");
     });
   }
+  // Names sort as a person reads them: name-25 before name-249.
+  const natural = new Intl.Collator("en", { numeric: true, sensitivity: "base" }).compare;
 
   function makeRow(isFoot) {
     const tr = document.createElement("tr");
@@ -168,6 +239,14 @@
   const pool = [];
   let attached = 0;
   let topSpacer = null, bottomSpacer = null;
+  // resetTable drops the rows built for the previous set of columns.
+  function resetTable() {
+    for (const r of pool) r.tr.remove();
+    pool.length = 0;
+    attached = 0;
+    if (footRow) { footRow.tr.remove(); footRow = null; }
+    if (topSpacer) { topSpacer.remove(); bottomSpacer.remove(); topSpacer = bottomSpacer = null; }
+  }
   function spacer() {
     const tr = document.createElement("tr");
     tr.className = "spacer";
@@ -182,12 +261,13 @@
     let rows = ev.entries;
     const f = state.filter;
     if (f) rows = rows.filter((r) => (r[R.method] + " " + r[R.name]).toLowerCase().includes(f));
-    const { col, desc } = state.sort;
-    if (col != null) {
-      const i = columns[col].i, num = columns[col].num;
+    const { key, desc } = state.sort;
+    const col = columns.find((c) => c.key === key);
+    if (col) {
+      const i = col.i, num = col.num;
       rows = rows.slice().sort((a, b) => {
-        let d = num ? a[i] - b[i] : String(a[i]).localeCompare(String(b[i]));
-        if (d === 0) d = a[R.name] < b[R.name] ? -1 : a[R.name] > b[R.name] ? 1 : 0;
+        let d = num ? a[i] - b[i] : natural(String(a[i]), String(b[i]));
+        if (d === 0) d = natural(a[R.name], b[R.name]);
         return desc ? -d : d;
       });
     }
@@ -680,7 +760,7 @@
       l.append(cb, document.createTextNode(c));
       $("classes").appendChild(l);
     }
-    buildStatsHead();
+    setupColumns();
     $("stats-wrap").addEventListener("scroll", onStatsScroll, { passive: true });
     const want = location.hash.slice(1);
     if (document.querySelector('.tabs button[data-tab="' + want + '"]')) showTab(want);
