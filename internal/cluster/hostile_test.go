@@ -124,8 +124,11 @@ func TestHostileWorkers(t *testing.T) {
 		{"negative users", func(uint64) *pb.WorkerMessage { return heartbeatMsg(&pb.Heartbeat{Users: -1_000_000}) }, "users -1000000"},
 		{"absurd users", func(uint64) *pb.WorkerMessage { return heartbeatMsg(&pb.Heartbeat{Users: math.MaxInt32}) }, "users"},
 		{"classes over users", func(uint64) *pb.WorkerMessage {
-			return heartbeatMsg(&pb.Heartbeat{Users: 1, UsersByClass: map[string]int32{"a": 5}})
-		}, "users_by_class"},
+			return heartbeatMsg(&pb.Heartbeat{Users: 1, UsersByClass: map[string]int32{"visitor": 5}})
+		}, "users_by_class adds up to 5, more than its 1 users"},
+		{"a class the script lacks", func(uint64) *pb.WorkerMessage {
+			return heartbeatMsg(&pb.Heartbeat{Users: 1, UsersByClass: map[string]int32{strings.Repeat("c", 4000): 1}})
+		}, "not a user class of the script"},
 		{"NaN in a report's status", func(test uint64) *pb.WorkerMessage {
 			m := reportMsg(1, test, &pb.Delta{})
 			m.GetReport().Status = &pb.Heartbeat{CpuPercent: math.NaN()}

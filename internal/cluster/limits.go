@@ -146,7 +146,8 @@ func checkHello(h *pb.Hello) error {
 
 // checkHeartbeat refuses numbers a worker cannot measure. cpus is the
 // worker's CPU count from its hello: a process uses at most 100% of each.
-func checkHeartbeat(h *pb.Heartbeat, cpus int32) error {
+// isClass, when set, says whether a name is a user class of the script.
+func checkHeartbeat(h *pb.Heartbeat, cpus int32, isClass func(string) bool) error {
 	if h == nil {
 		return nil
 	}
@@ -163,8 +164,8 @@ func checkHeartbeat(h *pb.Heartbeat, cpus int32) error {
 	}
 	var sum int64
 	for c, n := range h.UsersByClass {
-		if len(c) > maxNameLen || n < 0 {
-			return invalid("users_by_class: class %q: %d users", logID(c), n)
+		if len(c) > maxNameLen || n < 0 || isClass != nil && !isClass(c) {
+			return invalid("users_by_class: %d users of %q, which is not a user class of the script", n, logID(c))
 		}
 		sum += int64(n)
 	}

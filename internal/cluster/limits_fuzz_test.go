@@ -51,7 +51,7 @@ func FuzzCheckWorkerMessage(f *testing.F) {
 			}
 			hb = r.Status
 		}
-		if hb == nil || checkHeartbeat(hb, 4) != nil {
+		if hb == nil || checkHeartbeat(hb, 4, nil) != nil {
 			return
 		}
 		wi := output.WorkerInfo{ID: "w", Users: int(hb.Users), CPUPercent: hb.CpuPercent, MemoryBytes: hb.MemoryBytes}

@@ -138,6 +138,20 @@ func (m *Master) Connect(stream pb.Cluster_ConnectServer) error {
 	return nil
 }
 
+// isClass says whether name is a user class of the script: a worker
+// reports users only of those.
+func (m *Master) isClass(name string) bool {
+	if m.cfg.Script == nil {
+		return true
+	}
+	for _, c := range m.cfg.Script.Classes {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 // refuse sends a worker its refusal, which it exits with.
 func (m *Master) refuse(stream pb.Cluster_ConnectServer, h *pb.Hello, reason string) {
 	m.logRefusal("worker refused", h.GetWorkerId(), h.GetRegion(), reason)
@@ -265,12 +279,12 @@ func (m *Master) handle(w *workerState, c *masterConn, msg *pb.WorkerMessage) er
 	w.lastSeen = time.Now()
 	switch x := msg.Msg.(type) {
 	case *pb.WorkerMessage_Heartbeat:
-		if err := checkHeartbeat(x.Heartbeat, w.cpus); err != nil {
+		if err := checkHeartbeat(x.Heartbeat, w.cpus, m.isClass); err != nil {
 			return err
 		}
 		w.hb = x.Heartbeat
 	case *pb.WorkerMessage_Report:
-		if err := checkHeartbeat(x.Report.Status, w.cpus); err != nil {
+		if err := checkHeartbeat(x.Report.Status, w.cpus, m.isClass); err != nil {
 			return err
 		}
 		if x.Report.Status != nil {
