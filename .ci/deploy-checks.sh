@@ -260,6 +260,16 @@ if [[ -d cmd/stampede ]]; then
   check "image build step: static stampede binary (CGO_ENABLED=0) that runs" static_build
   if [[ -x "$work/stampede" ]]; then
     check "stampede check: Terraform test script" "$work/stampede" check -f deploy/terraform/azure-aci/tests/fixtures/test.star
+    fixture_bundle() {
+      local fx=deploy/terraform/azure-aci/tests/fixtures
+      "$work/stampede" bundle "$fx/bundle" -o "$work/bundle.tar.gz"
+      # same entries, same contents (the gzip bytes may differ between Go releases)
+      { cmp <(tar -tzf "$work/bundle.tar.gz") <(tar -tzf "$fx/bundle.tar.gz") &&
+        cmp <(tar -xzOf "$work/bundle.tar.gz") <(tar -xzOf "$fx/bundle.tar.gz"); } ||
+        { echo "$fx/bundle.tar.gz is stale: stampede bundle $fx/bundle -o $fx/bundle.tar.gz"; return 1; }
+      "$work/stampede" check -f "$fx/bundle.tar.gz"
+    }
+    check "stampede bundle: the Terraform fixture bundle is current and loads" fixture_bundle
     chart_script() {
       awk '/^  content: \|/{on=1; next} on && /^[^ ]/{exit} on && /^    /{sub(/^    /,""); print} on && /^$/{print}' deploy/helm/stampede/values.yaml >"$work/chart-default.star"
       [[ -s "$work/chart-default.star" ]] && "$work/stampede" check -f "$work/chart-default.star"
@@ -553,6 +563,15 @@ if wait_tool helm; then
   check "helm template (worker.replicas=0): no --expect-workers; master Deployment the same for 0 and 7 workers" template_zero_workers
   check_fails "helm template rejects a headless run without workers" 'needs at least one worker' \
     helm template t "$chart" -f "$chart/ci/headless-values.yaml" --set worker.groups=null --set worker.replicas=0
+
+  template_bundle() {
+    local b64
+    b64=$(base64 -w0 deploy/terraform/azure-aci/tests/fixtures/bundle.tar.gz)
+    helm template t "$chart" --set-file script.bundle=<(printf %s "$b64") >"$work/bundle.yaml"
+    grep -qF "test.tar.gz: \"$b64\"" "$work/bundle.yaml"
+    grep -A1 -- '- -f$' "$work/bundle.yaml" | grep -q '/etc/stampede/script/test.tar.gz'
+  }
+  check "helm template (script.bundle): the bundle in the ConfigMap, the master loads test.tar.gz" template_bundle
 
   template_pod_labels() {
     helm template t "$chart" -f "$chart/ci/headless-values.yaml" \

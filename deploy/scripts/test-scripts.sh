@@ -169,6 +169,25 @@ if WORKERS=8 REGIONS=" westeurope, eastus ,southeastasia," USERS=50 SPAWN_RATE=5
   ok "tf-vars: comma lists become JSON lists, image name lower-cased, v1.0.0 is the image tag 1.0.0"
 else bad "tf-vars"; cat "$tmp/env" 2>/dev/null || true; fi
 
+# a folder is packed with stampede bundle (a fake one here), except at zero
+mkdir -p "$tmp/ws/tests/shop" "$tmp/fakebin"
+# shellcheck disable=SC2016 # the fake script expands its own arguments
+printf '#!/usr/bin/env bash\necho "$*" >"%s/bundle-args"; : >"${@: -1}"\n' "$tmp" >"$tmp/fakebin/stampede"
+chmod +x "$tmp/fakebin/stampede"
+rm -f "$tmp/env"
+if WORKERS=3 REGIONS=eu USERS=1 SPAWN_RATE=1 RUN_TIME=1m SCRIPT=tests/shop PREFIX=p RUN_ID=r STAMPEDE="$tmp/fakebin/stampede" \
+  BUNDLE_DIR="$tmp" GITHUB_ENV="$tmp/env" GITHUB_WORKSPACE="$tmp/ws" bash "$here/tf-vars.sh" 2>"$tmp/log" &&
+  grep -qx "TF_VAR_script_path=$tmp/stampede-test.tar.gz" "$tmp/env" &&
+  grep -qx "bundle tests/shop -o $tmp/stampede-test.tar.gz" "$tmp/bundle-args"; then
+  ok "tf-vars: a folder is packed with stampede bundle and deployed as the archive"
+else bad "tf-vars: folder bundle"; cat "$tmp/log" "$tmp/env" 2>/dev/null || true; fi
+rm -f "$tmp/env" "$tmp/bundle-args"
+if WORKERS=0 REGIONS=eu USERS=1 SPAWN_RATE=1 RUN_TIME=1m SCRIPT=tests/shop PREFIX=p RUN_ID=r STAMPEDE="$tmp/fakebin/stampede" \
+  GITHUB_ENV="$tmp/env" GITHUB_WORKSPACE="$tmp/ws" bash "$here/tf-vars.sh" 2>"$tmp/log" &&
+  grep -q "TF_VAR_script_path=.*fixtures/test.star" "$tmp/env" && [[ ! -f "$tmp/bundle-args" ]]; then
+  ok "tf-vars: at zero workers a folder is not packed"
+else bad "tf-vars: zero workers folder"; cat "$tmp/log" "$tmp/env" 2>/dev/null || true; fi
+
 release=$(cat "$here/../VERSION")
 rm -f "$tmp/env"
 if MODE=webui WORKERS=3 REGIONS=westeurope SCRIPT=examples/shop.star PREFIX=p LOCATION=westeurope IMAGE_TAG="" \

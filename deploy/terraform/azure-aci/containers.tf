@@ -10,8 +10,10 @@ locals {
   # Worker i runs in worker_regions[i mod n].
   worker_placement = [for i in range(var.workers) : var.worker_regions[i % length(var.worker_regions)]]
 
-  script_dir   = "/etc/stampede/script"
-  script_name  = "test.star"
+  script_dir = "/etc/stampede/script"
+  # A .star file, or a bundle (stampede bundle DIR -o test.tar.gz) of a
+  # script with its load()ed and data files; -f takes either.
+  script_name  = can(regex("\\.(tar\\.gz|tgz)$", lower(var.script_path))) ? "test.tar.gz" : "test.star"
   tls_dir      = "/etc/stampede/tls"
   results_url  = "azblob://${azurerm_storage_container.results.name}"
   results_base = "/tmp/stampede"

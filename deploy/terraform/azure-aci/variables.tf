@@ -71,12 +71,12 @@ variable "image_registry" {
 }
 
 variable "script_path" {
-  description = "Path of the .star test script. It is mounted into the master as a secret volume; the master ships it to the workers."
+  description = "Path of the test: a .star file, or a bundle made by `stampede bundle DIR -o test.tar.gz` for a script that load()s other files or reads data files. It is mounted into the master as a secret volume; the master ships every file to the workers."
   type        = string
 
   validation {
-    condition     = fileexists(var.script_path) && endswith(var.script_path, ".star")
-    error_message = "script_path must name an existing .star file."
+    condition     = fileexists(var.script_path) && can(regex("\\.(star|tar\\.gz|tgz)$", lower(var.script_path)))
+    error_message = "script_path must name an existing .star file or a .tar.gz bundle (stampede bundle DIR -o test.tar.gz)."
   }
 }
 

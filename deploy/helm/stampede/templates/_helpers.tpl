@@ -89,7 +89,7 @@ be restarted when workers are scaled (the Job adds --expect-workers). */}}
 {{- define "stampede.masterArgs" -}}
 - master
 - -f
-- /etc/stampede/script/{{ .Values.script.key }}
+- /etc/stampede/script/{{ ternary "test.tar.gz" .Values.script.key (ne .Values.script.bundle "") }}
 - --master-bind-port
 - {{ .Values.master.service.masterPort | quote }}
 - -u

@@ -285,3 +285,22 @@ run "rejects_a_reader_that_is_not_an_object_id" {
 
   expect_failures = [var.reader_principal_ids]
 }
+
+run "a_bundle_is_mounted_and_run_as_one_archive" {
+  command = plan
+
+  variables {
+    workers     = 1
+    run_id      = "bundle-1"
+    script_path = "tests/fixtures/bundle.tar.gz"
+  }
+
+  assert {
+    condition     = one([for v in azurerm_container_group.master[0].container[0].volume : v if v.name == "script"]).secret["test.tar.gz"] == filebase64("tests/fixtures/bundle.tar.gz")
+    error_message = "the bundle must be mounted whole as test.tar.gz"
+  }
+  assert {
+    condition     = join(" ", slice(azurerm_container_group.master[0].container[0].commands, index(azurerm_container_group.master[0].container[0].commands, "-f"), index(azurerm_container_group.master[0].container[0].commands, "-f") + 2)) == "-f /etc/stampede/script/test.tar.gz"
+    error_message = "the master must load the bundle from its mount path"
+  }
+}
