@@ -769,6 +769,7 @@ func TestLocustShapePorts(t *testing.T) {
 			{0, 0, "10/10/[WebsiteUserA]"}, {70, 0, "50/10/[WebsiteUserB]"}, {179, 0, "100/10/[WebsiteUserA]"},
 			{200, 0, "30/10/[]"}, {235, 0, "1/1/[]"}, {240, 0, "None"},
 		}},
+		{"shape_dispatch.star", nil, []tick{{0, 0, "1/1/[]"}, {39, 0, "30/1/[]"}, {40, 0, "1/1/[]"}, {210, 0, "130/0.25/[]"}, {284, 0, "1/5/[]"}, {285, 0, "None"}}},
 		{"shape_step_load.star", nil, []tick{{0, 0, "10/10/[]"}, {65, 0, "30/10/[]"}, {600, 0, "210/10/[]"}, {601, 0, "None"}}},
 		{"shape_step_load.star", map[string]string{"shape": "wait_user_count"}, []tick{
 			{0, 0, "10/100/[]"}, {1, 10, "10/100/[]"}, {11, 10, "10/100/[]"}, {12, 10, "10/100/[]"}, // dwell 10 s once at 10 users
