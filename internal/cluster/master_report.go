@@ -101,29 +101,23 @@ func (m *Master) foldLocked(d *stats.Delta) {
 	if t.errors == nil {
 		t.errors, t.exceptions = map[stats.ErrorKey]bool{}, map[stats.ExceptionKey]bool{}
 	}
-	for k, n := range d.Errors {
-		if t.errors[k] {
-			continue
+	fold(d.Errors, t.errors, maxErrorKeys, otherErrorKey)
+	fold(d.Exceptions, t.exceptions, maxExceptionKeys, otherExceptionKey)
+}
+
+// fold moves the counts of rows beyond the first limit keys seen to the
+// other row.
+func fold[K comparable](rows map[K]int64, seen map[K]bool, limit int, other K) {
+	for k, n := range rows {
+		switch {
+		case seen[k]:
+		case len(seen) < limit:
+			seen[k] = true
+		default:
+			delete(rows, k)
+			rows[other] = stats.AddCounts(rows[other], n)
+			seen[other] = true
 		}
-		if len(t.errors) < maxErrorKeys {
-			t.errors[k] = true
-			continue
-		}
-		delete(d.Errors, k)
-		d.Errors[otherErrorKey] = stats.AddCounts(d.Errors[otherErrorKey], n)
-		t.errors[otherErrorKey] = true
-	}
-	for k, n := range d.Exceptions {
-		if t.exceptions[k] {
-			continue
-		}
-		if len(t.exceptions) < maxExceptionKeys {
-			t.exceptions[k] = true
-			continue
-		}
-		delete(d.Exceptions, k)
-		d.Exceptions[otherExceptionKey] = stats.AddCounts(d.Exceptions[otherExceptionKey], n)
-		t.exceptions[otherExceptionKey] = true
 	}
 }
 
