@@ -14,6 +14,7 @@ import (
 	"github.com/stampede-load/stampede/internal/cluster/pb"
 	"github.com/stampede-load/stampede/internal/engine"
 	"github.com/stampede-load/stampede/internal/output"
+	"github.com/stampede-load/stampede/internal/stats"
 )
 
 // The master's memory may grow by at most this much while hostile
@@ -326,5 +327,48 @@ func TestHostileWorkerFlood(t *testing.T) {
 	t.Logf("%d welcomed, %d refused; heap growth %d MB", welcomed.Load(), refused.Load(), peak>>20)
 	if peak > hostileMemoryBound {
 		t.Errorf("the master's heap grew by %d MB, over the %d MB bound", peak>>20, hostileMemoryBound>>20)
+	}
+}
+
+// TestReportsWaitWhenTooMuchIsPending: over the pending budget, a worker's
+// next report is held back (not acknowledged, not decoded) until the
+// engine collects; nothing is dropped.
+func TestReportsWaitWhenTooMuchIsPending(t *testing.T) {
+	m, addr := startMaster(t, MasterConfig{Script: loadScript(t, inProcessScript), MissingAfter: 10 * time.Second})
+	m.mu.Lock()
+	m.pendingLimit = 1
+	m.mu.Unlock()
+	f := connectFake(t, dialMaster(t, addr), "", &pb.Hello{WorkerId: "w", Incarnation: "i", Version: "v1", CpuCount: 1})
+	waitUntil(t, 5*time.Second, "the worker", func() bool { return m.Connected() == 1 })
+	if err := m.Apply(t.Context(), engine.Params{Users: 1, SpawnRate: 1, Host: "http://127.0.0.1:1"}); err != nil {
+		t.Fatal(err)
+	}
+	test := f.prepared(5 * time.Second)
+	acked := func(seq uint64, d time.Duration) bool {
+		_, ok := next(f, d, (*pb.MasterMessage).GetAck, func(a *pb.Ack) bool { return a.GetSeq() == seq })
+		return ok
+	}
+	for seq := uint64(1); seq <= 2; seq++ {
+		if err := f.send(reportMsg(seq, test, entries(1, one(""), nil))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !acked(1, 5*time.Second) {
+		t.Fatal("the first report was not acknowledged")
+	}
+	if acked(2, 500*time.Millisecond) {
+		t.Fatal("the second report was taken while the first waits for collection")
+	}
+	var got int64
+	collect := func() {
+		m.Collect(time.Now(), func(_ stats.Origin, d *stats.Delta) { got += d.Requests() })
+	}
+	collect()
+	if !acked(2, 5*time.Second) {
+		t.Fatal("the second report was not taken after a collection")
+	}
+	collect()
+	if got != 2 {
+		t.Fatalf("collected %d requests, want 2", got)
 	}
 }

@@ -100,10 +100,11 @@ type Master struct {
 	nextIndex int
 	test      testState
 	pending   []originDelta
-	// pendingCost is about the bytes held in pending (maxPendingCost).
-	pendingCost int
-	lost        []output.LostWorker
-	lostOmitted int // lost workers beyond maxLost
+	// pendingCost is about the bytes held in pending; over pendingLimit
+	// (maxPendingCost), reports wait.
+	pendingCost, pendingLimit int
+	lost                      []output.LostWorker
+	lostOmitted               int // lost workers beyond maxLost
 	// refusedAt is when a refusal was last logged; refusedQuiet counts
 	// those not logged since.
 	refusedAt    time.Time
@@ -196,7 +197,7 @@ func NewMaster(cfg MasterConfig) *Master {
 	}
 	tl := cfg.TokenLimit
 	tl.What, tl.Log = "worker port: wrong cluster tokens", cfg.Log
-	m := &Master{cfg: cfg, id: randomHex(8), workers: map[string]*workerState{}, changed: make(chan struct{}), tokens: guard.New(tl)}
+	m := &Master{cfg: cfg, pendingLimit: maxPendingCost, id: randomHex(8), workers: map[string]*workerState{}, changed: make(chan struct{}), tokens: guard.New(tl)}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.monitor, m.monDone = cancel, make(chan struct{})
 	go m.watch(ctx)

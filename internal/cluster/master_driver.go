@@ -163,7 +163,7 @@ func (m *Master) Collect(_ time.Time, add func(stats.Origin, *stats.Delta)) {
 	m.mu.Lock()
 	p := m.pending
 	m.pending = nil
-	if m.pendingCost > maxPendingCost {
+	if m.pendingCost > m.pendingLimit {
 		m.notifyLocked() // reports held back by waitPending may go on
 	}
 	m.pendingCost = 0

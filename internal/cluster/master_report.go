@@ -128,7 +128,7 @@ func fold[K comparable](rows map[K]int64, seen map[K]bool, limit int, other K) {
 func (m *Master) waitPending(ctx context.Context, w *workerState, c *masterConn) {
 	for {
 		m.mu.Lock()
-		over := m.pendingCost > maxPendingCost && m.test.active
+		over := m.pendingCost > m.pendingLimit && m.test.active
 		if over && w.conn == c {
 			w.lastSeen = time.Now()
 		}
