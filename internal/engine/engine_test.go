@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -309,6 +310,45 @@ func TestParamsValidate(t *testing.T) {
 	f := newFixture(t, 0)
 	if err := f.eng.Start(context.Background(), Params{Users: -1, SpawnRate: 1}); err == nil || f.eng.State() != StateReady {
 		t.Errorf("bad params: %v, state %s", err, f.eng.State())
+	}
+}
+
+// The tag selection's bounds at their edges (they come from the web form
+// too): 100 tags of 200 characters pass, one more tag or character is
+// refused naming the field.
+func TestParamsValidateTagBounds(t *testing.T) {
+	tags := func(n, length int) []string {
+		ts := make([]string, n)
+		for i := range ts {
+			ts[i] = fmt.Sprintf("%0*d", length, i)
+		}
+		return ts
+	}
+	tests := []struct {
+		name       string
+		tags, excl []string
+		want       string
+	}{
+		{"100 tags of 200 characters", tags(maxTags, maxTagLength), tags(maxTags, maxTagLength), ""},
+		{"101 tags", tags(maxTags+1, 3), nil, "tags: at most 100 tags, got 101"},
+		{"101 excluded tags", nil, tags(maxTags+1, 3), "exclude_tags: at most 100 tags, got 101"},
+		{"a tag of 201 characters", tags(1, maxTagLength+1), nil, "tags: a tag must have 1 to 200 characters"},
+		{"an empty excluded tag", nil, []string{""}, "exclude_tags: a tag must have 1 to 200 characters"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Params{Users: 1, SpawnRate: 1, Tags: tc.tags, ExcludeTags: tc.excl}.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var fe *FieldError
+			if !errors.As(err, &fe) || err.Error() != tc.want {
+				t.Fatalf("%v, want %q", err, tc.want)
+			}
+		})
 	}
 }
 

@@ -64,6 +64,27 @@ func callError(t *testing.T, call, host string) (string, *stats.Delta) {
 	return k.Message, d
 }
 
+// A name of exactly 1024 bytes (the bound; one more is refused, see the
+// error tables) is kept whole by name=, rename and record.
+func TestNameAtItsBound(t *testing.T) {
+	srv := newTarget(t)
+	_, d := runOnce(t, `
+def t(u):
+    u.http.get("/x", name="n" * 1024)
+    u.http.get("/json").rename("r" * 1024)
+    u.record("c" * 1024, 1)
+c = user(tasks=[t])
+`, srv.URL, httpclient.Options{})
+	for _, k := range []stats.Key{{Method: "GET", Name: strings.Repeat("n", 1024)}, {Method: "GET", Name: strings.Repeat("r", 1024)}} {
+		if e := d.Entries[k]; e == nil || e.Requests != 1 {
+			t.Errorf("no entry of one request named %.10s… (%d bytes)", k.Name, len(k.Name))
+		}
+	}
+	if len(d.Entries) != 3 {
+		t.Errorf("%d entries, want 3 names of 1024 bytes", len(d.Entries))
+	}
+}
+
 // The second positional argument means what it means in requests: a
 // login posted as post(url, {...}) goes in the body, and the password
 // never reaches a statistics name (and so the console, CSV or report).
@@ -157,6 +178,7 @@ func TestRequestArgumentErrors(t *testing.T) {
 		{`u.http.get("/x", headers={"X": "a\r\nInjected: 1"})`, "get: the value of header X contains a control character"},
 		{`u.http.get("/x", headers={"Bad Name": "v"})`, `get: "Bad Name" is not a valid header name`},
 		{`u.http.get("/x", name="")`, "get: name must be 1 to 1024 bytes long"},
+		{`u.http.get("/x", name="n" * 1025)`, "get: name must be 1 to 1024 bytes long, got 1025"},
 		{`u.http.get("/x", timeout=float("nan"))`, "get: timeout must be a positive number of seconds"},
 		{`u.http.get("/x", auth="alice")`, "get: auth must be a (user, password) pair of strings or digest(user, password), got string"},
 		{`u.http.get("/x", auth=("a", 1))`, "get: auth must be a (user, password) pair"},
@@ -167,6 +189,7 @@ func TestRequestArgumentErrors(t *testing.T) {
 		{`u.http.post("/x", files={"f": "x"}, data="raw")`, "post: with files=, data must be a dict of form fields, got string"},
 		{`u.http.post("/x", files={"f": ("a", "x", "text/plain\r\nX: y")})`, "content type: the value of header Content-Type contains a control character"},
 		{`u.http.get("/json").rename("")`, "rename: name must be 1 to 1024 bytes long, got 0"},
+		{`u.http.get("/json").rename("r" * 1025)`, "rename: name must be 1 to 1024 bytes long, got 1025"},
 		{`u.http.get("/json").rename(3)`, "rename: name must be a string, got int"},
 	}
 	for _, tc := range tests {
@@ -319,6 +342,7 @@ c = user(tasks=[t])
 	for _, tc := range []struct{ call, want string }{
 		{`u.record("", 1)`, "record: name must be 1 to 1024 bytes long"},
 		{`u.record("x" * 2000, 1)`, "record: name must be 1 to 1024 bytes long, got 2000"},
+		{`u.record("x" * 1025, 1)`, "record: name must be 1 to 1024 bytes long, got 1025"},
 		{`u.record("x", -1)`, "record: response_time_ms must be a number of milliseconds from 0 to 86400000"},
 		{`u.record("x", float("nan"))`, "record: response_time_ms must be"},
 		{`u.record("x", float("inf"))`, "record: response_time_ms must be"},

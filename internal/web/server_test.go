@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -33,6 +34,7 @@ type fakeDriver struct {
 	badName bool     // also record a request name that is not valid UTF-8
 	nanCPU  bool     // list a worker whose CPU use is NaN
 	names   []string // also record a GET of each of these names
+	errors  int      // also record this many distinct failures, each more often than /fail
 }
 
 func (d *fakeDriver) Apply(_ context.Context, p engine.Params) error {
@@ -93,6 +95,9 @@ func (d *fakeDriver) Collect(now time.Time, add func(stats.Origin, *stats.Delta)
 			delta.Entries[stats.Key{Method: "GET", Name: "/bad\xffname"}] = b
 		}
 		delta.Errors[stats.ErrorKey{Method: "POST", Name: "/fail", Error: "HTTP 500"}] = 1
+		for i := range d.errors {
+			delta.Errors[stats.ErrorKey{Method: "GET", Name: "/e", Error: fmt.Sprint("error ", i)}] = int64(i + 2)
+		}
 		delta.Exceptions[stats.ExceptionKey{Message: "boom", Traceback: "test.star:3: in task"}] = 1
 		add(o, delta)
 	}
