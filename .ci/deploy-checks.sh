@@ -189,6 +189,20 @@ dockerfile_ok() {
     return 1
   fi
   dockerfile_platform_args "$f"
+  dockerfile_layout "$f"
+}
+
+# dockerfile_layout FILE: the final image finds its binary on its PATH and
+# Go's TLS finds the CA bundle where it looks first on Linux.
+dockerfile_layout() {
+  local f=$1 final path bin_dir
+  final=$(awk '/^FROM /{buf=""} {buf = buf $0 "\n"} END{printf "%s", buf}' "$f")
+  grep -Eq '^COPY .*/etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt$' <<<"$final" ||
+    { echo "$f: the final stage does not copy the CA bundle to /etc/ssl/certs/ca-certificates.crt"; return 1; }
+  path=$(sed -n 's/^ENV .*PATH=\([^ ]*\).*/\1/p' <<<"$final")
+  bin_dir=$(sed -n 's|^COPY --from=build /out/stampede \(.*\)/stampede$|\1|p' <<<"$final")
+  [[ -n "$bin_dir" ]] || { echo "$f: the final stage does not copy the stampede binary"; return 1; }
+  [[ ":$path:" == *":$bin_dir:"* ]] || { echo "$f: stampede is in $bin_dir, not on PATH=$path (ENTRYPOINT [\"stampede\"] would not start)"; return 1; }
 }
 
 # dockerfile_platform_args FILE: BuildKit's platform ARGs (TARGETOS,
@@ -453,6 +467,24 @@ if command -v terraform >/dev/null 2>&1 && [[ -f "$work/terraform.rc" ]]; then
       return 1
     fi
   }
+  # plan_wired DIR MODE: the plan's containers are wired to each other
+  # (.ci/plan-wiring.jq: files in mounted volumes, worker and master ports)
+  plan_wired() {
+    local dir=$1 mode=$2 out
+    out="$dir/wiring-$mode.json"
+    if [[ $mode == headless ]]; then
+      plan_json "$dir" "$out" -var workers=2 -var mode=headless -var run_time=1m -var run_id=wiring-1
+    else
+      plan_json "$dir" "$out" -var workers=2 -var run_id=wiring-1
+    fi
+    local problems
+    problems=$(jq -r -f .ci/plan-wiring.jq "$out")
+    [[ -z "$problems" ]] || { echo "$problems"; return 1; }
+  }
+  copy_module "$work/tf/wiring"
+  check "terraform plan wiring (headless): files in mounted volumes, workers dial the master's port" plan_wired "$work/tf/wiring" headless
+  check "terraform plan wiring (webui): files in mounted volumes, web and worker ports open" plan_wired "$work/tf/wiring" webui
+
   copy_module "$work/tf/scale"
   check "terraform plan: scaling a web UI deployment 3 -> 5 workers leaves the master unchanged" master_unchanged_on_scale "$work/tf/scale"
   scale_replaces_master() {
@@ -481,6 +513,7 @@ fi
 
 if wait_tool actionlint; then
   check "actionlint (with shellcheck) on .github/workflows" actionlint -shellcheck="$(command -v shellcheck || true)" .github/workflows/*.yml
+  check "headless workflow structure: teardown after the run whatever happened, results steps always()" python3 .ci/workflow-structure.py .github/workflows/headless.yml
 
   broken_workflow() { # NAME SED-EXPR FILE
     rm -rf "$work/wf/$1" && mkdir -p "$work/wf/$1/.github/workflows"
@@ -523,6 +556,14 @@ if wait_tool helm; then
     grep -q "image: ghcr.io/stampede-load/stampede:$(cat deploy/VERSION)\$" "$work/default.yaml"
   }
   check "helm template (default): master Deployment + Service 8089/5557, workers, auth Secret" template_default
+  helm_wired() { # ARGS...: helm template args; the rendering's wiring (.ci/helm-wiring.py)
+    helm template t "$chart" "$@" | python3 .ci/helm-wiring.py stampede-tls my-auth
+  }
+  check "helm wiring (default): workers dial the master Service, files in volumes, secret keys" helm_wired
+  check "helm wiring (headless, TLS, regions)" helm_wired -f "$chart/ci/headless-values.yaml"
+  check "helm wiring (zero workers)" helm_wired --set worker.replicas=0
+  check "helm wiring (existing secret)" helm_wired --set auth.existingSecret=my-auth
+  check "helm wiring (bundle)" helm_wired --set-file script.bundle=<(base64 -w0 deploy/terraform/azure-aci/tests/fixtures/bundle.tar.gz)
 
   template_headless() {
     helm template t "$chart" -f "$chart/ci/headless-values.yaml" >"$work/headless.yaml"
