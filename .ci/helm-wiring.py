@@ -87,7 +87,7 @@ for name, tpl in pods():
                 problems.append(f"{name}: dials {host}, the master Service is {master_svc['metadata']['name']}")
             if "master" not in svc_ports or svc_ports["master"]["port"] != port:
                 problems.append(f"{name}: dials port {port}, the Service's master port is {svc_ports.get('master', {}).get('port')}")
-            if any(labels.get(k) != v for k, v in master_svc["spec"]["selector"].items()) is False:
+            if all(labels.get(k) == v for k, v in master_svc["spec"]["selector"].items()):
                 problems.append(f"{name}: the master Service selects the worker pods too")
 
 for p in problems:
