@@ -408,7 +408,7 @@ func TestBrowser(t *testing.T) {
 		setValue("spawn-rate", "0"),
 		chromedp.Click(id("start-btn")),
 		chromedp.WaitVisible(id("start-error")),
-		poll("the error", `document.getElementById("start-error").textContent.includes("spawn_rate") && document.getElementById("spawn-rate").classList.contains("invalid")`),
+		poll("the error", `document.getElementById("start-error").textContent.startsWith("Spawn rate: ") && document.getElementById("spawn-rate").classList.contains("invalid")`),
 		shot("02-start-form-error"),
 	)
 

@@ -114,7 +114,7 @@ func (d *fakeDriver) Workers() []output.WorkerInfo {
 	}
 	return []output.WorkerInfo{
 		{ID: "w1", Region: "eu-west", State: "running", Users: 3, CPUPercent: cpu, MemoryBytes: 64 << 20, LastHeartbeat: now},
-		{ID: "w2", Region: "us-east", State: "running", Users: 2, CPUPercent: 9, MemoryBytes: 60 << 20, LastHeartbeat: now},
+		{ID: "w2", Region: "us-east", State: "running", Users: 2, CPUPercent: 0, MemoryBytes: 60 << 20, LastHeartbeat: now},
 	}
 }
 

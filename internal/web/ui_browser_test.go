@@ -64,6 +64,9 @@ func newBrowser(t *testing.T, w, h int) *browser {
 		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-quic", true), chromedp.NoFirstRun,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(w, h),
+		// Scrollbars take room, as on a desktop: a layout must survive one
+		// appearing.
+		chromedp.Flag("hide-scrollbars", false),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc)
@@ -110,7 +113,9 @@ func (b *browser) run(step string, actions ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
 	if err := chromedp.Do(b.ctx, actions...); err != nil {
 		_ = chromedp.Do(b.ctx, b.shot("failure-"+strings.ReplaceAll(b.t.Name(), "/", "-")))
-		b.t.Fatalf("%s: %v\npage errors:\n%s", step, err, strings.Join(b.errors(), "\n"))
+		page, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(() => { const s = window.stampede; return location.href + " " +
+			JSON.stringify(s && {tab: s.tab, state: s.ev && s.ev.state, points: s.hist.t.length, regions: Object.keys(s.hist.regions)}); })()`))
+		b.t.Fatalf("%s: %v\npage: %s\npage errors:\n%s", step, err, page, strings.Join(b.errors(), "\n"))
 	}
 }
 
@@ -451,3 +456,65 @@ func TestBrowserKeyboard(t *testing.T) {
 	}
 	b.noErrors()
 }
+
+// TestBrowserLayout checks the narrow layouts: at 800 and 400 px every
+// chart fills its column, the page does not scroll sideways, and an idle
+// worker's CPU reads 0%.
+func TestBrowserLayout(t *testing.T) {
+	f := newFixture(t, "", true)
+	f.start(url.Values{"user_count": {"5"}, "spawn_rate": {"5"}})
+	f.waitRequests()
+	b := newBrowser(t, 1366, 900)
+	// Each chart's width against its column's, in px.
+	widths := func(sel string) string {
+		return evalJS[string](b, `[...document.querySelectorAll(`+jsString(sel)+`)].map(c => {
+			const plot = c.querySelector(".uplot");
+			return Math.round(c.clientWidth) + ":" + (plot ? Math.round(plot.getBoundingClientRect().width) : 0);
+		}).join(" ")`)
+	}
+	fills := func(what, got string, n int) {
+		t.Helper()
+		parts := strings.Fields(got)
+		if len(parts) != n {
+			t.Errorf("%s: %d charts (%s), want %d", what, len(parts), got, n)
+		}
+		for _, p := range parts {
+			var col, plot int
+			fmt.Sscanf(p, "%d:%d", &col, &plot)
+			if col < 200 || plot < col-2 || plot > col {
+				t.Errorf("%s: a chart %d px wide in a %d px column (all: %s)", what, plot, col, got)
+			}
+		}
+	}
+	for _, w := range []int64{800, 400} {
+		b.run(fmt.Sprint("regions at ", w),
+			chromedp.EmulateViewport(w, 900),
+			chromedp.Navigate(fmt.Sprintf("%s/?width=%d", f.ts.URL, w)),
+			b.poll("the page", `window.stampede.ev && window.stampede.ev.state === "running"`),
+			chromedp.Click(chromedp.ID("tabbtn-regions")),
+			b.poll("region charts", `document.querySelectorAll("#region-charts canvas").length === 4`),
+			chromedp.Sleep(300*time.Millisecond),
+			b.shot(fmt.Sprint("32-regions-", w)),
+		)
+		fills(fmt.Sprint("regions at ", w), widths("#region-charts .pair > div > div:last-child"), 4)
+		b.run(fmt.Sprint("charts at ", w),
+			chromedp.Click(chromedp.ID("tabbtn-charts")),
+			b.poll("charts", `document.querySelectorAll("#tab-charts canvas").length === 3`),
+			chromedp.Sleep(300*time.Millisecond),
+		)
+		fills(fmt.Sprint("charts at ", w), widths("#tab-charts .chart > div"), 3)
+		for _, tab := range []string{"stats", "workers"} {
+			b.run(tab, chromedp.Click(chromedp.ID("tabbtn-"+tab)), chromedp.Sleep(200*time.Millisecond))
+			if over := evalJS[float64](b, `document.documentElement.scrollWidth - window.innerWidth`); over > 0 {
+				t.Errorf("the %s tab at %d px scrolls the page sideways by %g px", tab, w, over)
+			}
+		}
+	}
+	b.run("workers", b.poll("workers", `document.querySelectorAll("#workers-body tr").length === 2`))
+	if cpu := evalJS[string](b, `[...document.querySelectorAll("#workers-body tr td:nth-child(5)")].map(td => td.textContent).join()`); cpu != "12%,0%" {
+		t.Errorf("CPU column %q, want 12%%,0%%", cpu)
+	}
+	b.noErrors()
+}
+
+func jsString(s string) string { return fmt.Sprintf("%q", s) }

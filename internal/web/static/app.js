@@ -347,7 +347,15 @@
       legend: { live: true },
     };
     el.textContent = "";
-    return new uPlot(o, data, el);
+    const u = new uPlot(o, data, el);
+    // A chart fills its column at every width: the column's width is
+    // known only once laid out (a hidden tab has none, a grid may reflow
+    // after the chart is made), so the chart follows its container.
+    new ResizeObserver(() => requestAnimationFrame(() => {
+      const w = Math.floor(el.clientWidth);
+      if (w > 0 && w !== u.width) u.setSize({ width: w, height: u.height });
+    })).observe(el);
+    return u;
   }
   function mainChartData() {
     const h = state.hist;
@@ -386,20 +394,6 @@
     $("region-charts").textContent = "";
     render();
   }
-  let resizeTimer = 0;
-  window.addEventListener("resize", () => {
-    clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(() => {
-      for (const k in state.charts) {
-        const c = state.charts[k];
-        c.setSize(chartSize(c.root.parentElement, c.height));
-      }
-      for (const k in state.regionCharts) {
-        for (const c of [state.regionCharts[k].rps, state.regionCharts[k].lat]) c.setSize(chartSize(c.root.parentElement, c.height));
-      }
-    }, 150);
-  });
-
   // --------------------------------------------------------------- history
   function addHistory(points, reset) {
     if (reset) state.hist = newHistory();
@@ -478,7 +472,7 @@
       const st = td(w.state);
       if (w.state === "missing") st.className = "fail";
       tr.append(td(w.id, "name"), td(w.region || "–"), st, td(fmtInt(w.user_count), "num"),
-        td(w.cpu_usage ? w.cpu_usage.toFixed(0) + "%" : "–", "num"), td(fmtBytes(w.memory_usage), "num"),
+        td(w.cpu_usage != null ? w.cpu_usage.toFixed(0) + "%" : "–", "num"), td(fmtBytes(w.memory_usage), "num"),
         td(reqs[w.id] != null ? fmtInt(reqs[w.id]) : "–", "num"), td(ago(w.last_heartbeat), "num"));
       frag.appendChild(tr);
     }
@@ -656,17 +650,30 @@
     }
     return data;
   }
+  // fieldLabel is what the form calls a field: its label's (or its
+  // fieldset's legend's) own text, without the hint.
+  function fieldLabel(input) {
+    const holder = input.closest("label") || (input.closest("fieldset") && input.closest("fieldset").querySelector("legend"));
+    if (!holder) return "";
+    const text = [...holder.childNodes].find((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+    return text ? text.textContent.trim().replace(/\s*\(.*\)$/, "") : "";
+  }
   function showFormError(box, form, err) {
     form.querySelectorAll("input").forEach((i) => i.classList.remove("invalid"));
+    let msg = err.message;
     if (err.field) {
       const input = form.querySelector('[name="' + err.field + '"]');
       if (input) {
         const box = input.closest("details");
         if (box) box.open = true; // an advanced option: show it
         input.classList.add("invalid"); input.focus();
+        // The API names its field (spawn_rate: ...); a person reads the
+        // form's label (Spawn rate: ...).
+        const label = fieldLabel(input);
+        if (label) msg = label + ": " + (msg.startsWith(err.field + ": ") ? msg.slice(err.field.length + 2) : msg);
       }
     }
-    box.textContent = err.message;
+    box.textContent = msg;
     box.hidden = false;
   }
 
