@@ -195,6 +195,9 @@ func DecodeJSON(r io.Reader) (*Document, error) {
 			return nil, fmt.Errorf("unsupported summary format %q (this version reads %q)", d.Format, Format)
 		}
 	}
+	if err := checkStats(&d); err != nil {
+		return nil, err
+	}
 	return &d, nil
 }
 
