@@ -33,7 +33,7 @@ type fakeDriver struct {
 	regions bool
 	badName bool     // also record a request name that is not valid UTF-8
 	nanCPU  bool     // list a worker whose CPU use is NaN
-	names   []string // also record a GET of each of these names
+	names   []string // also record a GET of each of these names, and a 404 for each
 	errors  int      // also record this many distinct failures, each more often than /fail
 }
 
@@ -87,6 +87,7 @@ func (d *fakeDriver) Collect(now time.Time, add func(stats.Origin, *stats.Delta)
 			n.Requests = 1
 			n.Latency.Record(time.Millisecond)
 			delta.Entries[stats.Key{Method: "GET", Name: name}] = n
+			delta.Errors[stats.ErrorKey{Method: "GET", Name: name, Error: "HTTP 404"}] = 1
 		}
 		if d.badName {
 			b := stats.NewEntry()

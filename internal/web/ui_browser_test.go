@@ -518,3 +518,39 @@ func TestBrowserLayout(t *testing.T) {
 }
 
 func jsString(s string) string { return fmt.Sprintf("%q", s) }
+
+// TestBrowserRatioAndFailures shows the Current ratio tab (Locust's
+// /tasks: classes, tasks and a task set's own tasks) and sorts the
+// failures by name, naturally.
+func TestBrowserRatioAndFailures(t *testing.T) {
+	f := newFixture(t, "", false)
+	f.drv.names = []string{"name-249", "name-25", "name-250", "name-3"}
+	f.start(url.Values{"user_count": {"4"}, "spawn_rate": {"4"}})
+	f.waitRequests()
+	b := newBrowser(t, 1366, 900)
+	rows := `[...document.querySelectorAll("#ratio-body tr")].map(tr => [...tr.children].map(td => td.textContent).join(" ")).join("|")`
+	b.run("the ratio tab",
+		chromedp.Navigate(f.ts.URL+"/"),
+		b.poll("running", `window.stampede.ev && window.stampede.ev.state === "running"`),
+		chromedp.Click(chromedp.ID("tabbtn-ratio")),
+		b.poll("ratio rows", `document.querySelectorAll("#ratio-body tr").length === 8`),
+		b.shot("33-ratio"),
+	)
+	// reader (weight 3) and writer (1); writer's task set "inner" (weight
+	// 3 of 4) splits into a and b.
+	want := "reader 75.0% 75.0%|a 50.0% 37.5%|b 50.0% 37.5%|writer 25.0% 25.0%|b 25.0% 6.3%|inner 75.0% 18.8%|a 50.0% 9.4%|b 50.0% 9.4%"
+	if got := evalJS[string](b, rows); got != want {
+		t.Errorf("ratio rows\n got %s\nwant %s", got, want)
+	}
+	names := `[...document.querySelectorAll("#failures-body tr td:nth-child(3)")].map(td => td.textContent).join(",")`
+	b.run("sort the failures by name",
+		chromedp.Click(chromedp.ID("tabbtn-failures")),
+		b.poll("failures", `document.querySelectorAll("#failures-body tr").length === 5`),
+		chromedp.Click(chromedp.CSS(`#failures-head th[data-key="1"] button`)),
+		b.poll("by name", names+` === "/fail,name-3,name-25,name-249,name-250" &&
+			document.querySelector('#failures-head th[data-key="1"]').getAttribute("aria-sort") === "ascending"`),
+		chromedp.Click(chromedp.CSS(`#failures-head th[data-key="1"] button`)),
+		b.poll("by name, descending", names+` === "name-250,name-249,name-25,name-3,/fail"`),
+	)
+	b.noErrors()
+}

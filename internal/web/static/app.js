@@ -424,12 +424,41 @@
     if (cls) c.className = cls;
     return c;
   }
+  // The failures sort as the statistics do: a button per header cell,
+  // numbers largest first, text A to Z, a third press unsorts.
+  const failSort = { key: null, desc: false };
+  document.querySelectorAll("#failures-head th").forEach((th) => {
+    th.querySelector("button").addEventListener("click", () => {
+      const k = Number(th.dataset.key), num = !!th.dataset.num;
+      if (failSort.key === k) {
+        if (failSort.desc === num) { failSort.desc = !failSort.desc; } else { failSort.key = null; }
+      } else {
+        failSort.key = k; failSort.desc = num;
+      }
+      renderFailures();
+    });
+  });
   function renderFailures() {
     const ev = state.ev;
+    if (!ev) return;
     const body = $("failures-body");
     body.textContent = "";
     const frag = document.createDocumentFragment();
-    for (const e of ev.errors) {
+    let rows = ev.errors;
+    if (failSort.key != null) {
+      const k = failSort.key;
+      rows = rows.slice().sort((a, b) => {
+        const d = k === 3 ? a[k] - b[k] : natural(String(a[k]), String(b[k]));
+        return failSort.desc ? -d : d;
+      });
+    }
+    document.querySelectorAll("#failures-head th").forEach((th) => {
+      const on = Number(th.dataset.key) === failSort.key;
+      th.classList.toggle("sorted", on);
+      th.classList.toggle("desc", on && failSort.desc);
+      th.setAttribute("aria-sort", on ? (failSort.desc ? "descending" : "ascending") : "none");
+    });
+    for (const e of rows) {
       const tr = document.createElement("tr");
       tr.append(td(fmtInt(e[3]), "num fail"), td(e[0]), td(e[1], "name"), td(e[2], "wrap"));
       frag.appendChild(tr);
@@ -542,6 +571,39 @@
     }
   }
 
+  // The Current ratio tab reads Locust's /tasks at most every 2 s: the
+  // ratio changes only when users or the tag selection do.
+  let ratioAt = 0;
+  async function renderRatio() {
+    if (performance.now() - ratioAt < 2000) return;
+    ratioAt = performance.now();
+    let r;
+    try {
+      const res = await fetch(api("tasks"), { credentials: "same-origin" });
+      r = await res.json();
+    } catch (e) { return; }
+    const body = $("ratio-body");
+    body.textContent = "";
+    const pct = (v) => (v * 100).toFixed(1) + "%";
+    const add = (name, depth, own, all, cls) => {
+      const tr = document.createElement("tr");
+      if (cls) tr.className = cls;
+      const n = td(name, "name");
+      n.style.paddingLeft = 10 + depth * 20 + "px";
+      tr.append(n, td(pct(own), "num"), td(pct(all), "num"));
+      body.appendChild(tr);
+    };
+    const walk = (per, tot, depth) => {
+      for (const name of Object.keys(per).sort(natural)) {
+        add(name, depth, per[name].ratio, tot[name].ratio, depth ? "" : "class");
+        if (per[name].tasks) walk(per[name].tasks, tot[name].tasks, depth + 1);
+      }
+    };
+    walk(r.per_class || {}, r.total || {}, 0);
+    $("ratio-empty").hidden = body.children.length > 0;
+    $("ratio-table").hidden = body.children.length === 0;
+  }
+
   // ---------------------------------------------------------------- header
   function renderHeader() {
     const ev = state.ev;
@@ -604,6 +666,7 @@
       case "exceptions": renderExceptions(); break;
       case "workers": renderWorkers(); break;
       case "regions": renderRegions(); break;
+      case "ratio": renderRatio(); break;
     }
     // How long the last update took, for the browser tests (2,000 names).
     state.renderMs = performance.now() - t0;
