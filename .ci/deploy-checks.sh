@@ -614,6 +614,23 @@ if wait_tool helm; then
   }
   check "helm template (script.bundle): the bundle in the ConfigMap, the master loads test.tar.gz" template_bundle
 
+  # Run the rendered chart: every pod a process of the built binary in its
+  # own network namespace, volumes mounted, env from the rendered Secret,
+  # Service names resolving to the pods (.ci/helm-run.py); the target sees
+  # requests from each worker. Needs root for the namespaces.
+  if [[ $(id -u) == 0 && -x "$work/stampede" ]] && command -v ip >/dev/null 2>&1 && command -v unshare >/dev/null 2>&1; then
+    helm_run() { # ARGS...: extra helm template args
+      helm template t "$chart" --set headless.enabled=true --set test.runTime=3s --set worker.replicas=2 \
+        --set test.host=http://10.231.0.100:8080 --set headless.expectWorkersMaxWait=30s "$@" |
+        timeout 150 python3 .ci/helm-run.py "$work/stampede" 10.231.0.100
+    }
+    check "helm run (headless Job + 2 workers in network namespaces): exit 0, load from each worker" helm_run
+    check "helm run (a multi-file bundle): the workers run the bundle's files" \
+      helm_run --set-file script.bundle=<(base64 -w0 deploy/terraform/azure-aci/tests/fixtures/bundle.tar.gz)
+  else
+    skipped "helm run in network namespaces: needs root, ip and unshare"
+  fi
+
   template_pod_labels() {
     helm template t "$chart" -f "$chart/ci/headless-values.yaml" \
       --set-string 'master.podLabels.azure\.workload\.identity/use=true' --set-string 'worker.podLabels.team=perf' >"$work/labels.yaml"

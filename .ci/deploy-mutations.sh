@@ -2,7 +2,9 @@
 # Mutation test of the deployment checks: plants wiring bugs one at a time
 # in a copy of the repository (wrong ports, host names, secret keys, file
 # paths, image layout, a lost teardown, :latest, ...) and runs
-# .ci/deploy-checks.sh on each copy; every bug must make it fail.
+# .ci/deploy-checks.sh on each copy; every bug must make it fail. As root,
+# the checks also run the Helm chart's pods in network namespaces
+# (.ci/helm-run.py), which is what catches a secret wired to the wrong key.
 #
 #   bash .ci/deploy-mutations.sh            # all (minutes each: 2 cores)
 #   bash .ci/deploy-mutations.sh 3 7        # only these numbers
@@ -34,6 +36,7 @@ mut 12 deploy/helm/stampede/templates/worker-deployment.yaml "s/- {{ \$.Values.m
 mut 13 deploy/helm/stampede/templates/_helpers.tpl "/define \"stampede.masterVolumeMounts\"/,/define \"stampede.masterVolumes\"/s|mountPath: /etc/stampede/tls|mountPath: /etc/stampede/certs|" "the master's TLS certificate mounted where --tls-cert does not look (Helm)"
 mut 14 deploy/helm/stampede/templates/worker-deployment.yaml "s/key: cluster-token/key: token/" "the workers read a key the auth Secret does not have (Helm)"
 mut 15 deploy/helm/stampede/Chart.yaml "s/^appVersion: .*/appVersion: \"latest\"/" "the chart deploys :latest"
+mut 17 deploy/helm/stampede/templates/master-job.yaml "s/key: cluster-token/key: web-auth/" "the master reads the wrong secret as its cluster token (Helm; only running the pods shows it)"
 mut 16 deploy/scripts/wait-for-run.sh "s/    exit 3\$/    exit 0/" "wait-for-run.sh takes expired credentials for a finished run"
 
 only=("$@")
