@@ -247,7 +247,13 @@ func (d *Data) view() (*view, error) {
 	v.Failures, v.FailuresNA = s.Errors, d.NoFailures
 	v.Exceptions, v.ExceptionsNA = s.Exceptions, d.NoExceptions
 	d.entryCharts(v)
-	js, _, err := output.MarshalJSON(doc, "", true) // escapes <, > and &: safe inside <script>
+	// The embedded data is a JSON summary like --json's, format included
+	// (a copy: the caller's document is left as it is).
+	embedded := *doc
+	if embedded.Format == "" {
+		embedded.Format = output.Format
+	}
+	js, _, err := output.MarshalJSON(&embedded, "", true) // escapes <, > and &: safe inside <script>
 	if err != nil {
 		return nil, fmt.Errorf("report: encoding data: %w", err)
 	}

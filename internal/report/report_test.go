@@ -348,6 +348,11 @@ func TestRenderFullDocument(t *testing.T) {
 	if back.Run.ID != doc.Run.ID || back.Stats.Total.Requests != 300 {
 		t.Errorf("embedded JSON = %+v", back.Run)
 	}
+	// It names its format, as the --json summary does, though the
+	// document given had none.
+	if back.Format != output.Format || doc.Format != "" {
+		t.Errorf("embedded format %q (document's %q), want %q", back.Format, doc.Format, output.Format)
+	}
 }
 
 func TestFromJSON(t *testing.T) {
