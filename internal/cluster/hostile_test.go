@@ -124,9 +124,9 @@ func TestHostileWorkers(t *testing.T) {
 		{"huge cpu", func(uint64) *pb.WorkerMessage { return heartbeatMsg(&pb.Heartbeat{CpuPercent: 1e300}) }, "cpu_percent"},
 		{"negative users", func(uint64) *pb.WorkerMessage { return heartbeatMsg(&pb.Heartbeat{Users: -1_000_000}) }, "users -1000000"},
 		{"absurd users", func(uint64) *pb.WorkerMessage { return heartbeatMsg(&pb.Heartbeat{Users: math.MaxInt32}) }, "users"},
-		{"classes over users", func(uint64) *pb.WorkerMessage {
-			return heartbeatMsg(&pb.Heartbeat{Users: 1, UsersByClass: map[string]int32{"visitor": 5}})
-		}, "users_by_class adds up to 5, more than its 1 users"},
+		{"negative users of a class", func(uint64) *pb.WorkerMessage {
+			return heartbeatMsg(&pb.Heartbeat{Users: 1, UsersByClass: map[string]int32{"visitor": -5}})
+		}, "users_by_class: -5 users"},
 		{"a class the script lacks", func(uint64) *pb.WorkerMessage {
 			return heartbeatMsg(&pb.Heartbeat{Users: 1, UsersByClass: map[string]int32{strings.Repeat("c", 4000): 1}})
 		}, "not a user class of the script"},

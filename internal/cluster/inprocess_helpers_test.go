@@ -61,6 +61,8 @@ func (tg *countingTarget) worker(index int64) int64 {
 	return tg.byW[index]
 }
 
+const testMissingAfter = 2 * time.Second
+
 const inProcessScript = `
 def hit(u):
     u.http.get("/hit", headers={"X-User": str(u.id)})
@@ -91,7 +93,9 @@ type testCluster struct {
 func newTestCluster(t *testing.T, cfg MasterConfig) *testCluster {
 	t.Helper()
 	if cfg.MissingAfter == 0 {
-		cfg.MissingAfter = 900 * time.Millisecond
+		// Short, to keep the tests short; long enough for a race-enabled
+		// test binary sharing two cores with other packages' tests.
+		cfg.MissingAfter = testMissingAfter
 	}
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = 150 * time.Millisecond
@@ -119,7 +123,7 @@ func (c *testCluster) startWorker(id, region, token string) {
 	c.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	w := NewWorker(WorkerConfig{MasterAddr: c.addr, ID: id, Region: region, Version: "v1", Token: token, Log: quietLog(),
-		Heartbeat: 150 * time.Millisecond, ReportInterval: 200 * time.Millisecond, ReconnectAfter: 900 * time.Millisecond})
+		Heartbeat: 150 * time.Millisecond, ReportInterval: 200 * time.Millisecond, ReconnectAfter: testMissingAfter})
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
 	c.mu.Lock()

@@ -137,9 +137,10 @@ func TestInProcessMaxWorkers(t *testing.T) {
 // Before, it kept its old half of the pool and dropped iterations the
 // cluster's cap allowed (2 workers, 200/s, --max-users 80: 299 dropped).
 func TestInProcessOpenModelLimitsFollowRebalance(t *testing.T) {
-	// 200/s at 250 ms a request needs 50 users: more than half of 80.
-	tg := newCountingTarget(t, 250*time.Millisecond)
-	open := &OpenModel{Schedule: workload.ScheduleSpec{Constant: true, Start: 200}, MaxUsers: 80, MaxQueue: 40}
+	// 40/s at 1.25 s a request needs 50 users: more than half of 80 (a
+	// low rate keeps the test light under -race).
+	tg := newCountingTarget(t, 1250*time.Millisecond)
+	open := &OpenModel{Schedule: workload.ScheduleSpec{Constant: true, Start: 40}, MaxUsers: 80, MaxQueue: 8}
 	c := newTestCluster(t, MasterConfig{Script: loadScript(t, inProcessScript), Open: open})
 	c.startWorker("w0", "eu", "")
 	c.startWorker("w1", "eu", "")

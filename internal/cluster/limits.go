@@ -162,15 +162,15 @@ func checkHeartbeat(h *pb.Heartbeat, cpus int32, isClass func(string) bool) erro
 	case len(h.UsersByClass) > maxClassesPerHB:
 		return invalid("users_by_class has %d classes, more than %d", len(h.UsersByClass), maxClassesPerHB)
 	}
-	var sum int64
+	// The counts by class are not compared with users: a worker reads
+	// them a moment apart, while users start and stop.
 	for c, n := range h.UsersByClass {
-		if len(c) > maxNameLen || n < 0 || isClass != nil && !isClass(c) {
-			return invalid("users_by_class: %d users of %q, which is not a user class of the script", n, logID(c))
+		if len(c) > maxNameLen || isClass != nil && !isClass(c) {
+			return invalid("users_by_class: %q is not a user class of the script", logID(c))
 		}
-		sum += int64(n)
-	}
-	if sum > int64(h.Users) {
-		return invalid("users_by_class adds up to %d, more than its %d users", sum, h.Users)
+		if n < 0 || n > maxWorkerUsers {
+			return invalid("users_by_class: %d users of %q is not in [0, %d]", n, logID(c), maxWorkerUsers)
+		}
 	}
 	return nil
 }

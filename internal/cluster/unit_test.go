@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,12 @@ import (
 	"github.com/stampede-load/stampede/internal/stats"
 )
 
+// quietLog discards the log, unless STAMPEDE_TEST_LOG is set: then
+// warnings and errors go to stderr.
 func quietLog() *slog.Logger {
+	if os.Getenv("STAMPEDE_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	return slog.New(slog.NewTextHandler(discard{}, &slog.HandlerOptions{Level: slog.LevelError + 10}))
 }
 
