@@ -112,7 +112,8 @@ func (s *Server) swarmParams(f fieldValues) (engine.Params, error) {
 			return p, &engine.FieldError{Field: "user_count", Msg: fmt.Sprintf("%q is not a whole number", v)}
 		}
 		p.Users = n
-	} else if !running {
+	} else if !running && len(f["class_users"]) == 0 {
+		// class_users counts the users otherwise.
 		return p, &engine.FieldError{Field: "user_count", Msg: "required"}
 	}
 	if v, ok := f.get("spawn_rate"); ok {
@@ -157,6 +158,9 @@ func (s *Server) swarmParams(f fieldValues) (engine.Params, error) {
 			p.Classes = picked
 		}
 	}
+	if err := s.swarmClassUsers(f, &p); err != nil {
+		return p, err
+	}
 	if err := s.swarmTags(f, running, &p); err != nil {
 		return p, err
 	}
@@ -164,6 +168,51 @@ func (s *Server) swarmParams(f fieldValues) (engine.Params, error) {
 		return p, &engine.FieldError{Field: "host", Msg: "required: the script sets no host"}
 	}
 	return p, p.Validate()
+}
+
+// swarmClassUsers reads class_users, exact user counts per class
+// ("reader=3,writer=1", or the field repeated; as a load shape's
+// per-class targets): the test's user count is then their sum, and a
+// user_count sent along must agree. A new user_count without them goes
+// back to sharing the users by the classes' weights.
+func (s *Server) swarmClassUsers(f fieldValues, p *engine.Params) error {
+	var pairs []string
+	for _, v := range f["class_users"] {
+		for _, part := range strings.Split(v, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				pairs = append(pairs, part)
+			}
+		}
+	}
+	if len(pairs) == 0 {
+		if _, ok := f.get("user_count"); ok {
+			p.ClassUsers = nil
+		}
+		return nil
+	}
+	counts := make(map[string]int, len(pairs))
+	total := 0
+	for _, pair := range pairs {
+		name, v, ok := strings.Cut(pair, "=")
+		name = strings.TrimSpace(name)
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		switch {
+		case !ok || err != nil || n < 0:
+			return &engine.FieldError{Field: "class_users", Msg: fmt.Sprintf("%q is not CLASS=COUNT with a whole number of users", pair)}
+		case !s.hasClass(name):
+			return &engine.FieldError{Field: "class_users", Msg: fmt.Sprintf("%q is not a user class of the script (have %s)", name, strings.Join(s.classes, ", "))}
+		}
+		counts[name] = n
+		total += n
+		if total > 1<<30 {
+			return &engine.FieldError{Field: "class_users", Msg: "too many users"}
+		}
+	}
+	if v, ok := f.get("user_count"); ok && v != strconv.Itoa(total) {
+		return &engine.FieldError{Field: "class_users", Msg: fmt.Sprintf("the classes' users add up to %d, but user_count is %s", total, v)}
+	}
+	p.ClassUsers, p.Users = counts, total
+	return nil
 }
 
 // swarmTags reads the tags and exclude_tags fields (the start form's

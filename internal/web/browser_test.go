@@ -395,7 +395,7 @@ func TestBrowser(t *testing.T) {
 		poll("the state", `document.getElementById("state").textContent === "ready"`),
 		// The form holds -u/-r and the script's host.
 		poll("the defaults", `document.getElementById("users").value === "6" && document.getElementById("host").value === `+jsString(tgt.URL)),
-		poll("the class picker", `document.querySelectorAll("#classes input").length === 2`),
+		poll("the class picker", `document.querySelectorAll("#classes input[type=checkbox]").length === 2`),
 		poll("the script's tags", `document.getElementById("task-tags").textContent === "Tags in this script: admin"`),
 		shot("01-start-form"),
 	)

@@ -247,7 +247,7 @@ func TestBrowserCredentialsInURL(t *testing.T) {
 		chromedp.Navigate(withCreds),
 		b.poll("ready", `document.getElementById("state").textContent === "ready"`),
 		// api/info arrived: the class picker and the percentile columns.
-		b.poll("the class picker", `document.querySelectorAll("#classes input").length === 2`),
+		b.poll("the class picker", `document.querySelectorAll("#classes input[type=checkbox]").length === 2`),
 		b.poll("the start form", `!document.getElementById("start-panel").hidden`),
 	)
 	b.run("start",
@@ -552,5 +552,36 @@ func TestBrowserRatioAndFailures(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#failures-head th[data-key="1"] button`)),
 		b.poll("by name, descending", names+` === "name-250,name-249,name-25,name-3,/fail"`),
 	)
+	b.noErrors()
+}
+
+// TestBrowserClassUsers starts a test with exact per-class user counts
+// from the class picker: a bad count is refused under the picker's name,
+// good ones reach the driver, and the user count is their sum.
+func TestBrowserClassUsers(t *testing.T) {
+	f := newFixture(t, "", false)
+	b := newBrowser(t, 1366, 900)
+	b.run("a bad count",
+		chromedp.Navigate(f.ts.URL+"/"),
+		b.poll("the picker", `document.querySelectorAll("#classes .class-count").length === 2`),
+		setInput("spawn-rate", "5"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('.class-count[data-class="reader"]').value = "-1"`),
+		chromedp.Click(chromedp.ID("start-btn")),
+		b.poll("the error", `document.getElementById("start-error").textContent.startsWith("User classes: \"reader=-1\" is not CLASS=COUNT") &&
+			document.querySelector('.class-count[data-class="reader"]').classList.contains("invalid")`),
+	)
+	b.run("start with counts",
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('.class-count[data-class="reader"]').value = "3";
+			document.querySelector('.class-count[data-class="writer"]').value = "1"`),
+		chromedp.Click(chromedp.ID("start-btn")),
+		chromedp.WaitNotVisible(chromedp.ID("start-panel")),
+		b.poll("running with 4 users", `window.stampede.ev && window.stampede.ev.state === "running" && window.stampede.ev.target === 4`),
+	)
+	f.drv.mu.Lock()
+	p := f.drv.applied[len(f.drv.applied)-1]
+	f.drv.mu.Unlock()
+	if p.Users != 4 || p.ClassUsers["reader"] != 3 || p.ClassUsers["writer"] != 1 {
+		t.Errorf("applied %d users %v, want reader 3 and writer 1", p.Users, p.ClassUsers)
+	}
 	b.noErrors()
 }

@@ -749,6 +749,16 @@
     if ($("host").value.trim()) body.set("host", $("host").value.trim());
     body.set("run_time", $("run-time").value.trim());
     document.querySelectorAll("#classes input:checked").forEach((c) => body.append("user_classes", c.value));
+    const counts = [...document.querySelectorAll("#classes .class-count")].filter((n) => n.value.trim() !== "");
+    if (counts.length) {
+      // Exact users per class: the test's user count is their sum.
+      let sum = 0;
+      for (const n of counts) {
+        body.append("class_users", n.dataset.class + "=" + n.value.trim());
+        sum += Number(n.value);
+      }
+      if (Number.isInteger(sum)) { $("users").value = sum; body.set("user_count", String(sum)); }
+    }
     body.set("tags", $("tags").value.trim());
     body.set("exclude_tags", $("exclude-tags").value.trim());
     $("start-btn").disabled = true;
@@ -824,11 +834,20 @@
     const classes = i.user_classes || [];
     $("classes-box").hidden = classes.length < 2;
     for (const c of classes) {
+      // A class: tick it to run only the ticked ones, or give it an exact
+      // user count (class_users); empty counts share the users by weight.
+      const box = document.createElement("span");
+      box.className = "cls";
       const l = document.createElement("label");
       const cb = document.createElement("input");
       cb.type = "checkbox"; cb.value = c; cb.name = "user_classes";
       l.append(cb, document.createTextNode(c));
-      $("classes").appendChild(l);
+      const n = document.createElement("input");
+      n.type = "number"; n.min = "0"; n.step = "1"; n.inputMode = "numeric";
+      n.name = "class_users"; n.className = "class-count"; n.dataset.class = c;
+      n.placeholder = "by weight"; n.setAttribute("aria-label", "Users of " + c);
+      box.append(l, n);
+      $("classes").appendChild(box);
     }
     setupColumns();
     $("stats-wrap").addEventListener("scroll", onStatsScroll, { passive: true });
