@@ -73,6 +73,23 @@ func TestExpectWorkersMaxWaitMessage(t *testing.T) {
 	}
 }
 
+// A worker refuses to start with an id or region the master would refuse.
+func TestWorkerLabelsChecked(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--name", strings.Repeat("w", 200)}, "--name: worker id is 200 bytes, more than 128"},
+		{[]string{"--region", "eu\x1b[31m"}, "--region: region"},
+		{[]string{"--region", "eu\nwest"}, "control characters"},
+	} {
+		r := runMain(t, append([]string{"worker", "--master-host", "127.0.0.1", "--master-port", "1"}, tc.args...)...)
+		if r.code != ExitConfig || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", tc.args, r.code, r.stderr, ExitConfig, tc.want)
+		}
+	}
+}
+
 // Positional arguments are refused with a hint; a script goes with -f.
 func TestPositionalArguments(t *testing.T) {
 	for _, tc := range []struct {

@@ -110,6 +110,12 @@ func (app *App) worker(ctx context.Context, o *workerOptions) error {
 		}
 		name = host + "-" + strconv.Itoa(os.Getpid())
 	}
+	if err := cluster.CheckWorkerID(name); err != nil {
+		return configErr("--name: %v", err)
+	}
+	if err := cluster.CheckRegion(region); err != nil {
+		return configErr("--region: %v", err)
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	w := cluster.NewWorker(cluster.WorkerConfig{

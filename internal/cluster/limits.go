@@ -125,6 +125,13 @@ func checkLabel(field, s string, max int) error {
 	return nil
 }
 
+// CheckWorkerID and CheckRegion say why the master would refuse a worker
+// id or a region, so a worker can refuse to start with it.
+func CheckWorkerID(id string) error { return checkLabel("worker id", id, maxIDLen) }
+
+// CheckRegion: see CheckWorkerID.
+func CheckRegion(region string) error { return checkLabel("region", region, maxRegionLen) }
+
 func checkHello(h *pb.Hello) error {
 	if h == nil || h.WorkerId == "" {
 		return invalid("the first message must be a hello with a worker id")
