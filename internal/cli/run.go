@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -241,6 +242,11 @@ type session struct {
 	// plan is the workload model; driver the engine's driver for it.
 	plan   *workloadPlan
 	driver engine.Driver
+
+	// finished makes the outputs be written once, by the normal end or by
+	// a second signal, whichever comes first (the other waits for it).
+	finished  sync.Once
+	finishErr error
 }
 
 // stopWith ends the test from a shape or schedule that is over.
@@ -346,12 +352,8 @@ func (sess *session) headless(ctx context.Context, what string) error {
 	case <-sess.eng.Done():
 	case sg := <-sig:
 		interrupted = true
-		app.Log.Info("signal received: stopping "+what+" and writing results (send again to quit at once)", "signal", sg.String())
-		go func() {
-			<-sig
-			fmt.Fprintln(app.Stderr, "second signal: exiting without waiting for "+what)
-			os.Exit(ExitAborted)
-		}()
+		app.Log.Info("signal received: stopping "+what+" and writing results (send again to stop waiting and write what was collected)", "signal", sg.String())
+		go sess.quitOnSignal(sig, what, o.runTime > 0)
 		_ = sess.eng.StopWith("interrupted by " + sg.String())
 	}
 	<-sess.eng.Done()
@@ -440,6 +442,32 @@ func (sess *session) tickHooks() []engine.TickFunc {
 
 // finish writes every output and decides the exit code.
 func (sess *session) finish(aborted bool) error {
+	sess.finished.Do(func() { sess.finishErr = sess.writeResults(aborted) })
+	return sess.finishErr
+}
+
+// quitOnSignal waits for a second signal after the first one started
+// stopping the test. It then stops waiting for the users but still writes
+// the statistics collected so far (results are never lost to an impatient
+// Ctrl-C); a third signal exits without them.
+func (sess *session) quitOnSignal(sig <-chan os.Signal, what string, aborted bool) {
+	<-sig
+	fmt.Fprintln(sess.app.Stderr, "second signal: not waiting for "+what+"; writing the results collected so far (a third signal exits without them)")
+	written := make(chan struct{})
+	go func() {
+		_ = sess.finish(aborted)
+		close(written)
+	}()
+	select {
+	case <-written:
+	case <-sig:
+		fmt.Fprintln(sess.app.Stderr, "third signal: exiting without writing the results")
+	}
+	os.Exit(ExitAborted)
+}
+
+// writeResults writes every output of the test; finish calls it once.
+func (sess *session) writeResults(aborted bool) error {
 	app, o := sess.app, sess.o
 	if sess.progress != nil {
 		sess.progress.Done()

@@ -162,6 +162,10 @@ type webServe struct {
 	// OnTestEnd, when set, runs each time a test has stopped, on
 	// serveWeb's goroutine (nil: outputs are only written at exit).
 	OnTestEnd func()
+	// OnSignal, when set, runs after the first SIGINT/SIGTERM, on its
+	// own goroutine, to handle the next ones (nil: a second one exits 3
+	// at once).
+	OnSignal func(sig <-chan os.Signal, interrupted bool)
 }
 
 // serveWeb serves the web UI until SIGINT/SIGTERM, or until --autoquit
@@ -237,17 +241,21 @@ loop:
 	for {
 		select {
 		case sg := <-sig:
-			app.Log.Info("signal received: stopping users, writing results and closing the web UI (send again to quit at once)", "signal", sg.String())
-			go func() {
-				<-sig
-				fmt.Fprintln(app.Stderr, "second signal: exiting without waiting for users")
-				os.Exit(ExitAborted)
-			}()
+			app.Log.Info("signal received: stopping users, writing results and closing the web UI (send again to stop waiting and write what was collected)", "signal", sg.String())
 			reason = "interrupted by " + sg.String()
 			// As in headless mode: a signal that cuts a running test
 			// short is an interruption (exit 3); one that closes the
 			// UI after the test ended is not.
 			interrupted = isActive(ws.Engine.State())
+			if ws.OnSignal != nil {
+				go ws.OnSignal(sig, interrupted)
+			} else {
+				go func() {
+					<-sig
+					fmt.Fprintln(app.Stderr, "second signal: exiting without waiting for users")
+					os.Exit(ExitAborted)
+				}()
+			}
 			break loop
 		case serveErr = <-errc:
 			errc = nil
@@ -350,6 +358,7 @@ func (sess *session) serveUIAndFinish(ctx context.Context, title string, usersBy
 		Document:     func(sum *stats.Summary) *output.Document { return sess.document(sum, false) },
 		Title:        title,
 		OnTestEnd:    sess.testEnded,
+		OnSignal:     func(sig <-chan os.Signal, interrupted bool) { sess.quitOnSignal(sig, "users", interrupted) },
 	})
 	// A test stopped by the exit itself (signal, --autoquit) is written
 	// here.
