@@ -14,6 +14,8 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/stampede-load/stampede/internal/web"
 )
 
 // Version is set at build time with -ldflags "-X .../internal/cli.Version=v1.2.3".
@@ -53,6 +55,7 @@ func configErr(format string, args ...any) error {
 type App struct {
 	Stdout, Stderr io.Writer
 	Log            *slog.Logger
+	logs           *web.LogRing
 	logLevel       string
 	configFile     string
 }
@@ -113,7 +116,9 @@ func (app *App) setupLog() error {
 	if err := lvl.UnmarshalText([]byte(app.logLevel)); err != nil {
 		return configErr("--loglevel: %q is not one of debug, info, warn, error", app.logLevel)
 	}
-	app.Log = slog.New(slog.NewTextHandler(app.Stderr, &slog.HandlerOptions{Level: lvl}))
+	// The web UI's Logs tab shows the last lines the process printed.
+	app.logs = web.NewLogRing(1000)
+	app.Log = slog.New(app.logs.Handler(slog.NewTextHandler(app.Stderr, &slog.HandlerOptions{Level: lvl})))
 	return nil
 }
 

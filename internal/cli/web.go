@@ -189,7 +189,7 @@ func (app *App) serveWeb(ctx context.Context, o *webOptions, ws webServe) (inter
 		Engine: ws.Engine, Script: ws.Script, Defaults: ws.Defaults, Auth: creds, Title: ws.Title,
 		AllowedHosts: append([]string{o.bindHost()}, o.hostAllow...),
 		Version:      Version, Report: ws.Report, Document: ws.Document, History: ws.History,
-		UsersByClass: ws.UsersByClass, Log: app.Log,
+		UsersByClass: ws.UsersByClass, Log: app.Log, Logs: app.logs,
 	})
 	if err != nil {
 		return false, err

@@ -62,6 +62,9 @@ type event struct {
 	// the client must drop what it has (first event, or a new test).
 	History [][]any `json:"history"`
 	Reset   bool    `json:"reset"`
+	// Logs are the log lines after the ones already sent: unix ms, level,
+	// message, attributes, source ("local" or "master").
+	Logs [][]any `json:"logs"`
 }
 
 type exceptionRow struct {
@@ -126,7 +129,15 @@ type eventStream struct {
 	sent    int
 	epoch   uint64
 	first   bool
+	logSeq  uint64
 }
+
+// Bounds of the log lines of one event: the first sends the most recent
+// ones, later ones what is new.
+const (
+	firstEventLogs = 200
+	maxEventLogs   = 500
+)
 
 func (s *Server) buildEvent(st *eventStream) *event {
 	e := s.cfg.Engine
@@ -197,6 +208,22 @@ func (s *Server) buildEvent(st *eventStream) *event {
 		ev.Reset = true
 	}
 	st.epoch, st.sent = epoch, n
+	ev.Logs = [][]any{}
+	if ring := s.cfg.Logs; ring != nil {
+		limit := maxEventLogs
+		if st.logSeq == 0 {
+			limit = firstEventLogs
+		}
+		lines, next := ring.Since(st.logSeq, limit)
+		source := "local"
+		if ev.Distributed {
+			source = "master"
+		}
+		for _, l := range lines {
+			ev.Logs = append(ev.Logs, []any{l.Time.UnixMilli(), l.Level.String(), l.Msg, l.Attrs, source})
+		}
+		st.logSeq = next
+	}
 	ev.History = make([][]any, 0, len(hist))
 	for i := range hist {
 		ev.History = append(ev.History, point(&hist[i]))

@@ -62,6 +62,9 @@ type Config struct {
 	// Interval between Server-Sent Events (default 1 s).
 	Interval time.Duration
 	Log      *slog.Logger
+	// Logs, when set, are the process's recent log lines, for the Logs
+	// tab (nil: the tab says there are none).
+	Logs *LogRing
 }
 
 // Server is the web UI of one engine.

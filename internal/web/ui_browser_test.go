@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -583,5 +585,41 @@ func TestBrowserClassUsers(t *testing.T) {
 	if p.Users != 4 || p.ClassUsers["reader"] != 3 || p.ClassUsers["writer"] != 1 {
 		t.Errorf("applied %d users %v, want reader 3 and writer 1", p.Users, p.ClassUsers)
 	}
+	b.noErrors()
+}
+
+// TestBrowserLogs shows the process's log lines in the Logs tab, fed by
+// the event stream (a line logged while the page is open appears), and
+// filters them by level.
+func TestBrowserLogs(t *testing.T) {
+	f := newFixture(t, "", false)
+	ring := NewLogRing(100)
+	f.srv.cfg.Logs = ring // before any page connects
+	log := slog.New(ring.Handler(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	log.Debug("a debug line")
+	log.Info("web UI ready", "url", "http://127.0.0.1:8089")
+	log.Warn("worker missing", "worker", "w1", "region", "eu-west")
+	log.Error("script error", "err", "boom")
+	b := newBrowser(t, 1366, 900)
+	rows := `[...document.querySelectorAll("#logs-body tr")].map(tr => [...tr.children].slice(1).map(td => td.textContent).join(" ")).join("|")`
+	b.run("the logs tab",
+		chromedp.Navigate(f.ts.URL+"/#logs"),
+		b.poll("three lines at info and above", `document.querySelectorAll("#logs-body tr").length === 3`),
+	)
+	want := "ERROR local script error err=boom|WARN local worker missing worker=w1 region=eu-west|INFO local web UI ready url=http://127.0.0.1:8089"
+	if got := evalJS[string](b, rows); got != want {
+		t.Errorf("log rows\n got %s\nwant %s", got, want)
+	}
+	log.Error("a new error while the page is open")
+	b.run("a new line arrives",
+		b.poll("four lines", `document.querySelectorAll("#logs-body tr").length === 4`),
+		chromedp.SetValue(chromedp.ID("log-level"), "ERROR"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("log-level").dispatchEvent(new Event("change"))`),
+		b.poll("errors only", `document.querySelectorAll("#logs-body tr").length === 2`),
+		chromedp.SetValue(chromedp.ID("log-level"), "DEBUG"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("log-level").dispatchEvent(new Event("change"))`),
+		b.poll("all five", `document.querySelectorAll("#logs-body tr").length === 5`),
+		b.shot("34-logs"),
+	)
 	b.noErrors()
 }

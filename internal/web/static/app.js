@@ -33,6 +33,9 @@
   const base = location.origin + location.pathname.replace(/[^/]*$/, "");
   const api = (path) => base + path;
 
+  // The last log lines of the process, oldest first, at most MAX_LOGS.
+  const MAX_LOGS = 1000;
+  state.logs = [];
   function newHistory() {
     return { t: [], users: [], rps: [], fps: [], p50: [], p95: [], p99: [], regions: {} };
   }
@@ -571,6 +574,35 @@
     }
   }
 
+  // The Logs tab: the process's recent log lines from the event stream,
+  // filtered by level.
+  const LEVELS = { DEBUG: 0, INFO: 1, WARN: 2, ERROR: 3 };
+  let logsDirty = true;
+  $("log-level").addEventListener("change", () => { logsDirty = true; renderLogs(); });
+  function renderLogs() {
+    if (!logsDirty) return;
+    logsDirty = false;
+    const min = LEVELS[$("log-level").value] || 0;
+    const body = $("logs-body");
+    body.textContent = "";
+    const frag = document.createDocumentFragment();
+    let shown = 0;
+    for (let k = state.logs.length - 1; k >= 0; k--) { // newest first
+      const [t, level, msg, attrs, source] = state.logs[k];
+      if ((LEVELS[level] ?? 1) < min) continue;
+      const tr = document.createElement("tr");
+      tr.className = "log-" + level.toLowerCase();
+      tr.append(td(new Date(t).toLocaleTimeString("en-GB")), td(level, level === "ERROR" ? "fail" : level === "WARN" ? "warn" : ""),
+        td(source), td(msg + (attrs ? " " + attrs : ""), "wrap"));
+      frag.appendChild(tr);
+      shown++;
+    }
+    body.appendChild(frag);
+    $("logs-table").hidden = shown === 0;
+    $("logs-empty").hidden = shown > 0;
+    $("logs-info").textContent = shown + " of the last " + state.logs.length + " lines";
+  }
+
   // The Current ratio tab reads Locust's /tasks at most every 2 s: the
   // ratio changes only when users or the tag selection do.
   let ratioAt = 0;
@@ -667,6 +699,7 @@
       case "workers": renderWorkers(); break;
       case "regions": renderRegions(); break;
       case "ratio": renderRatio(); break;
+      case "logs": renderLogs(); break;
     }
     // How long the last update took, for the browser tests (2,000 names).
     state.renderMs = performance.now() - t0;
@@ -808,6 +841,11 @@
       state.eventBytes = m.data.length;
       const ev = JSON.parse(m.data);
       addHistory(ev.history, ev.reset);
+      if (ev.logs && ev.logs.length) {
+        state.logs.push(...ev.logs);
+        if (state.logs.length > MAX_LOGS) state.logs.splice(0, state.logs.length - MAX_LOGS);
+        logsDirty = true;
+      }
       state.ev = ev;
       render();
     });
