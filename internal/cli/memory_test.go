@@ -87,3 +87,37 @@ func TestOutputSafely(t *testing.T) {
 		t.Errorf("nil: %v", err)
 	}
 }
+
+// A process killed outright, as the kernel's OOM killer kills one over
+// its cgroup's memory limit (SIGKILL: nothing runs after it), still
+// leaves its results up to the last second: the CSV files are rewritten
+// every second, as Locust does, and the history holds whole rows. Before,
+// only the history survived; _stats.csv and _failures.csv did not exist.
+func TestKilledProcessLeavesCSV(t *testing.T) {
+	host := target(t)
+	script := writeStar(t, `
+def t(u):
+    u.http.get("/")
+    u.http.get("/missing")
+visitor = user(tasks=[t], wait_time=constant(0.01))
+`)
+	prefix := filepath.Join(t.TempDir(), "out")
+	cmd, _ := helperProcess(t, "test started", "run", "-f", script, "--headless", "-u", "2", "-r", "100", "-t", "60s",
+		"--host", host, "--csv", prefix, "--max-memory", "-1")
+	time.Sleep(2500 * time.Millisecond)
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	for _, tc := range []struct{ suffix, want string }{
+		{"_stats.csv", "GET,/,"},
+		{"_stats.csv", ",Aggregated,"},
+		{"_failures.csv", "GET,/missing,"},
+		{"_stats_history.csv", ",Aggregated,"},
+	} {
+		b, err := os.ReadFile(prefix + tc.suffix)
+		if err != nil || !strings.Contains(string(b), tc.want) {
+			t.Errorf("%s after SIGKILL: %v, want a row with %q:\n%s", tc.suffix, err, tc.want, b)
+		}
+	}
+}

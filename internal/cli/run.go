@@ -66,7 +66,7 @@ func (o *testOptions) register(fs *pflag.FlagSet) {
 	durationFlag(fs, &o.stopTimeout, "stop-timeout", "s", "at stop, let running tasks finish for up to this long (default: interrupt at their next request)")
 	fs.StringVar(&o.host, "host", "", "base URL of the system under test (default: the script's host)")
 	fs.BoolVar(&o.headless, "headless", false, "no web UI: start at once and stop at the end of --run-time")
-	fs.StringVar(&o.csvPrefix, "csv", "", "write CSV results to PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv, PREFIX_exceptions.csv")
+	fs.StringVar(&o.csvPrefix, "csv", "", "write CSV results to PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv, PREFIX_exceptions.csv (rewritten every second, as Locust does, so a killed process leaves its last second)")
 	fs.BoolVar(&o.csvFullHistory, "csv-full-history", false, "also write every entry's rows to PREFIX_stats_history.csv")
 	fs.StringVar(&o.jsonFile, "json", "", "write a JSON summary to this file (see docs/json-summary.md)")
 	fs.Int64Var(&o.seed, "seed", 0, "seed for the scripts' random module, to repeat a run (default: drawn at random, logged and recorded in the --json summary)")
@@ -396,13 +396,20 @@ func checkWritableDir(flag, file string) error {
 	return nil
 }
 
-// tickHooks write the history CSV and the progress line once a second.
+// tickHooks write the CSV files and the progress line once a second.
 func (sess *session) tickHooks() []engine.TickFunc {
 	hooks := append(sess.webHooks(), sess.ciHooks()...)
 	if sess.csv != nil {
 		hooks = append(hooks, func(now time.Time, p stats.Point, e *engine.Engine) {
-			if err := sess.csv.History(now, p.Users, e.Snapshot(false)); err != nil {
+			sum := e.Snapshot(false)
+			if err := sess.csv.History(now, p.Users, sum); err != nil {
 				sess.app.Log.Error("writing CSV history", "err", err)
+			}
+			// As Locust does, the other CSV files are rewritten every
+			// second: a process killed outright (the kernel's OOM
+			// killer, SIGKILL) leaves its results up to the last second.
+			if err := sess.csv.Checkpoint(sum); err != nil {
+				sess.app.Log.Error("writing CSV files", "err", err)
 			}
 		})
 	}

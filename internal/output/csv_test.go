@@ -378,3 +378,30 @@ func TestOpenCSVErrors(t *testing.T) {
 		t.Error("prefix under a regular file accepted")
 	}
 }
+
+// A checkpoint from a tick that comes after Finish (the last tick races
+// the end of the run) must not replace the final files with older ones.
+func TestCheckpointAfterFinishKeepsTheFinalFiles(t *testing.T) {
+	prefix := filepath.Join(t.TempDir(), "run")
+	c, err := OpenCSV(prefix, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Checkpoint(emptySummary()); err != nil {
+		t.Fatal(err)
+	}
+	final := fixtureSummary(t)
+	if err := c.Finish(final); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(prefix + SuffixStats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Checkpoint(emptySummary()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(prefix + SuffixStats); !bytes.Equal(got, want) || len(final.Entries) == 0 {
+		t.Errorf("a checkpoint after Finish rewrote the stats CSV:\n%s", got)
+	}
+}

@@ -95,10 +95,14 @@ func (c *CSVFiles) History(now time.Time, users int, s *stats.Summary) error {
 // Checkpoint (re)writes _stats.csv, _failures.csv, _exceptions.csv and,
 // when s has regions, _regions.csv from s. Each file is replaced
 // atomically, so a reader never sees half of one. Locust rewrites these
-// files every second; callers may do the same or only call Finish.
+// files every second; callers may do the same or only call Finish. A
+// checkpoint after Finish does nothing: the final files stay.
 func (c *CSVFiles) Checkpoint(s *stats.Summary) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
 	return c.writeAll(s)
 }
 
