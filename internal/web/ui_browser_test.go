@@ -279,10 +279,13 @@ func TestBrowserCredentialsInURL(t *testing.T) {
 		// No current figures after a stop, in the header and the table.
 		b.poll("zero current rate", `document.getElementById("kpi-rps").textContent === "0.00" &&
 			document.getElementById("kpi-lat").textContent === "–"`),
+		// The reset just before the stop empties the table: a name the users
+		// did not request again in between has no row (a loaded machine), so
+		// only "every row there is" is asserted, with the Aggregated footer.
 		b.poll("zero current RPS cells", `(() => {
 			const i = [...document.querySelectorAll("#stats-head th")].findIndex(th => th.textContent.startsWith("Current RPS"));
 			const cells = [...document.querySelectorAll("#stats-body tr:not(.spacer), #stats-foot tr")].map(tr => tr.children[i].textContent);
-			return i >= 0 && cells.length === 3 && cells.every(c => c === "0.00");
+			return i >= 0 && cells.length >= 1 && cells.every(c => c === "0.00");
 		})()`),
 		b.shot("30-stopped"),
 	)
