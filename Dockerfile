@@ -17,13 +17,17 @@ FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-bookworm AS build
 ARG TARGETOS
 ARG TARGETARCH
 ARG VERSION=dev
+# Go build tags: the default image is the default build (azblob:// and
+# file:// results URLs); --build-arg TAGS=allclouds adds s3:// and gs://
+# (docs/reports.md, "Results upload").
+ARG TAGS=
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags="-s -w -X github.com/stampede-load/stampede/internal/cli.Version=${VERSION}" -o /out/stampede ./cmd/stampede
+    go build -trimpath -tags "$TAGS" -ldflags="-s -w -X github.com/stampede-load/stampede/internal/cli.Version=${VERSION}" -o /out/stampede ./cmd/stampede
 # A writable home and /tmp for the non-root user, and a passwd entry for it.
 RUN mkdir -p /out/rootfs/home/stampede /out/rootfs/tmp /out/rootfs/etc \
     && chmod 1777 /out/rootfs/tmp \

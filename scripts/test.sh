@@ -18,8 +18,11 @@ if [ -n "$unformatted" ]; then
   echo "not gofmt-formatted:"; echo "$unformatted"; exit 1
 fi
 go vet ./...
+# The optional results drivers (s3://, gs://) are behind build tags.
+go vet -tags allclouds ./internal/results/ ./cmd/stampede/
 command -v staticcheck >/dev/null || go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 staticcheck ./...
+staticcheck -tags allclouds ./internal/results/
 $lint_only && exit 0
 
 # Installs and services for the feature tests; each script is idempotent.
@@ -34,6 +37,7 @@ source .ci/azurite.sh
 
 step "go test"
 go test -count=1 -timeout 20m ./...
+go test -count=1 -tags allclouds ./internal/results/
 
 # The race detector over the packages with concurrency. -short skips the
 # browser tests (minutes under -race, and the UI's concurrency is the

@@ -43,7 +43,7 @@ func (c *ciOptions) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&c.thresholds, "threshold", nil, "pass/fail condition, e.g. 'p95<500ms', 'error_rate<1%', 'p95{name=/checkout}<800ms', 'rps>=100' (repeatable; a failed one exits 1; see docs/reports.md)")
 	fs.BoolVar(&c.abortOnFail, "abort-on-fail", false, "stop the test early once a threshold has failed beyond doubt (per threshold: suffix @abort)")
 	durationFlag(fs, &c.abortGrace, "abort-grace", "", "with --abort-on-fail: only failures that cannot recover stop the test during this time from the start (default 10s)")
-	fs.StringVar(&c.resultsURL, "results-url", "", "upload every output at the end (with the web UI: each test's when it stops, under RUN-ID-<start time>): azblob://CONTAINER?prefix=P/, s3://BUCKET, gs://BUCKET or file:///PATH (checked at start)")
+	fs.StringVar(&c.resultsURL, "results-url", "", "upload every output at the end (with the web UI: each test's when it stops, under RUN-ID-<start time>): azblob://CONTAINER?prefix=P/ or file:///PATH; s3://BUCKET and gs://BUCKET in the allclouds build (checked at start)")
 	durationFlag(fs, &c.probeWait, "results-probe-wait", "", "keep retrying --results-url's start-up write check this long while the storage refuses permission, e.g. a role assignment minutes old (default 0: fail at once)")
 	fs.StringVar(&c.runID, "run-id", "", "name of the run, its folder under --results-url (default: UTC time and a pet name, e.g. 20261127-101500-brave-otter)")
 }

@@ -24,6 +24,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stampede-load/stampede/internal/output"
@@ -133,7 +134,7 @@ func Render(w io.Writer, d *Data) error {
 	if err != nil {
 		return err
 	}
-	if err := page.Execute(w, v); err != nil {
+	if err := page().Execute(w, v); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	return nil
@@ -592,7 +593,11 @@ func thresholdValue(metric string, v float64) string {
 	return strconv.FormatFloat(v, 'g', 6, 64)
 }
 
-var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"tvalue": thresholdValue,
-	"mib":    func(b int64) float64 { return float64(b) / (1 << 20) },
-}).Parse(pageHTML))
+// page parses the template on first use, not at start-up: every command
+// (even `stampede version`) would otherwise pay for it.
+var page = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Funcs(template.FuncMap{
+		"tvalue": thresholdValue,
+		"mib":    func(b int64) float64 { return float64(b) / (1 << 20) },
+	}).Parse(pageHTML))
+})
