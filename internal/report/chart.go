@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"math"
@@ -9,8 +10,10 @@ import (
 	"time"
 )
 
-// Charts are drawn here as inline SVG, so a report needs no script and no
-// other file to show them, today or years from now.
+// Charts are drawn here twice: as inline SVG, which needs no script and
+// is what prints and what a reader with scripts off sees, and as data for
+// the uPlot charts the page's inline script draws over it (hover values,
+// drag to zoom, legend click to hide a line). Both live in the file.
 
 const (
 	chartW, chartH                = 960, 280
@@ -56,7 +59,7 @@ func lineChart(title, unit string, ts []time.Time, ss []series) template.HTML {
 	y := func(v float64) float64 { return padTop + ph - v/ymax*ph }
 
 	var b strings.Builder
-	fmt.Fprintf(&b, `<figure class="chart"><svg viewBox="0 0 %d %d" role="img" aria-label="%s">`, chartW, chartH, template.HTMLEscapeString(title))
+	fmt.Fprintf(&b, `<figure class="chart">%s<svg viewBox="0 0 %d %d" role="img" aria-label="%s">`, chartData(title, unit, ts, ss), chartW, chartH, template.HTMLEscapeString(title))
 	fmt.Fprintf(&b, `<text x="%d" y="16" class="ct">%s</text>`, padL, template.HTMLEscapeString(title))
 	// Horizontal grid and y labels.
 	for v := 0.0; v <= ymax+step/2; v += step {
@@ -98,6 +101,44 @@ func lineChart(title, unit string, ts []time.Time, ss []series) template.HTML {
 	}
 	fmt.Fprintf(&b, `<span class="muted">time since %s UTC</span></figcaption></figure>`, t0.UTC().Format("2006-01-02 15:04:05"))
 	return template.HTML(b.String())
+}
+
+// chartJSON is what the page's script hands uPlot: times in Unix seconds
+// and one array per line, null where the SVG leaves a gap.
+type chartJSON struct {
+	Title  string       `json:"title"`
+	Unit   string       `json:"unit"`
+	X      []float64    `json:"x"`
+	Series []seriesJSON `json:"series"`
+}
+
+type seriesJSON struct {
+	Label  string     `json:"label"`
+	Stroke string     `json:"stroke"`
+	Values []*float64 `json:"values"`
+}
+
+// chartData is the chart's data as an inline JSON script. json.Marshal
+// escapes <, > and &, so no value can close the script element.
+func chartData(title, unit string, ts []time.Time, ss []series) string {
+	c := chartJSON{Title: title, Unit: unit, X: make([]float64, len(ts))}
+	for i, t := range ts {
+		c.X[i] = float64(t.UnixMilli()) / 1000
+	}
+	for _, s := range ss {
+		sj := seriesJSON{Label: s.name, Stroke: s.colour, Values: make([]*float64, len(ts))}
+		for i := range ts {
+			if i < len(s.values) && (s.ok == nil || s.ok[i]) && !math.IsNaN(s.values[i]) && !math.IsInf(s.values[i], 0) {
+				sj.Values[i] = &s.values[i]
+			}
+		}
+		c.Series = append(c.Series, sj)
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return "" // cannot happen with finite numbers; the SVG stays
+	}
+	return `<script type="application/json" class="chart-data">` + string(b) + `</script>`
 }
 
 // maxChartPoints bounds the points of a line: a day of once-a-second

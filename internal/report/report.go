@@ -8,9 +8,10 @@
 // --csv` builds one from CSV files (Stampede's or Locust's). Whatever the
 // input did not record is shown as not available, never made up.
 //
-// The file has no script and makes no request to any other host: styles
-// and charts (inline SVG) are part of it, and the document itself is
-// embedded as JSON for tools.
+// The file makes no request to any other host: styles, charts (inline SVG,
+// and the vendored uPlot library with a small script that makes them
+// interactive) are part of it, and the document itself is embedded as
+// JSON for tools.
 package report
 
 import (
@@ -168,6 +169,8 @@ type view struct {
 	ExceptionsNA                        bool
 	EntryCharts                         []template.HTML
 	JSON                                template.JS
+	UPlotJS, InitJS                     template.JS
+	UPlotCSS                            template.CSS
 }
 
 type kv struct {
@@ -259,6 +262,7 @@ func (d *Data) view() (*view, error) {
 		return nil, fmt.Errorf("report: encoding data: %w", err)
 	}
 	v.JSON = template.JS(js)
+	v.UPlotJS, v.InitJS, v.UPlotCSS = scripts()
 	return v, nil
 }
 

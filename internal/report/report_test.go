@@ -157,7 +157,7 @@ func TestLocustCSV(t *testing.T) {
 					t.Errorf("report lacks %q", want)
 				}
 			}
-			assertSelfContained(t, page)
+			assertSelfContained(t, page, "http://127.0.0.1:18095/") // the failure messages name the target
 		})
 	}
 }
@@ -205,8 +205,9 @@ func pageText(t *testing.T, page string) string {
 // assertSelfContained fails when the page could make any request when
 // opened: an element that loads something, an attribute pointing outside
 // the page, a CSS url() or @import.
-func assertSelfContained(t *testing.T, page string) {
+func assertSelfContained(t *testing.T, page string, allowedURLs ...string) {
 	t.Helper()
+	var sawLib, sawInit bool
 	z := xhtml.NewTokenizer(strings.NewReader(page))
 	loaders := map[string]bool{"link": true, "img": true, "iframe": true, "object": true, "embed": true, "audio": true, "video": true, "source": true, "image": true, "use": true, "base": true, "frame": true}
 	for {
@@ -253,10 +254,36 @@ func assertSelfContained(t *testing.T, page string) {
 					typ = a.Val
 				}
 			}
-			if typ != "application/json" {
-				t.Errorf("page has a script of type %q; only inline JSON data is allowed", typ)
+			if typ == "application/json" {
+				continue
+			}
+			// Code may only be the vendored uPlot and the report's own
+			// init script, byte for byte.
+			z.Next()
+			code := string(z.Text())
+			switch {
+			case typ != "":
+				t.Errorf("page has a script of type %q", typ)
+			case code == libJS():
+				sawLib = true
+			case code == initJS:
+				sawInit = true
+			default:
+				t.Errorf("page has an unknown inline script: %.80q", code)
 			}
 		}
+	}
+	if !sawLib || !sawInit {
+		t.Errorf("page lacks uPlot (%v) or its init script (%v)", sawLib, sawInit)
+	}
+	// No address of any other place, anywhere: the only "://" allowed are
+	// the run's own host, which is data shown in the page.
+	rest := page
+	for _, h := range allowedURLs {
+		rest = strings.ReplaceAll(rest, h, "")
+	}
+	if i := strings.Index(rest, "://"); i >= 0 {
+		t.Errorf("page holds a URL: %q", rest[max(0, i-40):min(len(rest), i+40)])
 	}
 }
 
@@ -312,7 +339,7 @@ func TestRenderFullDocument(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := buf.String()
-	assertSelfContained(t, page)
+	assertSelfContained(t, page, doc.Run.Host)
 	text := pageText(t, page)
 	for _, want := range []string{
 		"20261127-100000-brave-otter", "examples/shop.star", "https://shop.example.com", "v0.9.0", "eastus, westeurope",

@@ -2,7 +2,7 @@ package report
 
 // pageHTML is the report page. It must not reference anything outside
 // itself (no src=, href= to other documents, url(), @import or web
-// fonts): the tests check it.
+// fonts; scripts are inline and fetch nothing): the tests check it.
 const pageHTML = `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -51,8 +51,13 @@ figure.chart svg{width:100%;max-width:1100px;height:auto;display:block}
 pre{white-space:pre-wrap;margin:0;font-size:12px;text-align:left}
 details summary{cursor:pointer}
 ul.notes{margin:6px 0;padding-left:20px;color:var(--muted)}
+figure.chart.live>svg,figure.chart.live>figcaption{display:none}
+.uchart{max-width:1100px}
+.uchart .u-legend{font-size:12px}
+.uchart .u-inline .u-value{min-width:4.5em}
 @media print{nav{display:none}}
 </style>
+<style>{{.UPlotCSS}}</style>
 </head>
 <body>
 <header>
@@ -177,6 +182,8 @@ ul.notes{margin:6px 0;padding-left:20px;color:var(--muted)}
 </section>
 </main>
 <script type="application/json" id="stampede-data">{{.JSON}}</script>
+<script>{{.UPlotJS}}</script>
+<script>{{.InitJS}}</script>
 </body>
 </html>
 `

@@ -23,6 +23,7 @@ import (
 	"github.com/stampede-load/stampede/internal/output"
 	"github.com/stampede-load/stampede/internal/script"
 	"github.com/stampede-load/stampede/internal/stats"
+	"github.com/stampede-load/stampede/internal/uplot"
 )
 
 //go:embed static
@@ -122,6 +123,7 @@ func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /{$}", s.handleIndex)
 	m.Handle("GET /assets/", http.StripPrefix("/assets/", s.assetHandler()))
+	m.Handle("GET /assets/vendor/uplot/", http.StripPrefix("/assets/vendor/uplot/", noCache(http.FileServerFS(uplot.Files))))
 	m.HandleFunc("GET /api/info", s.handleInfo)
 	m.HandleFunc("GET /api/events", s.handleEvents)
 	m.HandleFunc("POST /swarm", s.handleSwarm)
@@ -180,13 +182,14 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-func (s *Server) assetHandler() http.Handler {
-	fsrv := http.FileServerFS(s.assets)
+func (s *Server) assetHandler() http.Handler { return noCache(http.FileServerFS(s.assets)) }
+
+// noCache wraps an asset handler: assets are embedded in the binary, so
+// browsers revalidate cheaply and never keep one across versions.
+func noCache(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Assets are embedded in the binary: revalidate cheaply, never stale
-		// across versions.
 		w.Header().Set("Cache-Control", "no-cache")
-		fsrv.ServeHTTP(w, r)
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Refreshes the vendored uPlot files (internal/web/static/vendor/uplot) from
+# Refreshes the vendored uPlot files (internal/uplot) from
 # the npm registry, so the web UI needs no CDN and `go build` needs no Node.
-# Usage: internal/web/refresh-uplot.sh [VERSION]   (default: the pinned one)
+# Usage: internal/uplot/refresh.sh [VERSION]   (default: the pinned one)
 set -euo pipefail
 VERSION="${1:-1.6.32}"
 here="$(cd "$(dirname "$0")" && pwd)"
-dest="$here/static/vendor/uplot"
+dest="$here"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 (cd "$tmp" && npm pack --silent "uplot@$VERSION" >/dev/null)
