@@ -340,6 +340,11 @@ func (a *Aggregate) Snapshot(now time.Time, history bool) *Summary {
 	if history {
 		s.History = append([]Point(nil), a.history.points...)
 		s.Distribution = a.all.total.Latency.Hist.Distribution()
+		for i := range s.Entries {
+			e := &s.Entries[i]
+			e.Histogram = a.all.entries[Key{Method: e.Method, Name: e.Name}].Latency.Hist.Copy()
+		}
+		s.Total.Histogram = a.all.total.Latency.Hist.Copy()
 	}
 	return s
 }

@@ -1,8 +1,10 @@
 package stats
 
 import (
+	"encoding/base64"
 	"fmt"
 	"math"
+	"sort"
 
 	"github.com/DataDog/sketches-go/ddsketch"
 	"github.com/DataDog/sketches-go/ddsketch/mapping"
@@ -156,4 +158,43 @@ func (h *Histogram) Bins() int {
 		return 0
 	}
 	return hi - lo + 1
+}
+
+// MarshalText encodes the histogram as base64 of MarshalBinary, so that a
+// JSON summary carries it as a string (docs/json-summary.md).
+func (h *Histogram) MarshalText() ([]byte, error) {
+	b, _ := h.MarshalBinary()
+	out := make([]byte, base64.StdEncoding.EncodedLen(len(b)))
+	base64.StdEncoding.Encode(out, b)
+	return out, nil
+}
+
+// UnmarshalText decodes what MarshalText wrote, with UnmarshalBinary's
+// checks (a summary file may come from anywhere).
+func (h *Histogram) UnmarshalText(text []byte) error {
+	b := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
+	n, err := base64.StdEncoding.Decode(b, text)
+	if err != nil {
+		return fmt.Errorf("decoding histogram: %w", err)
+	}
+	return h.UnmarshalBinary(b[:n])
+}
+
+// Bin is one bin of a histogram: its representative value and count.
+type Bin struct {
+	Ms    float64
+	Count float64
+}
+
+// SortedBins returns the non-empty bins in ascending order of value.
+func (h *Histogram) SortedBins() []Bin {
+	var out []Bin
+	h.s.ForEach(func(v, c float64) bool {
+		if c > 0 {
+			out = append(out, Bin{Ms: v, Count: c})
+		}
+		return false
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Ms < out[j].Ms })
+	return out
 }

@@ -46,6 +46,9 @@ type EntryStats struct {
 	// Service is the open model's send-to-response timing; the fields
 	// above are then measured from each iteration's intended start.
 	Service *TimingStats `json:"service_time,omitempty"`
+	// Histogram is the full response-time histogram, in the end-of-run
+	// summary only (for `stampede compare`); nil elsewhere.
+	Histogram *Histogram `json:"histogram,omitempty"`
 }
 
 // TimingStats summarises a Timing.
