@@ -92,6 +92,11 @@ func WriteFile(path string, d *Data) error {
 	if err := Render(&buf, d); err != nil {
 		return err
 	}
+	return writeAtomic(path, buf.Bytes())
+}
+
+// writeAtomic writes b to path through a temporary file renamed over it.
+func writeAtomic(path string, b []byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("report: %w", err)
@@ -100,7 +105,7 @@ func WriteFile(path string, d *Data) error {
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	_, werr := f.Write(buf.Bytes())
+	_, werr := f.Write(b)
 	cerr := f.Close()
 	if werr != nil || cerr != nil {
 		os.Remove(f.Name())

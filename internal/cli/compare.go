@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stampede-load/stampede/internal/compare"
+	"github.com/stampede-load/stampede/internal/output"
+	"github.com/stampede-load/stampede/internal/report"
+)
+
+type compareOptions struct {
+	html, json       string
+	alpha, minEffect float64
+	failOnSlower     bool
+}
+
+func (app *App) compareCmd() *cobra.Command {
+	o := &compareOptions{}
+	cmd := &cobra.Command{
+		Use:   "compare BASE NEW",
+		Short: "Compare two runs: did the new one get slower? (with a significance test)",
+		Long: `Compare the results of two runs, a baseline (BASE) and a new one (NEW).
+
+Each of BASE and NEW is a JSON summary (run --json), the CSV files of a run
+by their prefix (or its PREFIX_stats.csv; Stampede's or Locust's), a folder
+holding either, or a results URL naming a run's folder, e.g.
+azblob://results/RUN_ID or file:///srv/results/RUN_ID.
+
+For every name and the aggregate it prints both runs' requests, error
+rates, requests per second and p50/p95/p99, the change, and whether the
+response times changed significantly: a two-sample Kolmogorov–Smirnov test
+on the two runs' histograms rejects "same distribution" at --alpha, and p50,
+p95 or p99 moved by at least --min-effect. CSV files carry no histograms:
+their rows get percentile changes only, marked "percentiles only". See
+docs/compare.md.
+
+Exit codes: 0 compared; 1 with --fail-on-slower, something is significantly
+slower (or an output could not be written); 2 bad input.`,
+		Example: `  stampede compare main.json pr.json
+  stampede compare results/main results/pr --html compare.html --json compare.json
+  stampede compare azblob://results/main-last pr.json --fail-on-slower`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return app.compare(cmd.Context(), args[0], args[1], o)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.html, "html", "", "also write a self-contained HTML comparison to this file")
+	fs.StringVar(&o.json, "json", "", "also write the comparison as JSON to this file (- for standard output instead of the table)")
+	fs.Float64Var(&o.alpha, "alpha", compare.DefaultAlpha, "significance level of the Kolmogorov–Smirnov test")
+	fs.Float64Var(&o.minEffect, "min-effect", compare.DefaultMinEffect, "smallest relative change of p50, p95 or p99 that counts as significant (0.05 = 5%)")
+	fs.BoolVar(&o.failOnSlower, "fail-on-slower", false, "exit 1 when a name or the aggregate is significantly slower")
+	return cmd
+}
+
+func (app *App) compare(ctx context.Context, baseSrc, newSrc string, o *compareOptions) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if o.alpha <= 0 || o.alpha >= 1 {
+		return configErr("--alpha: %g is not between 0 and 1", o.alpha)
+	}
+	if o.minEffect < 0 || o.minEffect > 10 {
+		return configErr("--min-effect: %g is not between 0 and 10", o.minEffect)
+	}
+	base, err := loadRun(ctx, baseSrc)
+	if err != nil {
+		return configErr("BASE: %v", err)
+	}
+	next, err := loadRun(ctx, newSrc)
+	if err != nil {
+		return configErr("NEW: %v", err)
+	}
+	res := compare.Compare(base, next, compare.Options{Alpha: o.alpha, MinEffect: o.minEffect})
+	if o.json == "-" {
+		enc := json.NewEncoder(app.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	} else if err := output.WriteComparison(app.Stdout, res); err != nil {
+		return err
+	}
+	if o.json != "" && o.json != "-" {
+		b, err := json.MarshalIndent(res, "", "  ")
+		if err == nil {
+			err = os.WriteFile(o.json, append(b, '\n'), 0o644)
+		}
+		if err != nil {
+			return &ExitError{Code: ExitFailed, Err: fmt.Errorf("--json: %w", err)}
+		}
+	}
+	if o.html != "" {
+		if err := report.WriteComparison(o.html, res, "stampede "+Version); err != nil {
+			return &ExitError{Code: ExitFailed, Err: fmt.Errorf("--html: %w", err)}
+		}
+		fmt.Fprintln(app.Stderr, "comparison written to", o.html)
+	}
+	if o.failOnSlower && res.AnySlower() {
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("significantly slower than the baseline")}
+	}
+	return nil
+}

@@ -1,0 +1,175 @@
+package cli
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stampede-load/stampede/internal/compare"
+	"github.com/stampede-load/stampede/internal/demo"
+)
+
+// demoRun runs a short headless test against the demo target (the handler
+// `stampede demo` serves) with the given latency scale and returns the
+// prefix of its outputs: PREFIX.json and PREFIX_*.csv.
+func demoRun(t *testing.T, scale float64, extra ...string) (prefix string, r result) {
+	t.Helper()
+	srv := httptest.NewServer(demo.NewHandler(demo.Options{LatencyScale: scale, Seed: 7}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	script := filepath.Join(dir, "demo.star")
+	src := `def browse(u):
+    u.http.get("/api/products")
+    u.http.get("/api/products/1", name="/api/products/{id}")
+
+shopper = user(tasks=[browse], wait_time=constant(0))
+`
+	if err := os.WriteFile(script, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prefix = filepath.Join(dir, "run")
+	args := append([]string{"run", "-f", script, "--headless", "-u", "4", "-r", "100", "-t", "2s", "--host", srv.URL,
+		"--json", prefix + ".json", "--csv", prefix}, extra...)
+	r = runMain(t, args...)
+	return prefix, r
+}
+
+func compareJSON(t *testing.T, args ...string) (*compare.Result, result) {
+	t.Helper()
+	r := runMain(t, append(append([]string{"compare"}, args...), "--json", "-")...)
+	if r.code != ExitOK {
+		t.Fatalf("compare exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	var res compare.Result
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatalf("compare --json -: %v\n%s", err, r.stdout)
+	}
+	return &res, r
+}
+
+func verdicts(res *compare.Result) map[string]string {
+	m := map[string]string{"Aggregated": res.Total.Verdict}
+	for _, row := range res.Rows {
+		m[row.Name] = row.Verdict
+	}
+	return m
+}
+
+func TestCompareDemoRuns(t *testing.T) {
+	base, r := demoRun(t, 1)
+	if r.code != ExitOK {
+		t.Fatalf("base run: exit %d\n%s", r.code, r.stderr)
+	}
+	slow, r := demoRun(t, 1.5)
+	if r.code != ExitOK {
+		t.Fatalf("slow run: exit %d\n%s", r.code, r.stderr)
+	}
+
+	// JSON summaries: both names are 50% slower, with histograms tested.
+	res, _ := compareJSON(t, base+".json", slow+".json")
+	for _, name := range []string{"/api/products", "/api/products/{id}", "Aggregated"} {
+		if v := verdicts(res)[name]; v != compare.Slower {
+			t.Errorf("%s: verdict %q, want %q\n%+v", name, v, compare.Slower, res)
+		}
+	}
+	for _, row := range res.Rows {
+		if row.Test == nil || row.Test.P >= 0.01 || row.Base.Requests == 0 || row.New.Requests == 0 {
+			t.Errorf("%s: test %+v, base %+v, new %+v", row.Name, row.Test, row.Base, row.New)
+		}
+	}
+	// A run against itself: nothing is significant.
+	res, _ = compareJSON(t, base+".json", base+".json")
+	for name, v := range verdicts(res) {
+		if v != compare.Unchanged {
+			t.Errorf("self-comparison %s: %q", name, v)
+		}
+	}
+
+	// The table, --fail-on-slower and the HTML page.
+	html := filepath.Join(t.TempDir(), "cmp.html")
+	r = runMain(t, "compare", base+".json", slow+".json", "--fail-on-slower", "--html", html)
+	if r.code != ExitFailed || !strings.Contains(r.stdout, "SLOWER (p50") || !strings.Contains(r.stderr, "significantly slower") {
+		t.Errorf("--fail-on-slower: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	page, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertSelfContainedPage(t, string(page))
+	if !strings.Contains(string(page), "/api/products/{id}") || !strings.Contains(string(page), `class="l bad">slower (p50`) {
+		t.Errorf("HTML lacks the slower row:\n%s", page)
+	}
+	if r := runMain(t, "compare", base+".json", base+".json", "--fail-on-slower"); r.code != ExitOK {
+		t.Errorf("self-comparison with --fail-on-slower: exit %d\n%s", r.code, r.stderr)
+	}
+
+	// CSV files (by prefix, and by PREFIX_stats.csv): percentile changes
+	// without a test.
+	res, _ = compareJSON(t, base, slow+"_stats.csv")
+	for name, v := range verdicts(res) {
+		if v != compare.PercentilesOnly {
+			t.Errorf("CSV %s: %q", name, v)
+		}
+	}
+	if c := res.Total.Changes.P50; c == nil || *c < 0.2 {
+		t.Errorf("CSV: aggregate p50 change %v, want about +50%%", c)
+	}
+	// A results folder (as --results-url writes it), by file:// URL.
+	res, _ = compareJSON(t, "file://"+filepath.Dir(base), slow+".json")
+	if res.Base.Histograms != true || verdicts(res)["/api/products"] != compare.Slower {
+		t.Errorf("from a results URL: %+v", res)
+	}
+}
+
+func TestCompareLocustCSV(t *testing.T) {
+	dir := "../report/testdata/locust/"
+	res, r := compareJSON(t, dir+"locust", dir+"locust_full")
+	for name, v := range verdicts(res) {
+		if v != compare.PercentilesOnly {
+			t.Errorf("%s: %q", name, v)
+		}
+	}
+	var home *compare.Row
+	for i := range res.Rows {
+		if res.Rows[i].Name == "/" {
+			home = &res.Rows[i]
+		}
+	}
+	// Locust's "/" row: p95 31 → 29 ms.
+	if home == nil || home.Base.P95 != 31 || home.New.P95 != 29 || home.Changes.P95 == nil || *home.Changes.P95 > -0.06 {
+		t.Errorf("/ row: %+v\n%s", home, r.stdout)
+	}
+	r = runMain(t, "compare", dir+"locust", dir+"locust_full")
+	if r.code != ExitOK || !strings.Contains(r.stdout, "percentiles only") || !strings.Contains(r.stdout, "31.0 → 29.0 (-6.5%)") {
+		t.Errorf("table: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestCompareBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"compare", "nope.json", "nope2.json"}, "BASE: nope.json: no such file"},
+		{[]string{"compare", "../report/testdata/locust/locust", "ftp://x/y"}, `NEW: ftp://x/y: unsupported scheme "ftp"`},
+		{[]string{"compare", "a", "b", "--alpha", "2"}, "--alpha"},
+	} {
+		r := runMain(t, tc.args...)
+		if r.code != ExitConfig || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr:\n%s\nwant %q", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+}
+
+// assertSelfContainedPage checks that a page loads nothing from elsewhere.
+func assertSelfContainedPage(t *testing.T, page string) {
+	t.Helper()
+	for _, bad := range []string{"src=", "href=\"http", "url(", "@import"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("page references %q", bad)
+		}
+	}
+}

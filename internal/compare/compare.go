@@ -1,0 +1,265 @@
+// Package compare compares the statistics of two runs, a baseline and a
+// new one: counts, error rates, throughput and percentiles side by side,
+// their relative changes, and whether each entry's response times changed
+// significantly (docs/compare.md).
+//
+// Significance is decided on the two full response-time histograms that
+// JSON summaries carry: a two-sample Kolmogorov–Smirnov test (ks.go) must
+// reject "same distribution" at level Alpha, and at least one of p50, p95
+// and p99 must have moved by MinEffect or more. The second condition keeps
+// shifts that are real but too small to matter from being flagged once
+// runs make millions of requests, when the test alone would flag any
+// difference at all.
+package compare
+
+import (
+	"math"
+	"sort"
+
+	"github.com/stampede-load/stampede/internal/stats"
+)
+
+// Defaults of Options.
+const (
+	DefaultAlpha     = 0.01
+	DefaultMinEffect = 0.05
+)
+
+// Options tune the significance decision.
+type Options struct {
+	// Alpha is the test's significance level (default DefaultAlpha).
+	Alpha float64
+	// MinEffect is the smallest relative change of p50, p95 or p99 that
+	// counts (default DefaultMinEffect, 5%).
+	MinEffect float64
+}
+
+func (o Options) withDefaults() Options {
+	if o.Alpha <= 0 || o.Alpha >= 1 {
+		o.Alpha = DefaultAlpha
+	}
+	if o.MinEffect <= 0 {
+		o.MinEffect = DefaultMinEffect
+	}
+	return o
+}
+
+// Run is one side of a comparison.
+type Run struct {
+	// Label names the source (a file, CSV prefix or URL) in reports.
+	Label string `json:"source"`
+	// Histograms is set when the source carried full histograms (JSON
+	// summaries); CSV files carry percentiles only.
+	Histograms bool           `json:"histograms"`
+	Summary    *stats.Summary `json:"-"`
+}
+
+// Verdicts of a row.
+const (
+	Slower          = "slower"           // significantly slower
+	Faster          = "faster"           // significantly faster
+	Unchanged       = "not significant"  // no significant change
+	PercentilesOnly = "percentiles only" // no histograms: deltas without a test
+	OnlyBase        = "only in base"
+	OnlyNew         = "only in new"
+	NoRequests      = "no requests"
+)
+
+// Side is one run's figures for one row.
+type Side struct {
+	Requests  int64   `json:"requests"`
+	Failures  int64   `json:"failures"`
+	ErrorRate float64 `json:"error_rate"`
+	RPS       float64 `json:"rps"`
+	AvgMs     float64 `json:"avg_ms"`
+	P50       float64 `json:"p50_ms"`
+	P95       float64 `json:"p95_ms"`
+	P99       float64 `json:"p99_ms"`
+}
+
+// Changes are the new run's figures relative to the base: a ratio minus
+// one (0.1 is 10% more) for rates and times, and the difference in
+// percentage points for the error rate (0.005 is half a point more).
+// A nil change could not be computed (a base of 0, or a missing side).
+type Changes struct {
+	RPS       *float64 `json:"rps,omitempty"`
+	ErrorRate *float64 `json:"error_rate,omitempty"`
+	AvgMs     *float64 `json:"avg_ms,omitempty"`
+	P50       *float64 `json:"p50_ms,omitempty"`
+	P95       *float64 `json:"p95_ms,omitempty"`
+	P99       *float64 `json:"p99_ms,omitempty"`
+}
+
+// Row compares one request name (or the aggregate) across the runs.
+type Row struct {
+	Method  string  `json:"method"`
+	Name    string  `json:"name"`
+	Base    *Side   `json:"base"`
+	New     *Side   `json:"new"`
+	Changes Changes `json:"changes"`
+	// Test is the Kolmogorov–Smirnov test, when both sides had histograms.
+	Test    *Test  `json:"test,omitempty"`
+	Verdict string `json:"verdict"`
+	// Significant lists the percentiles ("p50", "p95", "p99") whose change
+	// is significant: the test rejected and the change is ≥ MinEffect.
+	Significant []string `json:"significant,omitempty"`
+}
+
+// Result is a whole comparison.
+type Result struct {
+	Format    string  `json:"format"`
+	Base      *Run    `json:"base"`
+	New       *Run    `json:"new"`
+	Alpha     float64 `json:"alpha"`
+	MinEffect float64 `json:"min_effect"`
+	Rows      []Row   `json:"entries"`
+	Total     Row     `json:"total"`
+	// Notes say what could not be compared and why.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Format identifies the JSON layout of a Result.
+const Format = "stampede-compare/1"
+
+// AnySlower reports whether any row (or the total) is significantly slower.
+func (r *Result) AnySlower() bool {
+	if r.Total.Verdict == Slower {
+		return true
+	}
+	for _, row := range r.Rows {
+		if row.Verdict == Slower {
+			return true
+		}
+	}
+	return false
+}
+
+// Compare compares new against base.
+func Compare(base, next *Run, o Options) *Result {
+	o = o.withDefaults()
+	res := &Result{Format: Format, Base: base, New: next, Alpha: o.Alpha, MinEffect: o.MinEffect}
+	tested := base.Histograms && next.Histograms
+	if !tested {
+		res.Notes = append(res.Notes, "one side has no histograms (CSV files): percentile changes are shown without a significance test")
+	}
+	type key struct{ method, name string }
+	bs, ns := map[key]*stats.EntryStats{}, map[key]*stats.EntryStats{}
+	var keys []key
+	for i := range base.Summary.Entries {
+		e := &base.Summary.Entries[i]
+		k := key{e.Method, e.Name}
+		bs[k] = e
+		keys = append(keys, k)
+	}
+	for i := range next.Summary.Entries {
+		e := &next.Summary.Entries[i]
+		k := key{e.Method, e.Name}
+		if _, ok := bs[k]; !ok {
+			keys = append(keys, k)
+		}
+		ns[k] = e
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].name != keys[j].name {
+			return keys[i].name < keys[j].name
+		}
+		return keys[i].method < keys[j].method
+	})
+	bd, nd := durationOf(base.Summary), durationOf(next.Summary)
+	for _, k := range keys {
+		res.Rows = append(res.Rows, compareRow(k.method, k.name, bs[k], ns[k], bd, nd, tested, o))
+	}
+	bt, nt := base.Summary.Total, next.Summary.Total
+	res.Total = compareRow("", "Aggregated", &bt, &nt, bd, nd, tested, o)
+	return res
+}
+
+func durationOf(s *stats.Summary) float64 {
+	if s.End.After(s.Start) {
+		return s.End.Sub(s.Start).Seconds()
+	}
+	return 0
+}
+
+func side(e *stats.EntryStats, dur float64) *Side {
+	if e == nil {
+		return nil
+	}
+	s := &Side{Requests: e.Requests, Failures: e.Failures, RPS: e.RPS, AvgMs: e.AvgMs,
+		P50: e.Percentiles.At(50), P95: e.Percentiles.At(95), P99: e.Percentiles.At(99)}
+	if s.RPS == 0 && dur > 0 {
+		s.RPS = float64(e.Requests) / dur
+	}
+	if e.Requests > 0 {
+		s.ErrorRate = float64(e.Failures) / float64(e.Requests)
+	}
+	return s
+}
+
+func compareRow(method, name string, be, ne *stats.EntryStats, bd, nd float64, tested bool, o Options) Row {
+	r := Row{Method: method, Name: name, Base: side(be, bd), New: side(ne, nd)}
+	switch {
+	case r.Base == nil:
+		r.Verdict = OnlyNew
+		return r
+	case r.New == nil:
+		r.Verdict = OnlyBase
+		return r
+	}
+	b, n := r.Base, r.New
+	r.Changes = Changes{RPS: rel(b.RPS, n.RPS), AvgMs: rel(b.AvgMs, n.AvgMs),
+		P50: rel(b.P50, n.P50), P95: rel(b.P95, n.P95), P99: rel(b.P99, n.P99)}
+	if b.Requests > 0 && n.Requests > 0 {
+		d := n.ErrorRate - b.ErrorRate
+		r.Changes.ErrorRate = &d
+	}
+	if b.Requests == 0 || n.Requests == 0 {
+		r.Verdict = NoRequests
+		return r
+	}
+	if !tested || be.Histogram == nil || ne.Histogram == nil {
+		r.Verdict = PercentilesOnly
+		return r
+	}
+	t, ok := ksTest(be.Histogram, ne.Histogram)
+	if !ok {
+		r.Verdict = NoRequests
+		return r
+	}
+	r.Test = &t
+	r.Verdict = Unchanged
+	if t.P >= o.Alpha {
+		return r
+	}
+	slower, faster := false, false
+	for _, pc := range []struct {
+		name string
+		c    *float64
+	}{{"p50", r.Changes.P50}, {"p95", r.Changes.P95}, {"p99", r.Changes.P99}} {
+		if pc.c == nil || math.Abs(*pc.c) < o.MinEffect {
+			continue
+		}
+		r.Significant = append(r.Significant, pc.name)
+		if *pc.c > 0 {
+			slower = true
+		} else {
+			faster = true
+		}
+	}
+	switch {
+	case slower: // a slower tail is a regression even when the median improved
+		r.Verdict = Slower
+	case faster:
+		r.Verdict = Faster
+	}
+	return r
+}
+
+// rel is n/b - 1, nil when b is 0 (no relative change from nothing).
+func rel(b, n float64) *float64 {
+	if b <= 0 || math.IsNaN(b) || math.IsNaN(n) {
+		return nil
+	}
+	v := n/b - 1
+	return &v
+}
