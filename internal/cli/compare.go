@@ -54,6 +54,8 @@ slower (or an output could not be written); 2 bad input.`,
 	fs.StringVar(&o.json, "json", "", "also write the comparison as JSON to this file (- for standard output instead of the table)")
 	fs.Float64Var(&o.alpha, "alpha", compare.DefaultAlpha, "significance level of the Kolmogorov–Smirnov test")
 	fs.Float64Var(&o.minEffect, "min-effect", compare.DefaultMinEffect, "smallest relative change of p50, p95 or p99 that counts as significant (0.05 = 5%)")
+	floatIn(fs, "alpha", &o.alpha, 0, 1)
+	floatIn(fs, "min-effect", &o.minEffect, 0, 10)
 	fs.BoolVar(&o.failOnSlower, "fail-on-slower", false, "exit 1 when a name or the aggregate is significantly slower")
 	return cmd
 }
@@ -63,10 +65,7 @@ func (app *App) compare(ctx context.Context, baseSrc, newSrc string, o *compareO
 		ctx = context.Background()
 	}
 	if o.alpha <= 0 || o.alpha >= 1 {
-		return configErr("--alpha: %g is not between 0 and 1", o.alpha)
-	}
-	if o.minEffect < 0 || o.minEffect > 10 {
-		return configErr("--min-effect: %g is not between 0 and 10", o.minEffect)
+		return configErr("--alpha: %g: want a level strictly between 0 and 1, e.g. 0.01", o.alpha)
 	}
 	base, err := loadRun(ctx, baseSrc)
 	if err != nil {
