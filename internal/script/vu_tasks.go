@@ -129,6 +129,16 @@ func (v *VU) NextWait(ctx context.Context, taskTime time.Duration) time.Duration
 // it to a time.Duration cannot overflow.
 const maxSeconds = 1e9
 
+// waitSeconds reads a wait or sleep: a finite number of seconds >= 0,
+// capped at maxSeconds; ok is false for anything else.
+func waitSeconds(v starlark.Value) (d time.Duration, ok bool) {
+	f, ok := starlark.AsFloat(v)
+	if !ok || math.IsNaN(f) || f < 0 || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return time.Duration(min(f, maxSeconds) * float64(time.Second)), true
+}
+
 // waitFunc calls a wait_time function. A result that is not a finite
 // number >= 0 is recorded as an exception naming the function, and the
 // user does not wait.
@@ -139,8 +149,8 @@ func (v *VU) waitFunc(ctx context.Context, fn starlark.Callable) time.Duration {
 	if o != returned {
 		return 0
 	}
-	f, ok := starlark.AsFloat(res)
-	if !ok || math.IsNaN(f) || f < 0 || math.IsInf(f, 0) {
+	d, ok := waitSeconds(res)
+	if !ok {
 		pos := ""
 		if sf, ok := fn.(*starlark.Function); ok {
 			pos = sf.Position().String() + ": "
@@ -148,7 +158,7 @@ func (v *VU) waitFunc(ctx context.Context, fn starlark.Callable) time.Duration {
 		v.shard.Exception(fmt.Sprintf("%swait_time function %s returned %s: want a finite number of seconds >= 0", pos, fn.Name(), res), "")
 		return 0
 	}
-	return time.Duration(min(f, maxSeconds) * float64(time.Second))
+	return d
 }
 
 // interruptBuiltin is u.interrupt(reschedule=True).
@@ -178,11 +188,10 @@ func (v *VU) sleepBuiltin(_ *starlark.Thread, b *starlark.Builtin, args starlark
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &secs); err != nil {
 		return nil, err
 	}
-	f, ok := starlark.AsFloat(secs)
-	if !ok || math.IsNaN(f) || f < 0 || math.IsInf(f, 0) {
+	d, ok := waitSeconds(secs)
+	if !ok {
 		return nil, fmt.Errorf("seconds must be a finite number >= 0, got %s", secs)
 	}
-	d := time.Duration(min(f, maxSeconds) * float64(time.Second))
 	var ctxDone <-chan struct{}
 	if v.ctx != nil {
 		ctxDone = v.ctx.Done()
