@@ -99,11 +99,11 @@ func decodeDelta(p *pb.Delta) (*stats.Delta, int, error) {
 	d.Dropped, d.Truncated = p.Dropped, p.Truncated
 	for _, pe := range p.Entries {
 		if pe.Requests < 0 || pe.Failures < 0 || pe.ContentBytes < 0 {
-			return nil, 0, fmt.Errorf("entry %s %s: negative count", cut(pe.Method, maxMethodLen), cut(pe.Name, 64))
+			return nil, 0, fmt.Errorf("entry %s %s: negative count", stats.Cut(pe.Method, maxMethodLen), stats.Cut(pe.Name, 64))
 		}
 		lat, err := decode(pe.Latency)
 		if err != nil {
-			return nil, 0, fmt.Errorf("entry %s %s: %w", cut(pe.Method, maxMethodLen), cut(pe.Name, 64), err)
+			return nil, 0, fmt.Errorf("entry %s %s: %w", stats.Cut(pe.Method, maxMethodLen), stats.Cut(pe.Name, 64), err)
 		}
 		if lat == nil {
 			lat = stats.NewTiming()
@@ -111,10 +111,10 @@ func decodeDelta(p *pb.Delta) (*stats.Delta, int, error) {
 		e := &stats.Entry{Requests: pe.Requests, Failures: pe.Failures, ContentBytes: pe.ContentBytes, Latency: lat}
 		if pe.Service != nil {
 			if e.Service, err = decode(pe.Service); err != nil {
-				return nil, 0, fmt.Errorf("entry %s %s: %w", cut(pe.Method, maxMethodLen), cut(pe.Name, 64), err)
+				return nil, 0, fmt.Errorf("entry %s %s: %w", stats.Cut(pe.Method, maxMethodLen), stats.Cut(pe.Name, 64), err)
 			}
 		}
-		k := stats.Key{Method: cut(pe.Method, maxMethodLen), Name: cut(pe.Name, maxNameLen)}
+		k := stats.Key{Method: stats.Cut(pe.Method, maxMethodLen), Name: stats.Cut(pe.Name, maxNameLen)}
 		if old := d.Entries[k]; old != nil {
 			old.Merge(e)
 		} else {
@@ -124,9 +124,9 @@ func decodeDelta(p *pb.Delta) (*stats.Delta, int, error) {
 	}
 	for _, pe := range p.Errors {
 		if pe.Count < 0 {
-			return nil, 0, fmt.Errorf("error %s %s: negative count", cut(pe.Method, maxMethodLen), cut(pe.Name, 64))
+			return nil, 0, fmt.Errorf("error %s %s: negative count", stats.Cut(pe.Method, maxMethodLen), stats.Cut(pe.Name, 64))
 		}
-		k := stats.ErrorKey{Method: cut(pe.Method, maxMethodLen), Name: cut(pe.Name, maxNameLen), Error: cut(pe.Error, maxErrorLen)}
+		k := stats.ErrorKey{Method: stats.Cut(pe.Method, maxMethodLen), Name: stats.Cut(pe.Name, maxNameLen), Error: stats.Cut(pe.Error, maxErrorLen)}
 		if _, ok := d.Errors[k]; !ok && len(d.Errors) >= maxErrorsPerReport {
 			k = otherErrorKey
 		}
@@ -139,7 +139,7 @@ func decodeDelta(p *pb.Delta) (*stats.Delta, int, error) {
 		if px.Count < 0 {
 			return nil, 0, fmt.Errorf("exception: negative count")
 		}
-		k := stats.ExceptionKey{Message: cut(px.Message, maxMessageLen), Traceback: cut(px.Traceback, maxTracebackLen)}
+		k := stats.ExceptionKey{Message: stats.Cut(px.Message, maxMessageLen), Traceback: stats.Cut(px.Traceback, maxTracebackLen)}
 		if _, ok := d.Exceptions[k]; !ok && len(d.Exceptions) >= maxExceptionsPerReport {
 			k = otherExceptionKey
 		}

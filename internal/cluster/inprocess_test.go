@@ -188,6 +188,6 @@ func TestRefusalsLoggedOnceASecond(t *testing.T) {
 	m.logRefusal("worker refused", "last", "eu", "the master already has 2 workers")
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[1], "not_logged_since=999") || len(lines[0]) > 1024 {
-		t.Fatalf("log:\n%s", cut(buf.String(), 4096))
+		t.Fatalf("log:\n%s", stats.Cut(buf.String(), 4096))
 	}
 }

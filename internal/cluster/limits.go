@@ -98,20 +98,7 @@ func invalid(format string, args ...any) error {
 }
 
 // logID shortens a worker-supplied string for a log line.
-func logID(s string) string { return cut(s, 64) }
-
-// cut returns s limited to n bytes, on a rune boundary, marked with "…"
-// when it was longer.
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	i := n
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + "…"
-}
+func logID(s string) string { return stats.Cut(s, 64) }
 
 // checkLabel refuses a hello string that is too long or holds control
 // characters: it ends up in logs, every worker list and the reports.

@@ -19,6 +19,7 @@ import (
 	"github.com/stampede-load/stampede/internal/cluster/pb"
 	"github.com/stampede-load/stampede/internal/guard"
 	"github.com/stampede-load/stampede/internal/script"
+	"github.com/stampede-load/stampede/internal/stats"
 )
 
 // TokenHeader is the metadata key of the cluster token.
@@ -172,7 +173,7 @@ func (m *Master) logRefusal(msg, id, region, reason string) {
 	quiet := m.refusedQuiet
 	m.refusedAt, m.refusedQuiet = now, 0
 	m.mu.Unlock()
-	m.cfg.Log.Error(msg, "worker", logID(id), "region", logID(region), "reason", cut(reason, 512), "not_logged_since", quiet)
+	m.cfg.Log.Error(msg, "worker", logID(id), "region", logID(region), "reason", stats.Cut(reason, 512), "not_logged_since", quiet)
 }
 
 // sendLoop sends the queued messages; a heartbeat goes out when nothing
@@ -294,7 +295,7 @@ func (m *Master) handle(w *workerState, c *masterConn, msg *pb.WorkerMessage) er
 	case *pb.WorkerMessage_Prepared:
 		p := x.Prepared
 		if p.Error != "" && p.TestId == m.test.id {
-			w.failedTest, w.failure = p.TestId, cut(p.Error, maxErrorLen)
+			w.failedTest, w.failure = p.TestId, stats.Cut(p.Error, maxErrorLen)
 			m.cfg.Log.Error("worker cannot run the test; its users go to other workers", "worker", w.id, "region", w.region, "err", w.failure)
 			if m.test.active && !m.test.stopping {
 				m.rebalanceLocked("worker failed: " + w.id)

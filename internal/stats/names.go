@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 )
 
 // DefaultMaxNames bounds the distinct (method, name) entries of a run
@@ -90,15 +91,15 @@ func newKeyCaps(maxNames int, log *slog.Logger, where string) *keyCaps {
 	c.names = keyCap[Key]{max: maxNames, warn: func(k Key) {
 		log.Warn("too many distinct request names: requests with a new name are counted under \""+OtherName+"\"; "+
 			"give requests with ids in their URL one name, e.g. u.http.get(\"/item?id=\" + id, name=\"/item?id=[id]\"), or raise --max-names",
-			"max_names", maxNames, "where", where, "first_folded", k.Method+" "+truncate(k.Name, 200))
+			"max_names", maxNames, "where", where, "first_folded", k.Method+" "+Cut(k.Name, 200))
 	}}
 	c.errors = keyCap[ErrorKey]{max: MaxErrors, warn: func(k ErrorKey) {
 		log.Warn("too many distinct failures: new ones are counted under \""+OtherError+"\"; keep ids out of failure messages",
-			"where", where, "first_folded", truncate(k.Error, 200))
+			"where", where, "first_folded", Cut(k.Error, 200))
 	}}
 	c.exceptions = keyCap[ExceptionKey]{max: MaxErrors, warn: func(k ExceptionKey) {
 		log.Warn("too many distinct exceptions: new ones are counted under \""+OtherException+"\"; keep ids out of error messages",
-			"where", where, "first_folded", truncate(k.Message, 200))
+			"where", where, "first_folded", Cut(k.Message, 200))
 	}}
 	return c
 }
@@ -125,9 +126,16 @@ func (c *keyCaps) exception(k ExceptionKey) ExceptionKey {
 	return ExceptionKey{Message: OtherException}
 }
 
-func truncate(s string, n int) string {
+// Cut returns s limited to n bytes, on a rune boundary, marked with "…"
+// when it was longer: for names and messages from scripts and peers
+// that go into logs, error messages and bounded rows.
+func Cut(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "..."
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }

@@ -100,7 +100,7 @@ func (s *Shard) Record(x Sample) {
 		s.d.Truncated++
 		if s.r.cutWarned.CompareAndSwap(false, true) {
 			s.r.caps.log.Warn("a response body was longer than --max-body: scripts see its first --max-body bytes, the rest is read and dropped (and counted in truncated_bodies); raise --max-body if checks need more",
-				"request", x.Method+" "+truncate(x.Name, 200))
+				"request", x.Method+" "+Cut(x.Name, 200))
 		}
 	}
 	if x.Error != "" {
