@@ -178,3 +178,12 @@ func TestCut(t *testing.T) {
 		}
 	}
 }
+
+func TestOverflowRowsNameTheLimit(t *testing.T) {
+	if want := fmt.Sprintf("(other errors over the limit of %d distinct failures)", MaxErrors); OtherError != want {
+		t.Errorf("OtherError = %q, want %q", OtherError, want)
+	}
+	if want := fmt.Sprintf("(other exceptions over the limit of %d distinct exceptions)", MaxErrors); OtherException != want {
+		t.Errorf("OtherException = %q, want %q", OtherException, want)
+	}
+}
