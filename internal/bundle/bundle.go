@@ -20,17 +20,19 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/stampede-load/stampede/internal/script"
 )
 
 // ManifestName is the archive entry naming the main file: its content is
 // "main: NAME\n".
 const ManifestName = ".stampede-bundle"
 
-// Limits of an archive. MaxBytes matches what a master ships to its
-// workers (script.MaxBundleBytes).
+// Limits of an archive. MaxBytes is what a master ships to its workers,
+// so any test that loads can be bundled and read back.
 const (
 	MaxFiles = 1000
-	MaxBytes = 32 << 20
+	MaxBytes = script.MaxBundleBytes
 )
 
 // Write writes the files as a gzipped tar, main named in the manifest.
