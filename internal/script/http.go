@@ -16,7 +16,7 @@ type userValue struct {
 	stop     *starlark.Builtin
 	stopTest *starlark.Builtin
 	// made on first use, as stop
-	interrupt, sleep *starlark.Builtin
+	interrupt, sleep, record *starlark.Builtin
 }
 
 var _ starlark.HasAttrs = (*userValue)(nil)
@@ -46,7 +46,10 @@ func (u *userValue) Attr(name string) (starlark.Value, error) {
 		}
 		return u.state, nil
 	case "record":
-		return starlark.NewBuiltin("record", u.vu.record), nil
+		if u.record == nil {
+			u.record = starlark.NewBuiltin("record", u.vu.record)
+		}
+		return u.record, nil
 	case "stop":
 		if u.stop == nil {
 			u.stop = starlark.NewBuiltin("stop", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
