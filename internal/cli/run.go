@@ -526,10 +526,29 @@ func (sess *session) document(sum *stats.Summary, aborted bool) *output.Document
 	if sess.plan != nil {
 		sess.plan.runInfo(&doc.Run, sess.driver, sum)
 	}
+	doc.Ratios = sess.ratios(p)
 	if sess.decorate != nil {
 		sess.decorate(doc)
 	}
 	return doc
+}
+
+// ratios are the run's final task ratios: the classes' shares of the
+// peak user count as the spawner divides it (the weights' shares when no
+// user count was set), with the run's tag selection applied.
+func (sess *session) ratios(p engine.Params) *output.TaskRatios {
+	if sess.script == nil {
+		return nil
+	}
+	sc := sess.script
+	if sel, err := sc.SelectTags(p.Tags, p.ExcludeTags); err == nil {
+		sc = sel
+	}
+	var counts map[string]int
+	if p.Users > 0 {
+		counts = runner.Distribute(runner.Classes(sc), p.Users)
+	}
+	return runner.TaskRatios(sc, counts)
 }
 
 // hooks are the script's setup and teardown, run by the engine (nil when

@@ -33,6 +33,9 @@ type Document struct {
 	Workers []WorkerInfo `json:"workers,omitempty"`
 	// Lost lists the workers that stopped answering during the run.
 	Lost []LostWorker `json:"lost_workers,omitempty"`
+	// Ratios are the user classes' and tasks' shares (the script's weights
+	// and the run's tag selection); absent when read from CSV files.
+	Ratios *TaskRatios `json:"task_ratios,omitempty"`
 }
 
 // Workload models.
@@ -222,4 +225,20 @@ func ReadJSON(path string) (*Document, error) {
 		return nil, fmt.Errorf("json summary %s: %w", path, err)
 	}
 	return d, nil
+}
+
+// TaskRatios are each user class's share of the users and each task's
+// share, as Locust's /tasks and the "Final ratio" of its report give them:
+// PerClass holds a task's share of its class (a task set's tasks, their
+// share of the set), Total its share of everything.
+type TaskRatios struct {
+	PerClass map[string]Ratio `json:"per_class"`
+	Total    map[string]Ratio `json:"total"`
+}
+
+// Ratio is one class's or task's share (0 to 1), with a class's or a task
+// set's tasks nested.
+type Ratio struct {
+	Ratio float64          `json:"ratio"`
+	Tasks map[string]Ratio `json:"tasks,omitempty"`
 }

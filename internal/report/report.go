@@ -174,6 +174,8 @@ type view struct {
 	ExceptionsNA                        bool
 	EntryCharts                         []template.HTML
 	JSON                                template.JS
+	Ratios                              *output.TaskRatios
+	FromCSV                             bool
 	UPlotJS, InitJS                     template.JS
 	UPlotCSS                            template.CSS
 }
@@ -248,6 +250,7 @@ func (d *Data) view() (*view, error) {
 	}
 	d.regionCharts(v)
 	v.Workers, v.Lost = doc.Workers, doc.Lost
+	v.Ratios, v.FromCSV = doc.Ratios, d.FromCSV
 	for _, w := range s.WorkerTotals {
 		r := makeRow(w.Total)
 		r.Name = w.Worker
@@ -608,5 +611,6 @@ var page = sync.OnceValue(func() *template.Template {
 	return template.Must(template.New("report").Funcs(template.FuncMap{
 		"tvalue": thresholdValue,
 		"mib":    func(b int64) float64 { return float64(b) / (1 << 20) },
+		"ratio":  func(r float64) string { return fixed(100*r, 1) + "%" },
 	}).Parse(pageHTML))
 })

@@ -152,7 +152,7 @@ func TestLocustCSV(t *testing.T) {
 			if len(d.Doc.Stats.Exceptions) != 1 || d.Doc.Stats.Exceptions[0].Message != "script bug on purpose" || !strings.Contains(d.Doc.Stats.Exceptions[0].Traceback, "locustfile.py") {
 				t.Errorf("exceptions = %+v", d.Doc.Stats.Exceptions)
 			}
-			for _, want := range []string{"not recorded in CSV files", "Not available: CSV files hold percentiles", "Peak users", "Requests and failures per second", "script bug on purpose"} {
+			for _, want := range []string{"not recorded in CSV files", "Not available: CSV files hold percentiles", "Peak users", "Requests and failures per second", "script bug on purpose", "CSV files do not record the script's classes"} {
 				if !strings.Contains(page, want) {
 					t.Errorf("report lacks %q", want)
 				}

@@ -51,6 +51,8 @@ figure.chart svg{width:100%;max-width:1100px;height:auto;display:block}
 pre{white-space:pre-wrap;margin:0;font-size:12px;text-align:left}
 details summary{cursor:pointer}
 ul.notes{margin:6px 0;padding-left:20px;color:var(--muted)}
+ul.ratios{margin:4px 0;padding-left:18px;font-variant-numeric:tabular-nums}
+.cards>div>ul.ratios{padding-left:0;list-style:none}
 figure.chart.live>svg,figure.chart.live>figcaption{display:none}
 .uchart{max-width:1100px}
 .uchart .u-legend{font-size:12px}
@@ -63,7 +65,7 @@ figure.chart.live>svg,figure.chart.live>figcaption{display:none}
 <header>
 <h1>{{.Title}}</h1>
 <div class="muted">Source: {{.Source}} · made by {{.Generator}} on {{.Generated}}</div>
-<nav><a href="#run">Run</a><a href="#summary">Summary</a>{{if .HasThresholds}}<a href="#thresholds">Thresholds</a>{{end}}<a href="#requests">Requests</a><a href="#charts">Charts</a><a href="#distribution">Distribution</a>{{if .Regions}}<a href="#regions">Regions</a>{{end}}{{if or .Workers .Lost .WorkerTotals}}<a href="#workers">Workers</a>{{end}}<a href="#failures">Failures</a><a href="#exceptions">Errors</a></nav>
+<nav><a href="#run">Run</a><a href="#summary">Summary</a>{{if .HasThresholds}}<a href="#thresholds">Thresholds</a>{{end}}<a href="#requests">Requests</a><a href="#charts">Charts</a><a href="#distribution">Distribution</a><a href="#ratios">Ratios</a>{{if .Regions}}<a href="#regions">Regions</a>{{end}}{{if or .Workers .Lost .WorkerTotals}}<a href="#workers">Workers</a>{{end}}<a href="#failures">Failures</a><a href="#exceptions">Errors</a></nav>
 </header>
 <main>
 {{if .Notes}}<ul class="notes">{{range .Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
@@ -123,6 +125,13 @@ figure.chart.live>svg,figure.chart.live>figcaption{display:none}
 {{if .DistNA}}<p class="na">{{.DistNA}}</p>{{else}}{{.Distribution}}
 <details><summary>Buckets</summary><table class="kv">{{range .DistRows}}<tr><td>{{.K}}</td><td>{{.V}}</td></tr>{{end}}</table></details>
 <p class="muted">All requests; buckets are 10 per decade (each about 26% wider than the last), from a histogram with at most 0.5% relative error.</p>{{end}}
+</section>
+
+<section id="ratios">
+<h2>Final ratio</h2>
+{{with .Ratios}}<div class="cards"><div><h3>Ratio per user class</h3>{{template "ratios" .PerClass}}</div><div><h3>Total ratio</h3>{{template "ratios" .Total}}</div></div>
+<p class="muted">Each class's share of the users and each task's share of its class (left) or of all tasks (right), from the script's weights and the run's tags, as the web UI's /tasks gives them.</p>
+{{else}}<p class="na">Not available: {{if $.FromCSV}}CSV files do not record the script's classes and tasks.{{else}}this summary holds no task ratios.{{end}}</p>{{end}}
 </section>
 
 {{if .Regions}}
@@ -186,4 +195,4 @@ figure.chart.live>svg,figure.chart.live>figcaption{display:none}
 <script>{{.InitJS}}</script>
 </body>
 </html>
-`
+{{define "ratios"}}<ul class="ratios">{{range $k, $v := .}}<li>{{ratio $v.Ratio}} {{$k}}{{if $v.Tasks}}{{template "ratios" $v.Tasks}}{{end}}</li>{{end}}</ul>{{end}}`

@@ -3,16 +3,11 @@ package web
 import (
 	"net/http"
 
+	"github.com/stampede-load/stampede/internal/output"
 	"github.com/stampede-load/stampede/internal/redact"
 	"github.com/stampede-load/stampede/internal/runner"
-	"github.com/stampede-load/stampede/internal/script"
 	"github.com/stampede-load/stampede/internal/stats"
 )
-
-type ratio struct {
-	Ratio float64          `json:"ratio"`
-	Tasks map[string]ratio `json:"tasks,omitempty"`
-}
 
 // handleTasks answers Locust's /tasks: each class's share of the users and
 // each task's share of its class ("per_class") or of all tasks ("total");
@@ -21,7 +16,7 @@ type ratio struct {
 // the shares come from the classes' weights. A running test's tag
 // selection applies.
 func (s *Server) handleTasks(w http.ResponseWriter, r *http.Request) {
-	perClass, total := map[string]ratio{}, map[string]ratio{}
+	out := &output.TaskRatios{PerClass: map[string]output.Ratio{}, Total: map[string]output.Ratio{}}
 	if sc := s.cfg.Script; sc != nil {
 		if p := s.cfg.Engine.Params(); isActive(s.cfg.Engine.State()) {
 			if sel, err := sc.SelectTags(p.Tags, p.ExcludeTags); err == nil {
@@ -32,50 +27,9 @@ func (s *Server) handleTasks(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.UsersByClass != nil {
 			counts = s.cfg.UsersByClass()
 		}
-		n := 0
-		for _, c := range counts {
-			n += c
-		}
-		if n == 0 {
-			classes := runner.Classes(sc)
-			counts = runner.Distribute(classes, 1000*len(classes))
-			n = 0
-			for _, c := range counts {
-				n += c
-			}
-		}
-		for _, c := range sc.Classes {
-			share := 0.0
-			if n > 0 {
-				share = float64(counts[c.Name]) / float64(n)
-			}
-			perClass[c.Name] = ratio{Ratio: share, Tasks: taskRatios(&c.TaskSet, 1, false)}
-			total[c.Name] = ratio{Ratio: share, Tasks: taskRatios(&c.TaskSet, share, true)}
-		}
+		out = runner.TaskRatios(sc, counts)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"per_class": perClass, "total": total})
-}
-
-// taskRatios are the shares of set's tasks, times scale; with nested,
-// a set's own tasks are scaled by the set's share too (Locust's total),
-// else they are shares of the set.
-func taskRatios(set *script.TaskSet, scale float64, nested bool) map[string]ratio {
-	sum := float64(set.TotalTaskWeight())
-	out := make(map[string]ratio, len(set.Tasks))
-	for _, t := range set.Tasks {
-		r := float64(t.Weight) / sum * scale
-		e := out[t.Name]
-		e.Ratio += r
-		if t.Set != nil {
-			inner := 1.0
-			if nested {
-				inner = r
-			}
-			e.Tasks = taskRatios(t.Set, inner, nested)
-		}
-		out[t.Name] = e
-	}
-	return out
+	writeJSON(w, http.StatusOK, out)
 }
 
 // info is what the page needs once: names, defaults, what is offered.
