@@ -501,6 +501,33 @@ if command -v terraform >/dev/null 2>&1 && [[ -f "$work/terraform.rc" ]]; then
   }
   check_fails "terraform plan check catches a web UI master that depends on the worker count" 'differs between 3 and 5 workers' scale_replaces_master
 
+  # Run the plan: every container group a process of the built binary in
+  # its own network namespace, its secret volumes mounted, the master's FQDN
+  # resolving to it, Azurite as the storage account (.ci/tf-run.py, which
+  # also plays "apply" for what the schema-only provider leaves unknown).
+  # Needs root for the namespaces.
+  if [[ $(id -u) == 0 && -x "$work/stampede" ]] && command -v ip >/dev/null 2>&1 && command -v unshare >/dev/null 2>&1 &&
+    command -v openssl >/dev/null 2>&1 && command -v curl >/dev/null 2>&1; then
+    tf_run() { # MODE TF-ARGS...
+      local mode=$1 dir="$work/tf/run-$1"
+      shift
+      copy_module "$dir"
+      sed -i '/backend "azurerm" {}/d' "$dir/versions.tf"
+      TF_CLI_CONFIG_FILE="$work/terraform.rc" timeout 200 python3 .ci/tf-run.py "$dir" "$work/stampede" "$mode" \
+        -var results_probe_wait=10s "$@"
+    }
+    check "terraform run (headless, 2 workers in network namespaces, Azurite): exit 0, load from each worker, results blobs under the run id" \
+      tf_run headless -var script_path=tests/fixtures/test.star -var workers=2 -var mode=headless -var run_time=3s -var run_id=tfrun-1 \
+      -var target_host=http://10.232.0.100:8080 -var expect_workers_max_wait=20s
+    check "terraform run (web UI): 401 without or with a wrong password, 200 with the Key Vault web password" \
+      tf_run webui -var script_path=tests/fixtures/test.star -var workers=1
+    check "terraform run (headless, a multi-file bundle, 3 workers over 2 regions)" \
+      tf_run headless -var script_path=tests/fixtures/bundle.tar.gz -var workers=3 -var 'worker_regions=["westeurope","eastus"]' \
+      -var mode=headless -var run_time=3s -var run_id=tfrun-2 -var target_host=http://10.232.0.100:8080 -var expect_workers_max_wait=20s
+  else
+    skipped "terraform run in network namespaces: needs root, ip, unshare, openssl and curl"
+  fi
+
   restarting_headless() {
     copy_module "$work/tf/restart"
     inject "$work/tf/restart" containers.tf 's/local.headless ? "Never" : "Always"/"Always"/'

@@ -4,7 +4,9 @@
 # paths, image layout, a lost teardown, :latest, ...) and runs
 # .ci/deploy-checks.sh on each copy; every bug must make it fail. As root,
 # the checks also run the Helm chart's pods in network namespaces
-# (.ci/helm-run.py), which is what catches a secret wired to the wrong key.
+# (.ci/helm-run.py), which is what catches a secret wired to the wrong key,
+# and the Terraform plan's container groups (.ci/tf-run.py), which is what
+# catches a wrong host name, results container or web password there.
 #
 #   bash .ci/deploy-mutations.sh            # all (minutes each: 2 cores)
 #   bash .ci/deploy-mutations.sh 3 7        # only these numbers
@@ -37,6 +39,9 @@ mut 13 deploy/helm/stampede/templates/_helpers.tpl "/define \"stampede.masterVol
 mut 14 deploy/helm/stampede/templates/worker-deployment.yaml "s/key: cluster-token/key: token/" "the workers read a key the auth Secret does not have (Helm)"
 mut 15 deploy/helm/stampede/Chart.yaml "s/^appVersion: .*/appVersion: \"latest\"/" "the chart deploys :latest"
 mut 17 deploy/helm/stampede/templates/master-job.yaml "s/key: cluster-token/key: web-auth/" "the master reads the wrong secret as its cluster token (Helm; only running the pods shows it)"
+mut 18 deploy/terraform/azure-aci/containers.tf "s/\"--master-host\", local.master_fqdn,/\"--master-host\", local.dns_label,/" "workers dial the DNS label, not the master's FQDN (Terraform; only running the container groups shows it)"
+mut 19 deploy/terraform/azure-aci/containers.tf "s|results_url  = \"azblob://\${azurerm_storage_container.results.name}\"|results_url  = \"azblob://\${azurerm_storage_account.results.name}\"|" "the results URL names the storage account, not its container (Terraform; only running it against Azurite shows it)"
+mut 20 deploy/terraform/azure-aci/containers.tf "s/STAMPEDE_WEB_AUTH = \"\${var.web_username}:\${random_password.web.result}\"/STAMPEDE_WEB_AUTH = \"\${var.web_username}:\${random_password.cluster_token.result}\"/" "the web UI gets the cluster token, not the Key Vault web password (Terraform; only running it shows it)"
 mut 16 deploy/scripts/wait-for-run.sh "s/    exit 3\$/    exit 0/" "wait-for-run.sh takes expired credentials for a finished run"
 
 only=("$@")
