@@ -53,13 +53,11 @@ import os
 import secrets
 import shutil
 import signal
-import ssl
 import string
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 
 NET = "10.232.0"
