@@ -27,52 +27,58 @@ type LocalDriver struct {
 	peak    int // PeakUsers of the last test's runner, kept after it is discarded
 }
 
-// Apply starts the runner on the first call and retargets it after.
+// Apply starts the runner on the first call and retargets it after. The
+// parameters are checked before a new runner starts, so a start that
+// fails leaves no runner (and no class filter) for the next one.
 func (d *LocalDriver) Apply(_ context.Context, p Params) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	fresh := d.r == nil
-	if fresh {
-		r, err := d.NewRunner(p)
-		if err != nil {
+	r, classes := d.r, d.classes
+	if r == nil {
+		var err error
+		if r, err = d.NewRunner(p); err != nil {
 			return err
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		r.Start(ctx)
-		d.r, d.cancel, d.stopped, d.peak = r, cancel, false, 0
-		d.classes = r.ClassList()
+		classes = r.ClassList()
 		if len(p.Classes) > 0 {
-			d.classes = runner.FilterClasses(d.classes, p.Classes)
-			if len(d.classes) == 0 {
-				cancel()
-				d.r = nil
+			classes = runner.FilterClasses(classes, p.Classes)
+			if len(classes) == 0 {
 				return &FieldError{"user_classes", fmt.Sprintf("none of %v is a user class of the script", p.Classes)}
 			}
 		}
 	}
-	targets := runner.Distribute(d.classes, p.Users)
-	if len(p.ClassUsers) > 0 {
-		targets = make(map[string]int, len(d.classes))
-		for _, c := range d.classes {
-			targets[c.Name] = 0
-		}
-		for name, n := range p.ClassUsers {
-			if _, ok := targets[name]; !ok && slices.Contains(d.r.Excluded(), name) {
-				continue // the tag selection left it no task: no users, as on a master
-			} else if !ok {
-				if fresh {
-					// As for user_classes: a start that fails leaves no
-					// runner (and no class filter) for the next start.
-					d.cancel()
-					d.r = nil
-				}
-				return &FieldError{"class_users", fmt.Sprintf("%q is not a user class of this test", name)}
-			}
-			targets[name] = n
-		}
+	targets, err := classTargets(r, classes, p)
+	if err != nil {
+		return err
+	}
+	if d.r == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		r.Start(ctx)
+		d.r, d.cancel, d.stopped, d.peak, d.classes = r, cancel, false, 0, classes
 	}
 	d.r.SetTargets(targets, p.SpawnRate)
 	return nil
+}
+
+// classTargets is the users wanted per class: p.ClassUsers when given
+// (a class the tag selection emptied gets none, as on a master), else
+// p.Users shared out by weight.
+func classTargets(r *runner.Runner, classes []runner.Class, p Params) (map[string]int, error) {
+	if len(p.ClassUsers) == 0 {
+		return runner.Distribute(classes, p.Users), nil
+	}
+	targets := make(map[string]int, len(classes))
+	for _, c := range classes {
+		targets[c.Name] = 0
+	}
+	for name, n := range p.ClassUsers {
+		if _, ok := targets[name]; ok {
+			targets[name] = n
+		} else if !slices.Contains(r.Excluded(), name) {
+			return nil, &FieldError{"class_users", fmt.Sprintf("%q is not a user class of this test", name)}
+		}
+	}
+	return targets, nil
 }
 
 // Stop stops the users; the runner is discarded after the final Collect.
