@@ -185,6 +185,20 @@ func TestHTMLAndJSONOutputs(t *testing.T) {
 	if doc.Run.ID != "html-test" || len(doc.Thresholds) != 2 || doc.Thresholds[0].Passed != true || doc.Thresholds[1].Passed || doc.ThresholdsPassed {
 		t.Errorf("JSON thresholds = %+v, passed %v, id %q", doc.Thresholds, doc.ThresholdsPassed, doc.Run.ID)
 	}
+	// The history holds per-name points with their recent percentiles,
+	// and the report draws them.
+	var withPct int
+	for _, p := range doc.Stats.History {
+		if e, ok := p.Entries["GET /"]; ok && e.P95 > 0 && e.Requests > 0 {
+			withPct++
+		}
+	}
+	if withPct == 0 {
+		t.Errorf("no history point has GET /'s percentiles: %+v", doc.Stats.History)
+	}
+	if !strings.Contains(page, "Response time of GET /") {
+		t.Error("the report has no response-time chart of GET /")
+	}
 	// The report command turns the JSON back into the same report.
 	out := filepath.Join(dir, "again.html")
 	r = runMain(t, "report", "--json", js, "-o", out)

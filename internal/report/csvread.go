@@ -302,7 +302,8 @@ func (d *Data) parseHistory(path string, rows [][]string) error {
 				d.EntryHistory = map[string][]EntryPoint{}
 			}
 			key := strings.TrimSpace(typ + " " + name)
-			d.EntryHistory[key] = append(d.EntryHistory[key], EntryPoint{Time: p.Time, RPS: p.RPS, FailPerSec: p.FailPerSec})
+			d.EntryHistory[key] = append(d.EntryHistory[key], EntryPoint{Time: p.Time, RPS: p.RPS, FailPerSec: p.FailPerSec,
+				P50: p.P50, P95: p.P95, P99: p.P99, HasPct: !na, Requests: p.Requests})
 			continue
 		}
 		sum.History = append(sum.History, p)

@@ -62,11 +62,16 @@ type Data struct {
 	Generated time.Time
 }
 
-// EntryPoint is one second of one entry's history.
+// EntryPoint is one second of one entry's history. HasPct is false when
+// the percentiles are not known there (N/A in a CSV file, no request in
+// the window).
 type EntryPoint struct {
-	Time       time.Time
-	RPS        float64
-	FailPerSec float64
+	Time          time.Time
+	RPS           float64
+	FailPerSec    float64
+	P50, P95, P99 float64
+	HasPct        bool
+	Requests      int64
 }
 
 // FromDocument wraps a run's document.
@@ -551,12 +556,36 @@ func (d *Data) regionCharts(v *view) {
 		lineChart("p95 response time by region", "ms", ts, p95))
 }
 
+// entryHistory is the per-name history: the CSV's full-history rows, or
+// the per-name points of the run's history (stats.HistoryEntries names).
+func (d *Data) entryHistory() map[string][]EntryPoint {
+	if len(d.EntryHistory) > 0 {
+		return d.EntryHistory
+	}
+	var out map[string][]EntryPoint
+	for _, p := range d.Doc.Stats.History {
+		for k, e := range p.Entries {
+			if out == nil {
+				out = map[string][]EntryPoint{}
+			}
+			out[k] = append(out[k], EntryPoint{Time: p.Time, RPS: e.RPS, FailPerSec: e.FailPerSec,
+				P50: e.P50, P95: e.P95, P99: e.P99, HasPct: e.P50 > 0 || e.P95 > 0 || e.P99 > 0, Requests: e.Requests})
+		}
+	}
+	return out
+}
+
+// maxEntryCharts bounds the per-name response-time charts to the names
+// with the most requests.
+const maxEntryCharts = stats.HistoryEntries
+
 func (d *Data) entryCharts(v *view) {
-	if len(d.EntryHistory) == 0 {
+	hist := d.entryHistory()
+	if len(hist) == 0 {
 		return
 	}
 	var keys []string
-	for k := range d.EntryHistory {
+	for k := range hist {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
@@ -564,7 +593,7 @@ func (d *Data) entryCharts(v *view) {
 	seen := map[int64]bool{}
 	var ts []time.Time
 	for _, k := range keys {
-		for _, p := range d.EntryHistory[k] {
+		for _, p := range hist[k] {
 			if !seen[p.Time.Unix()] {
 				seen[p.Time.Unix()] = true
 				ts = append(ts, p.Time)
@@ -576,16 +605,44 @@ func (d *Data) entryCharts(v *view) {
 	for i, t := range ts {
 		pos[t.Unix()] = i
 	}
+	newSeries := func(name string, c int) series {
+		return series{name: name, colour: colour(c), values: make([]float64, len(ts)), ok: make([]bool, len(ts))}
+	}
 	var ss []series
 	for i, k := range keys {
-		s := series{name: k, colour: colour(i), values: make([]float64, len(ts)), ok: make([]bool, len(ts))}
-		for _, p := range d.EntryHistory[k] {
+		s := newSeries(k, i)
+		for _, p := range hist[k] {
 			j := pos[p.Time.Unix()]
 			s.values[j], s.ok[j] = p.RPS, true
 		}
 		ss = append(ss, s)
 	}
-	v.EntryCharts = append(v.EntryCharts, lineChart("Requests per second by request (from --csv-full-history)", "per second", ts, ss))
+	title := "Requests per second by request"
+	if d.FullHistory {
+		title += " (from --csv-full-history)"
+	}
+	v.EntryCharts = append(v.EntryCharts, lineChart(title, "per second", ts, ss))
+
+	// Response times of the names with the most requests at their last point.
+	last := func(k string) int64 { h := hist[k]; return h[len(h)-1].Requests }
+	byCount := append([]string(nil), keys...)
+	sort.SliceStable(byCount, func(i, j int) bool { return last(byCount[i]) > last(byCount[j]) })
+	for _, k := range byCount[:min(len(byCount), maxEntryCharts)] {
+		p50, p95, p99 := newSeries("p50", 2), newSeries("p95", 0), newSeries("p99", 1)
+		has := false
+		for _, p := range hist[k] {
+			if !p.HasPct {
+				continue
+			}
+			j := pos[p.Time.Unix()]
+			p50.values[j], p95.values[j], p99.values[j] = p.P50, p.P95, p.P99
+			p50.ok[j], p95.ok[j], p99.ok[j] = true, true, true
+			has = true
+		}
+		if has {
+			v.EntryCharts = append(v.EntryCharts, lineChart("Response time of "+k, "ms", ts, []series{p50, p95, p99}))
+		}
+	}
 }
 
 // thresholdValue formats a threshold's measured value in its metric's

@@ -27,8 +27,10 @@ type table struct {
 	truncated  int64
 	// recent holds the total's histograms of the last seconds, for the
 	// "current" percentiles of charts and of Locust's current_response_time_percentiles.
-	recent    [windowSeconds]*Histogram
-	recentSec [windowSeconds]int64
+	recent window
+	// windows are those of the names with the most requests at the last
+	// history point (entryPoints), for their percentiles over time.
+	windows map[Key]*window
 }
 
 type exception struct {
@@ -67,16 +69,13 @@ func (t *table) add(d *Delta, node string) {
 		}
 		dst.Merge(e)
 		t.rates[k].add(sec, e.Requests, e.Failures)
+		if w := t.windows[k]; w != nil {
+			w.add(sec, e.Latency.Hist)
+		}
 	}
 	t.totalRate.add(sec, req, fail)
-	if len(d.Entries) > 0 {
-		i := int(uint64(sec) % windowSeconds)
-		if t.recentSec[i] != sec || t.recent[i] == nil {
-			t.recent[i], t.recentSec[i] = NewHistogram(), sec
-		}
-		for _, e := range d.Entries {
-			t.recent[i].Merge(e.Latency.Hist)
-		}
+	for _, e := range d.Entries {
+		t.recent.add(sec, e.Latency.Hist)
 	}
 	for k, n := range d.Errors {
 		t.errors[k] = AddCounts(t.errors[k], n)
@@ -95,15 +94,7 @@ func (t *table) add(d *Delta, node string) {
 }
 
 // currentHistogram merges the total's histograms of the window before now.
-func (t *table) currentHistogram(nowSec int64) *Histogram {
-	h := NewHistogram()
-	for i, s := range t.recentSec {
-		if t.recent[i] != nil && s >= nowSec-windowSeconds && s <= nowSec {
-			h.Merge(t.recent[i])
-		}
-	}
-	return h
-}
+func (t *table) currentHistogram(nowSec int64) *Histogram { return t.recent.current(nowSec) }
 
 // midSecond is the wall-clock second a delta's counts are attributed to.
 func midSecond(d *Delta) int64 {
@@ -250,6 +241,10 @@ type Point struct {
 	Requests   int64            `json:"requests"`
 	Failures   int64            `json:"failures"`
 	Regions    map[string]Point `json:"regions,omitempty"`
+	// Entries are the points of the HistoryEntries request names with the
+	// most requests at that moment, keyed "METHOD name"; their
+	// percentiles are those of the last 10 seconds, like the total's.
+	Entries map[string]Point `json:"entries,omitempty"`
 }
 
 // Tick appends a history point for now with the current user count and
@@ -258,6 +253,9 @@ func (a *Aggregate) Tick(now time.Time, users int) Point {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	p := a.point(a.all, now, users)
+	if e := a.entryPoints(a.all, now.Unix()); len(e) > 0 {
+		p.Entries = e
+	}
 	if len(a.regions) > 0 {
 		p.Regions = make(map[string]Point, len(a.regions))
 		for name, r := range a.regions {

@@ -59,18 +59,26 @@ func mergePoints(a, b Point) Point {
 	m.Users = max(a.Users, b.Users)
 	m.RPS, m.FailPerSec = (a.RPS+b.RPS)/2, (a.FailPerSec+b.FailPerSec)/2
 	m.P50, m.P95, m.P99 = max(a.P50, b.P50), max(a.P95, b.P95), max(a.P99, b.P99)
-	if len(a.Regions) > 0 || len(b.Regions) > 0 {
-		m.Regions = make(map[string]Point, len(b.Regions))
-		for name, q := range b.Regions {
-			if p, ok := a.Regions[name]; ok {
-				q = mergePoints(p, q)
-			}
-			m.Regions[name] = q
+	m.Regions = mergePointMaps(a.Regions, b.Regions)
+	m.Entries = mergePointMaps(a.Entries, b.Entries)
+	return m
+}
+
+// mergePointMaps merges the points of a and the later b by name.
+func mergePointMaps(a, b map[string]Point) map[string]Point {
+	if len(a) == 0 && len(b) == 0 {
+		return b
+	}
+	m := make(map[string]Point, len(b))
+	for name, q := range b {
+		if p, ok := a[name]; ok {
+			q = mergePoints(p, q)
 		}
-		for name, p := range a.Regions {
-			if _, ok := b.Regions[name]; !ok {
-				m.Regions[name] = p
-			}
+		m[name] = q
+	}
+	for name, p := range a {
+		if _, ok := b[name]; !ok {
+			m[name] = p
 		}
 	}
 	return m
