@@ -5,6 +5,8 @@ import (
 
 	"github.com/stampede-load/stampede/internal/cluster/pb"
 	"github.com/stampede-load/stampede/internal/engine"
+	"github.com/stampede-load/stampede/internal/script"
+	"github.com/stampede-load/stampede/internal/stats"
 )
 
 // When a test starts, the master gives every worker it places then a
@@ -91,19 +93,13 @@ func (m *Master) fillShare(w *workerState, p *pb.Prepare) {
 	}
 }
 
-// maxStopReason bounds a reason a worker sends for u.stop_test.
-const maxStopReason = 1000
-
 // testEndLocked handles a worker's request to end the test.
 func (m *Master) testEndLocked(w *workerState, te *pb.TestEnd) {
 	if te.TestId != m.test.id || !m.test.active || m.test.stopping {
 		return
 	}
 	if r := te.StopTestReason; r != "" {
-		if len(r) > maxStopReason {
-			r = r[:maxStopReason] + "…"
-		}
-		r = strings.ToValidUTF8(r, "?")
+		r = strings.ToValidUTF8(stats.Cut(r, script.MaxStopReason), "?") // a worker's, bounded as the script bounds it
 		m.cfg.Log.Info("a script stopped the test", "worker", w.id, "region", w.region, "reason", r)
 		m.endTestLocked(engine.StopTestReason(r))
 		return

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
-	"strings"
 
 	"github.com/stampede-load/stampede/internal/httpclient"
 	"github.com/stampede-load/stampede/internal/stats"
@@ -225,9 +224,9 @@ func (c *hookCtxValue) Attr(name string) (starlark.Value, error) {
 	return nil, nil
 }
 
-// maxStopReason bounds the reason of u.stop_test, which ends up in the
+// MaxStopReason bounds the reason of u.stop_test, which ends up in the
 // log, the JSON summary and (from a worker) the master's memory.
-const maxStopReason = 1000
+const MaxStopReason = 1000
 
 // stopTestBuiltin is u.stop_test(reason): it ends the whole test (Locust's
 // runner.quit()) and this user's task at once.
@@ -236,9 +235,7 @@ func (v *VU) stopTestBuiltin(_ *starlark.Thread, b *starlark.Builtin, args starl
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "reason?", &reason); err != nil {
 		return nil, err
 	}
-	if len(reason) > maxStopReason {
-		reason = strings.ToValidUTF8(reason[:maxStopReason], "") + "…"
-	}
+	reason = stats.Cut(reason, MaxStopReason)
 	if v.stopTest == nil {
 		return nil, errors.New("stop_test: this user cannot stop the test (it is not part of one)")
 	}
