@@ -72,11 +72,17 @@ func (m *Master) shareOutLocked() {
 	}
 }
 
+// holdsShare reports whether this process of w (its incarnation) was
+// given a share at the start of the current test.
+func (m *Master) holdsShare(w *workerState) bool {
+	return w.share.test == m.test.id && w.share.incarnation == w.incarnation
+}
+
 // shareOf is w's partition index and iterations for the current test:
 // none (-1, 0) unless this process of w was given a share at the start.
 func (m *Master) shareOf(w *workerState) (index int, iterations int64) {
-	if s := w.share; s.test == m.test.id && s.incarnation == w.incarnation {
-		return s.index, s.iterations
+	if m.holdsShare(w) {
+		return w.share.index, w.share.iterations
 	}
 	return -1, 0
 }
@@ -104,7 +110,7 @@ func (m *Master) testEndLocked(w *workerState, te *pb.TestEnd) {
 		m.endTestLocked(engine.StopTestReason(r))
 		return
 	}
-	if te.IterationsDone && w.share.test == m.test.id && w.share.incarnation == w.incarnation {
+	if te.IterationsDone && m.holdsShare(w) {
 		w.share.iterDone = true
 		m.checkIterationsLocked()
 	}
@@ -117,8 +123,7 @@ func (m *Master) checkIterationsLocked() {
 		return
 	}
 	for _, w := range m.workers {
-		s := w.share
-		if s.test == m.test.id && s.incarnation == w.incarnation && !s.iterDone && !w.missing && w.failedTest != m.test.id {
+		if m.holdsShare(w) && !w.share.iterDone && !w.missing && w.failedTest != m.test.id {
 			return
 		}
 	}
