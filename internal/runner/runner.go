@@ -215,6 +215,10 @@ func (r *Runner) SetTargets(target map[string]int, rate float64) {
 func (r *Runner) Users() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.usersLocked()
+}
+
+func (r *Runner) usersLocked() int {
 	n := 0
 	for _, us := range r.alive {
 		n += len(us)
@@ -415,11 +419,7 @@ func (r *Runner) spawn(class string) {
 	})
 	u := &user{vu: vu, stop: make(chan struct{})}
 	r.alive[class] = append(r.alive[class], u)
-	n := 0
-	for _, us := range r.alive {
-		n += len(us)
-	}
-	r.peak = max(r.peak, n)
+	r.peak = max(r.peak, r.usersLocked())
 	r.wg.Add(1)
 	r.mu.Unlock()
 	go r.run(u)
