@@ -137,18 +137,7 @@ func (c *cookiesValue) Attr(name string) (starlark.Value, error) {
 	var fn func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error)
 	switch name {
 	case "get":
-		fn = func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var k starlark.Value
-			var def starlark.Value = starlark.None
-			if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &k, &def); err != nil {
-				return nil, err
-			}
-			v, found, err := c.Get(k)
-			if err != nil || !found {
-				return def, err
-			}
-			return v, nil
-		}
+		fn = mappingGet(c)
 	case "keys", "values", "items":
 		fn = func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 			if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {

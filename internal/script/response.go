@@ -204,18 +204,7 @@ func (h *headersValue) AttrNames() []string { return []string{"get", "items", "k
 func (h *headersValue) Attr(name string) (starlark.Value, error) {
 	switch name {
 	case "get":
-		return starlark.NewBuiltin("get", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			var k starlark.Value
-			var def starlark.Value = starlark.None
-			if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &k, &def); err != nil {
-				return nil, err
-			}
-			v, found, err := h.Get(k)
-			if err != nil || !found {
-				return def, err
-			}
-			return v, nil
-		}), nil
+		return starlark.NewBuiltin("get", mappingGet(h)), nil
 	case "keys":
 		return starlark.NewBuiltin("keys", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 			var l []starlark.Value
@@ -235,4 +224,21 @@ func (h *headersValue) Attr(name string) (starlark.Value, error) {
 		}), nil
 	}
 	return nil, nil
+}
+
+// mappingGet is m.get(key, default=None), as a dict's: r.headers.get and
+// u.http.cookies.get.
+func mappingGet(m starlark.Mapping) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+	return func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var k starlark.Value
+		var def starlark.Value = starlark.None
+		if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &k, &def); err != nil {
+			return nil, err
+		}
+		v, found, err := m.Get(k)
+		if err != nil || !found {
+			return def, err
+		}
+		return v, nil
+	}
 }
