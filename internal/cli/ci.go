@@ -34,6 +34,8 @@ type ciOptions struct {
 	resultsURL  string
 	runID       string
 	probeWait   time.Duration
+	baseline    string
+	baselineOpt bool
 }
 
 const defaultAbortGrace = 10 * time.Second
@@ -45,6 +47,8 @@ func (c *ciOptions) register(fs *pflag.FlagSet) {
 	durationFlag(fs, &c.abortGrace, "abort-grace", "", "with --abort-on-fail: only failures that cannot recover stop the test during this time from the start (default 10s)")
 	fs.StringVar(&c.resultsURL, "results-url", "", "upload every output at the end (with the web UI: each test's when it stops, under RUN-ID-<start time>): azblob://CONTAINER?prefix=P/ or file:///PATH; s3://BUCKET and gs://BUCKET in the allclouds build (checked at start)")
 	durationFlag(fs, &c.probeWait, "results-probe-wait", "", "keep retrying --results-url's start-up write check this long while the storage refuses permission, e.g. a role assignment minutes old (default 0: fail at once)")
+	fs.StringVar(&c.baseline, "baseline", "", "a previous run for thresholds such as 'p95<baseline*1.10': its JSON summary, CSV prefix, folder, or results URL such as azblob://CONTAINER/RUN_ID (read at start; see docs/compare.md)")
+	fs.BoolVar(&c.baselineOpt, "baseline-optional", false, "a missing or unreadable --baseline is a warning, and the thresholds relative to it are skipped (default: exit 2)")
 	fs.StringVar(&c.runID, "run-id", "", "name of the run, its folder under --results-url (default: UTC time and a pet name, e.g. 20261127-101500-brave-otter)")
 }
 
@@ -79,6 +83,9 @@ func (sess *session) openCI() error {
 		return configErr("%v", err)
 	}
 	ci.thresholds = ts
+	if err := c.bindBaseline(app.Log, ts); err != nil {
+		return err
+	}
 	if c.abortGrace < 0 {
 		return configErr("--abort-grace: must be >= 0")
 	}
@@ -264,6 +271,36 @@ func (sess *session) ciFinish(doc *output.Document) []string {
 	return errs
 }
 
+// bindBaseline reads --baseline and computes the limits of the thresholds
+// that refer to it, before any load is sent.
+func (c *ciOptions) bindBaseline(log *slog.Logger, ts []*threshold.Threshold) error {
+	if c.baseline == "" {
+		if c.baselineOpt && threshold.HasRelative(ts) {
+			log.Warn("no --baseline: the thresholds relative to it are skipped")
+			threshold.Bind(ts, nil, "no --baseline given")
+			return nil
+		}
+		if err := threshold.CheckNoRelative(ts); err != nil {
+			return configErr("%v", err)
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	base, err := loadRun(ctx, c.baseline)
+	if err != nil {
+		if !c.baselineOpt {
+			return configErr("--baseline: %v (with --baseline-optional, the thresholds relative to it would be skipped)", err)
+		}
+		log.Warn("--baseline cannot be read: the thresholds relative to it are skipped", "err", err)
+		threshold.Bind(ts, nil, "--baseline cannot be read")
+		return nil
+	}
+	threshold.Bind(ts, base.Summary, "")
+	log.Info("baseline read", "source", base.Label)
+	return nil
+}
+
 // printThresholds prints one line per threshold; ts and rs are in the
 // same order.
 func printThresholds(w io.Writer, ts []*threshold.Threshold, rs []output.ThresholdResult) {
@@ -271,7 +308,9 @@ func printThresholds(w io.Writer, ts []*threshold.Threshold, rs []output.Thresho
 	failed := 0
 	for i, r := range rs {
 		verdict := "pass"
-		if !r.Passed {
+		if r.Skipped {
+			verdict = "skip"
+		} else if !r.Passed {
 			verdict = "FAIL"
 			failed++
 		}
@@ -285,9 +324,21 @@ func printThresholds(w io.Writer, ts []*threshold.Threshold, rs []output.Thresho
 	}
 	if failed > 0 {
 		fmt.Fprintf(w, "%d of %d thresholds failed\n\n", failed, len(rs))
+	} else if skipped := countSkipped(rs); skipped > 0 {
+		fmt.Fprintf(w, "%d of %d thresholds passed, %d skipped\n\n", len(rs)-skipped, len(rs), skipped)
 	} else {
 		fmt.Fprintf(w, "all %d thresholds passed\n\n", len(rs))
 	}
+}
+
+func countSkipped(rs []output.ThresholdResult) int {
+	n := 0
+	for _, r := range rs {
+		if r.Skipped {
+			n++
+		}
+	}
+	return n
 }
 
 // thresholdsFailed is the error of a run whose thresholds failed.
@@ -315,7 +366,11 @@ func checkScriptThresholds(w io.Writer, s *script.Script) error {
 			if t.Abort {
 				abort = " (aborts the run when failed beyond doubt)"
 			}
-			fmt.Fprintf(w, "  %s: %s %s %s%s\n", t.Expr, t.Describe(), t.Op, t.FormatValue(t.Limit), abort)
+			limit := t.FormatValue(t.Limit)
+			if t.Relative != nil {
+				limit = "a value relative to --baseline"
+			}
+			fmt.Fprintf(w, "  %s: %s %s %s%s\n", t.Expr, t.Describe(), t.Op, limit, abort)
 		}
 	}
 	return nil

@@ -2,10 +2,12 @@ package cli
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stampede-load/stampede/internal/compare"
@@ -16,8 +18,20 @@ import (
 // `stampede demo` serves) with the given latency scale and returns the
 // prefix of its outputs: PREFIX.json and PREFIX_*.csv.
 func demoRun(t *testing.T, scale float64, extra ...string) (prefix string, r result) {
+	prefix, r, _ = demoRunCount(t, scale, extra...)
+	return prefix, r
+}
+
+// demoRunCount is demoRun that also returns how many requests the target
+// received.
+func demoRunCount(t *testing.T, scale float64, extra ...string) (prefix string, r result, received int64) {
 	t.Helper()
-	srv := httptest.NewServer(demo.NewHandler(demo.Options{LatencyScale: scale, Seed: 7}))
+	var n atomic.Int64
+	h := demo.NewHandler(demo.Options{LatencyScale: scale, Seed: 7})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		n.Add(1)
+		h.ServeHTTP(w, req)
+	}))
 	t.Cleanup(srv.Close)
 	dir := t.TempDir()
 	script := filepath.Join(dir, "demo.star")
@@ -34,7 +48,8 @@ shopper = user(tasks=[browse], wait_time=constant(0))
 	args := append([]string{"run", "-f", script, "--headless", "-u", "4", "-r", "100", "-t", "2s", "--host", srv.URL,
 		"--json", prefix + ".json", "--csv", prefix}, extra...)
 	r = runMain(t, args...)
-	return prefix, r
+	srv.Close()
+	return prefix, r, n.Load()
 }
 
 func compareJSON(t *testing.T, args ...string) (*compare.Result, result) {
@@ -171,5 +186,74 @@ func assertSelfContainedPage(t *testing.T, page string) {
 		if strings.Contains(page, bad) {
 			t.Errorf("page references %q", bad)
 		}
+	}
+}
+
+func TestBaselineThresholdExitCodes(t *testing.T) {
+	base, r := demoRun(t, 1)
+	if r.code != ExitOK {
+		t.Fatalf("base run: exit %d\n%s", r.code, r.stderr)
+	}
+	tests := []struct {
+		name    string
+		scale   float64
+		flags   []string
+		code    int
+		wantOut string
+		wantErr string
+		skipped bool
+	}{
+		{name: "slower fails", scale: 1.5, flags: []string{"--baseline", base + ".json", "--threshold", "p95<baseline*1.10", "--threshold", "rps>0"},
+			code: ExitFailed, wantOut: "FAIL  p95<baseline*1.10  (p95 = "},
+		{name: "same passes, from a results URL", scale: 1, flags: []string{"--baseline", "file://" + filepath.Dir(base), "--threshold", "p95<baseline*3",
+			"--threshold", "error_rate<=baseline+0.5%", "--threshold", "rps{name=/api/products}>baseline*0.2"},
+			code: ExitOK, wantOut: "all 3 thresholds passed"},
+		{name: "from CSV files", scale: 1.5, flags: []string{"--baseline", base, "--threshold", "p50{name=/api/products}<baseline*1.10"},
+			code: ExitFailed, wantOut: "FAIL  p50{name=/api/products}<baseline*1.10"},
+		{name: "missing baseline", scale: 1, flags: []string{"--baseline", base + "-nope.json", "--threshold", "p95<baseline*1.10"},
+			code: ExitConfig, wantErr: "--baseline: " + base + "-nope.json: no such file"},
+		{name: "relative threshold without --baseline", scale: 1, flags: []string{"--threshold", "p95<baseline*1.10"},
+			code: ExitConfig, wantErr: `--threshold "p95<baseline*1.10": refers to a baseline, but none was given (--baseline)`},
+		{name: "optional baseline missing", scale: 1, flags: []string{"--baseline", base + "-nope.json", "--baseline-optional", "--threshold", "p95<baseline*1.10", "--threshold", "requests>0", "--html", base + "-optional.html"},
+			code: ExitOK, wantOut: "skip  p95<baseline*1.10  (skipped: --baseline cannot be read)", wantErr: "thresholds relative to it are skipped", skipped: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			prefix, r, received := demoRunCount(t, tc.scale, tc.flags...)
+			if r.code != tc.code || !strings.Contains(r.stdout, tc.wantOut) || !strings.Contains(r.stderr, tc.wantErr) {
+				t.Fatalf("exit %d, want %d; want stdout %q, stderr %q\nstdout:\n%s\nstderr:\n%s", r.code, tc.code, tc.wantOut, tc.wantErr, r.stdout, r.stderr)
+			}
+			if tc.code == ExitConfig {
+				if received != 0 {
+					t.Errorf("the target received %d requests: a bad baseline must fail before the test runs", received)
+				}
+				return
+			}
+			b, err := os.ReadFile(prefix + ".json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc struct {
+				Thresholds []struct {
+					Expr     string   `json:"expr"`
+					Passed   bool     `json:"passed"`
+					Skipped  bool     `json:"skipped"`
+					Baseline *float64 `json:"baseline"`
+				} `json:"thresholds"`
+			}
+			if err := json.Unmarshal(b, &doc); err != nil {
+				t.Fatal(err)
+			}
+			th := doc.Thresholds[0]
+			if th.Skipped != tc.skipped || (th.Baseline == nil) != tc.skipped || th.Passed != (tc.code == ExitOK) {
+				t.Errorf("JSON verdict: %+v", th)
+			}
+			if tc.skipped {
+				page, err := os.ReadFile(base + "-optional.html")
+				if err != nil || !strings.Contains(string(page), `<span class="na">skipped</span>`) {
+					t.Errorf("HTML report lacks the skipped verdict: %v", err)
+				}
+			}
+		})
 	}
 }

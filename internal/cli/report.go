@@ -59,6 +59,9 @@ func (app *App) report(o *reportOptions) error {
 		return configErr("-o/--output: empty")
 	}
 	ts, err := threshold.ParseAll(o.thresholds, nil)
+	if err == nil {
+		err = threshold.CheckNoRelative(ts)
+	}
 	if err != nil {
 		return configErr("%v", err)
 	}

@@ -99,6 +99,12 @@ type ThresholdResult struct {
 	Value   float64 `json:"value"`
 	Passed  bool    `json:"passed"`
 	Message string  `json:"message,omitempty"`
+	// Skipped is set for a threshold relative to a baseline that was not
+	// available (--baseline-optional): it counts as passed.
+	Skipped bool `json:"skipped,omitempty"`
+	// Baseline is the baseline run's value of the metric, for thresholds
+	// relative to it (p95<baseline*1.10).
+	Baseline *float64 `json:"baseline,omitempty"`
 }
 
 // Worker states as the master sees them.

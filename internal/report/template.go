@@ -86,7 +86,7 @@ figure.chart.live>svg,figure.chart.live>figcaption{display:none}
 <h2>Thresholds</h2>
 <table>
 <tr><th class="l">Threshold</th><th class="l">Measured</th><th>Value</th><th class="l">Verdict</th><th class="l">Detail</th></tr>
-{{range .Thresholds}}<tr><td class="l"><code>{{.Expr}}</code></td><td class="l">{{.Metric}}</td><td>{{tvalue .Metric .Value}}</td><td class="l">{{if .Passed}}<span class="good">pass</span>{{else}}<span class="bad">FAIL</span>{{end}}</td><td class="l">{{.Message}}</td></tr>
+{{range .Thresholds}}<tr><td class="l"><code>{{.Expr}}</code></td><td class="l">{{.Metric}}</td><td>{{tvalue .Metric .Value}}</td><td class="l">{{if .Skipped}}<span class="na">skipped</span>{{else if .Passed}}<span class="good">pass</span>{{else}}<span class="bad">FAIL</span>{{end}}</td><td class="l">{{.Message}}</td></tr>
 {{end}}</table>
 </section>
 {{end}}

@@ -27,7 +27,10 @@ type Result struct {
 	// the run goes on: a count that only grows is already past an upper
 	// limit (requests<N, failures<N), the maximum is already above an
 	// upper limit or the minimum below a lower one.
-	Final   bool
+	Final bool
+	// Skipped is set for a threshold relative to a baseline that is
+	// missing (--baseline-optional); it counts as passed.
+	Skipped bool
 	Message string
 }
 
@@ -65,6 +68,7 @@ func EvaluateAll(ts []*Threshold, s *stats.Summary) ([]output.ThresholdResult, b
 		passed = passed && r.Passed
 		out = append(out, output.ThresholdResult{
 			Expr: t.Expr, Metric: t.Describe(), Value: r.Value, Passed: r.Passed, Message: r.Message,
+			Skipped: r.Skipped, Baseline: t.baselineValue(),
 		})
 	}
 	return out, passed
@@ -73,8 +77,52 @@ func EvaluateAll(ts []*Threshold, s *stats.Summary) ([]output.ThresholdResult, b
 // Evaluate measures t over s.
 func (t *Threshold) Evaluate(s *stats.Summary) Result {
 	r := Result{Threshold: t}
+	if t.Relative != nil {
+		switch {
+		case !t.bound:
+			return t.noData(r, errUnbound.Error())
+		case t.skipped != "":
+			r.Passed, r.Skipped, r.Message = true, true, "skipped: "+t.skipped
+			return r
+		case t.baselineNoData != "":
+			return t.noData(r, "the baseline has no value: "+t.baselineNoData)
+		}
+	}
+	v, noData, err := t.measure(s)
+	if noData != "" {
+		return t.noData(r, noData)
+	}
+	if err != nil {
+		r.Message = err.Error()
+		return r
+	}
+	r.Value = v
+	r.Passed = t.holds(r.Value)
+	if !r.Passed {
+		r.Final = t.cannotRecover(r.Value)
+		r.Message = fmt.Sprintf("%s = %s, wanted %s %s", t.Describe(), t.FormatValue(r.Value), t.Op, t.FormatValue(t.Limit))
+		if t.Relative != nil {
+			r.Message += " (baseline " + t.FormatValue(t.baseline) + ")"
+		}
+	}
+	return r
+}
+
+// baselineValue is the baseline's value of a bound relative threshold.
+func (t *Threshold) baselineValue() *float64 {
+	if t.Relative == nil || !t.bound || t.skipped != "" || t.baselineNoData != "" {
+		return nil
+	}
+	v := t.baseline
+	return &v
+}
+
+// measure computes t's metric over s. noData says why there was nothing
+// to measure; err is a scope that cannot be measured (several entries'
+// percentiles).
+func (t *Threshold) measure(s *stats.Summary) (v float64, noData string, err error) {
 	if s == nil {
-		return t.noData(r, "no statistics")
+		return 0, "no statistics", nil
 	}
 	entries, total := s.Entries, s.Total
 	if t.Region != "" {
@@ -88,10 +136,10 @@ func (t *Threshold) Evaluate(s *stats.Summary) Result {
 		}
 		if !found {
 			if len(names) == 0 {
-				return t.noData(r, fmt.Sprintf("no region %q: the run had no regions (regions come from workers)", t.Region))
+				return 0, fmt.Sprintf("no region %q: the run had no regions (regions come from workers)", t.Region), nil
 			}
 			sort.Strings(names)
-			return t.noData(r, fmt.Sprintf("no region %q (regions: %s)", t.Region, strings.Join(names, ", ")))
+			return 0, fmt.Sprintf("no region %q (regions: %s)", t.Region, strings.Join(names, ", ")), nil
 		}
 	}
 	var sel []stats.EntryStats
@@ -104,7 +152,7 @@ func (t *Threshold) Evaluate(s *stats.Summary) Result {
 			}
 		}
 		if len(sel) == 0 {
-			return t.noData(r, "no requests matched "+t.selectorText())
+			return 0, "no requests matched " + t.selectorText(), nil
 		}
 	}
 	var req, fail int64
@@ -118,38 +166,25 @@ func (t *Threshold) Evaluate(s *stats.Summary) Result {
 	switch t.Kind {
 	case KindCount:
 		if t.Metric == "requests" {
-			r.Value = float64(req)
-		} else {
-			r.Value = float64(fail)
+			return float64(req), "", nil
 		}
+		return float64(fail), "", nil
 	case KindRate:
 		if t.Metric == "rps" {
-			r.Value = rps
-		} else {
-			r.Value = frps
+			return rps, "", nil
 		}
+		return frps, "", nil
 	case KindRatio:
 		if req == 0 {
-			return t.noData(r, "no requests were made")
+			return 0, "no requests were made", nil
 		}
-		r.Value = float64(fail) / float64(req)
-	case KindTime:
-		if req == 0 {
-			return t.noData(r, "no requests were made")
-		}
-		v, err := timeValue(t, sel, req)
-		if err != nil {
-			r.Message = err.Error()
-			return r
-		}
-		r.Value = v
+		return float64(fail) / float64(req), "", nil
 	}
-	r.Passed = t.holds(r.Value)
-	if !r.Passed {
-		r.Final = t.cannotRecover(r.Value)
-		r.Message = fmt.Sprintf("%s = %s, wanted %s %s", t.Describe(), t.FormatValue(r.Value), t.Op, t.FormatValue(t.Limit))
+	if req == 0 {
+		return 0, "no requests were made", nil
 	}
-	return r
+	v, err = timeValue(t, sel, req)
+	return v, "", err
 }
 
 func (t *Threshold) noData(r Result, msg string) Result {

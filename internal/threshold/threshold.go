@@ -13,6 +13,11 @@
 //	op        := "<" | "<=" | ">" | ">=" | "=="
 //	value     := time ("500ms", "2s", "1m", "350us"; a bare number is ms) for times,
 //	             ratio ("1%", "0.01") for error_rate, number for counts and rates ("100", "100/s")
+//	           | "baseline" [ "*" number | "+" value | "-" value ]
+//
+// A value that starts with "baseline" refers to the same metric and
+// selector measured in a baseline run (--baseline, see baseline.go):
+// "p95<baseline*1.10", "error_rate<baseline+0.5%", "rps>baseline*0.9".
 package threshold
 
 import (
@@ -72,6 +77,18 @@ type Threshold struct {
 	// period when > 0 ("@abort=30s").
 	Abort      bool
 	AbortGrace time.Duration
+	// Relative is set when the limit refers to a baseline run; Bind then
+	// computes Limit from it.
+	Relative *Relative
+
+	// Set by Bind: bound once a baseline (or its absence) is known;
+	// baseline is the baseline's value, skipped marks a threshold whose
+	// baseline is missing (--baseline-optional), baselineNoData why the
+	// baseline has nothing for this scope.
+	bound          bool
+	baseline       float64
+	skipped        string
+	baselineNoData string
 }
 
 // SupportedPercentiles lists the percentiles a threshold can name: the
@@ -169,6 +186,14 @@ func parse(expr string) (*Threshold, error) {
 	}
 	if value == "" {
 		return nil, fmt.Errorf("missing value after %s", op)
+	}
+	if rest, ok := cutBaseline(value); ok {
+		r, err := parseRelative(t.Kind, rest)
+		if err != nil {
+			return nil, err
+		}
+		t.Relative = r
+		return t, nil
 	}
 	v, err := parseValue(t.Kind, value)
 	if err != nil {

@@ -21,6 +21,8 @@ func FuzzParse(f *testing.F) {
 		"p95{name=/x,region=eu}<1s@abort", "error_rate<5% @abort=30s", "P100<10s",
 		`p95{name="a\"b\\"}<1s`, "p95<1e308s", "error_rate<150%", "p95{name=@}<1s@abort=1h",
 		"", "p95", "p95<", "p95{}<1s", "p95{name=/a<1s",
+		"p95<baseline*1.10", "error_rate<baseline+0.5%", "rps>baseline*0.9", "p95{name=/x,region=eu}<=baseline-20ms@abort",
+		"avg<baseline", "p95<BASELINE * 2", "p95<baseline*", "p95<baseline/2", "p95<baselines", "rps>baseline*1e400",
 	} {
 		f.Add(s)
 	}
@@ -38,13 +40,22 @@ func FuzzParse(f *testing.F) {
 		}
 		if back.Metric != th.Metric || back.Kind != th.Kind || back.Op != th.Op || back.Name != th.Name ||
 			back.Method != th.Method || back.Region != th.Region || back.Abort != th.Abort ||
-			back.AbortGrace != th.AbortGrace || !closeTo(back.Limit, th.Limit) {
+			back.AbortGrace != th.AbortGrace || !closeTo(back.Limit, th.Limit) || (back.Relative == nil) != (th.Relative == nil) ||
+			back.Relative != nil && (!closeTo(back.Relative.Factor, th.Relative.Factor) || !closeTo(back.Relative.Offset, th.Relative.Offset)) {
 			t.Fatalf("%q → %q → %+v, want %+v", expr, canon, back, th)
 		}
-		for _, s := range []*stats.Summary{nil, sum} {
-			r := th.Evaluate(s)
-			if math.IsNaN(r.Value) || math.IsInf(r.Value, 0) {
-				t.Fatalf("%q: value %v", expr, r.Value)
+		for _, base := range []*stats.Summary{nil, sum} {
+			if base != nil || th.Relative != nil {
+				Bind([]*Threshold{th}, base, "no baseline")
+			}
+			for _, s := range []*stats.Summary{nil, sum} {
+				r := th.Evaluate(s)
+				if math.IsNaN(r.Value) || math.IsInf(r.Value, 0) || math.IsNaN(th.Limit) || th.Limit < 0 {
+					t.Fatalf("%q: value %v, limit %v", expr, r.Value, th.Limit)
+				}
+				if r.Skipped && (base != nil || !r.Passed) {
+					t.Fatalf("%q: skipped with a baseline, or skipped and failed: %+v", expr, r)
+				}
 			}
 		}
 	})
@@ -83,11 +94,22 @@ func canonical(th *Threshold) string {
 		b.WriteString("{" + strings.Join(sel, ",") + "}")
 	}
 	b.WriteString(string(th.Op))
-	v := strconv.FormatFloat(th.Limit, 'g', -1, 64)
-	if th.Kind == KindRatio {
-		v = strconv.FormatFloat(th.Limit*100, 'g', -1, 64) + "%"
+	unit := func(x float64) string {
+		if th.Kind == KindRatio {
+			return strconv.FormatFloat(x*100, 'g', -1, 64) + "%"
+		}
+		return strconv.FormatFloat(x, 'g', -1, 64)
 	}
-	b.WriteString(v)
+	switch r := th.Relative; {
+	case r == nil:
+		b.WriteString(unit(th.Limit))
+	case r.Offset > 0:
+		b.WriteString("baseline+" + unit(r.Offset))
+	case r.Offset < 0:
+		b.WriteString("baseline-" + unit(-r.Offset))
+	default:
+		b.WriteString("baseline*" + strconv.FormatFloat(r.Factor, 'g', -1, 64))
+	}
 	if th.Abort {
 		b.WriteString("@abort")
 		if th.AbortGrace > 0 {
