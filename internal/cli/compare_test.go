@@ -114,7 +114,8 @@ func TestCompareDemoRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertSelfContainedPage(t, string(page))
-	if !strings.Contains(string(page), "/api/products/{id}") || !strings.Contains(string(page), `class="l bad">slower (p50`) {
+	if !strings.Contains(string(page), "/api/products/{id}") || !strings.Contains(string(page), `class="l bad">slower (p50`) ||
+		strings.Count(string(page), "<polyline") != 6 || !strings.Contains(string(page), "GET /api/products/{id}</text>") {
 		t.Errorf("HTML lacks the slower row:\n%s", page)
 	}
 	if r := runMain(t, "compare", base+".json", base+".json", "--fail-on-slower"); r.code != ExitOK {

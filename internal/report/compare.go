@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/internal/compare"
+	"github.com/stampede-load/stampede/internal/stats"
 )
 
 // compareHTML is the comparison page; it shares the report's style and,
@@ -40,6 +41,9 @@ const compareHTML = `<!DOCTYPE html>
 {{range .Rows}}<tr{{if .Total}} class="total"{{end}}><td class="l">{{.Method}}</td><td class="l">{{.Name}}</td>{{range .Cells}}<td>{{.}}</td>{{end}}<td>{{.P}}</td><td class="l{{if eq .Verdict "slower"}} bad{{else if eq .Verdict "faster"}} good{{end}}">{{.VerdictText}}</td></tr>
 {{end}}</table></div>
 <p class="muted">Each cell is base → new (change): relative for rates and times, in percentage points for the failure rate.</p>
+<h2>Distributions</h2>
+{{if .Charts}}<p class="muted">Share of requests answered within a time (log scale), base and new overlaid: a line further right is slower; the largest vertical gap is the test's D.</p>
+{{range .Charts}}{{.}}{{end}}{{else}}<p class="na">Not available: one side has no histograms (CSV files).</p>{{end}}
 </main>
 </body>
 </html>
@@ -60,6 +64,7 @@ func WriteComparison(path string, r *compare.Result, generator string) error {
 		Generator, Generated, Alpha, MinEffect string
 		Slower                                 bool
 		Rows                                   []compareRow
+		Charts                                 []template.HTML
 	}{R: r, Style: template.CSS(style), Generator: generator, Generated: time.Now().UTC().Format("2006-01-02 15:04 UTC"),
 		Alpha: strconv.FormatFloat(r.Alpha, 'g', -1, 64), MinEffect: strconv.FormatFloat(r.MinEffect*100, 'f', -1, 64) + "%", Slower: r.AnySlower()}
 	rows := append(append([]compare.Row(nil), r.Rows...), r.Total)
@@ -67,6 +72,7 @@ func WriteComparison(path string, r *compare.Result, generator string) error {
 		v.Rows = append(v.Rows, compareRow{Method: row.Method, Name: row.Name, P: pCell(row.Test), Verdict: row.Verdict,
 			VerdictText: verdictCell(row), Cells: compareCells(row), Total: i == len(rows)-1})
 	}
+	v.Charts = compareCharts(r)
 	t, err := template.New("compare").Parse(compareHTML)
 	if err != nil {
 		return err
@@ -122,4 +128,27 @@ func verdictCell(r compare.Row) string {
 		return r.Verdict + " (" + strings.Join(r.Significant, ", ") + ")"
 	}
 	return r.Verdict
+}
+
+// compareCharts overlays the two runs' distributions: the aggregate's,
+// then each name's that both runs requested.
+func compareCharts(r *compare.Result) []template.HTML {
+	if !r.Base.Histograms || !r.New.Histograms || r.Base.Summary == nil || r.New.Summary == nil {
+		return nil
+	}
+	out := []template.HTML{cdfChart("All requests", r.Base.Summary.Total.Histogram, r.New.Summary.Total.Histogram)}
+	type key struct{ method, name string }
+	base := map[key]*stats.Histogram{}
+	for _, e := range r.Base.Summary.Entries {
+		base[key{e.Method, e.Name}] = e.Histogram
+	}
+	for _, e := range r.New.Summary.Entries {
+		if len(out) > maxCompareCharts {
+			break
+		}
+		if h := base[key{e.Method, e.Name}]; h != nil {
+			out = append(out, cdfChart(strings.TrimSpace(e.Method+" "+e.Name), h, e.Histogram))
+		}
+	}
+	return out
 }
