@@ -15,6 +15,8 @@ package compare
 import (
 	"math"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/stampede-load/stampede/internal/stats"
 )
@@ -262,4 +264,24 @@ func rel(b, n float64) *float64 {
 	}
 	v := n/b - 1
 	return &v
+}
+
+// Label is the verdict with the significant percentiles, e.g.
+// "slower (p95, p99)".
+func (r Row) Label() string {
+	if len(r.Significant) > 0 && (r.Verdict == Slower || r.Verdict == Faster) {
+		return r.Verdict + " (" + strings.Join(r.Significant, ", ") + ")"
+	}
+	return r.Verdict
+}
+
+// PText formats a test's p-value for tables; "n/a" without a test.
+func (t *Test) PText() string {
+	switch {
+	case t == nil:
+		return "n/a"
+	case t.P < 1e-4:
+		return "<0.0001"
+	}
+	return strconv.FormatFloat(t.P, 'f', 4, 64)
 }

@@ -32,7 +32,7 @@ func WriteComparison(w io.Writer, r *compare.Result) error {
 			pair(b, n, func(s *compare.Side) string { return fixedStr(s.P50, 1) }, relStr(c.P50)),
 			pair(b, n, func(s *compare.Side) string { return fixedStr(s.P95, 1) }, relStr(c.P95)),
 			pair(b, n, func(s *compare.Side) string { return fixedStr(s.P99, 1) }, relStr(c.P99)),
-			pValue(row.Test), verdictText(row)}
+			row.Test.PText(), verdictText(row)}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	if err := tw.Flush(); err != nil {
@@ -82,20 +82,9 @@ func points(c *float64) string {
 	return fmt.Sprintf("%+.2f pts", *c*100)
 }
 
-func pValue(t *compare.Test) string {
-	if t == nil {
-		return "n/a"
-	}
-	if t.P < 1e-4 {
-		return "<0.0001"
-	}
-	return strconv.FormatFloat(t.P, 'f', 4, 64)
-}
-
 func verdictText(r compare.Row) string {
-	switch r.Verdict {
-	case compare.Slower, compare.Faster:
-		return strings.ToUpper(r.Verdict) + " (" + strings.Join(r.Significant, ", ") + ")"
+	if r.Verdict == compare.Slower || r.Verdict == compare.Faster {
+		return strings.ToUpper(r.Verdict) + strings.TrimPrefix(r.Label(), r.Verdict)
 	}
 	return r.Verdict
 }

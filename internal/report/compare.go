@@ -69,8 +69,8 @@ func WriteComparison(path string, r *compare.Result, generator string) error {
 		Alpha: strconv.FormatFloat(r.Alpha, 'g', -1, 64), MinEffect: strconv.FormatFloat(r.MinEffect*100, 'f', -1, 64) + "%", Slower: r.AnySlower()}
 	rows := append(append([]compare.Row(nil), r.Rows...), r.Total)
 	for i, row := range rows {
-		v.Rows = append(v.Rows, compareRow{Method: row.Method, Name: row.Name, P: pCell(row.Test), Verdict: row.Verdict,
-			VerdictText: verdictCell(row), Cells: compareCells(row), Total: i == len(rows)-1})
+		v.Rows = append(v.Rows, compareRow{Method: row.Method, Name: row.Name, P: row.Test.PText(), Verdict: row.Verdict,
+			VerdictText: row.Label(), Cells: compareCells(row), Total: i == len(rows)-1})
 	}
 	v.Charts = compareCharts(r)
 	t, err := template.New("compare").Parse(compareHTML)
@@ -111,23 +111,6 @@ func compareCells(r compare.Row) []string {
 		f(func(s *compare.Side) float64 { return s.P95 }, 1, c.P95, false),
 		f(func(s *compare.Side) float64 { return s.P99 }, 1, c.P99, false),
 	}
-}
-
-func pCell(t *compare.Test) string {
-	switch {
-	case t == nil:
-		return "n/a"
-	case t.P < 1e-4:
-		return "<0.0001"
-	}
-	return strconv.FormatFloat(t.P, 'f', 4, 64)
-}
-
-func verdictCell(r compare.Row) string {
-	if len(r.Significant) > 0 && (r.Verdict == compare.Slower || r.Verdict == compare.Faster) {
-		return r.Verdict + " (" + strings.Join(r.Significant, ", ") + ")"
-	}
-	return r.Verdict
 }
 
 // compareCharts overlays the two runs' distributions: the aggregate's,
