@@ -88,6 +88,7 @@ type testCluster struct {
 	mu   sync.Mutex
 	stop map[string]context.CancelFunc
 	done map[string]chan error
+	ws   map[string]*Worker
 }
 
 func newTestCluster(t *testing.T, cfg MasterConfig) *testCluster {
@@ -104,7 +105,7 @@ func newTestCluster(t *testing.T, cfg MasterConfig) *testCluster {
 		cfg.ReportInterval = 200 * time.Millisecond
 	}
 	m, addr := startMaster(t, cfg)
-	c := &testCluster{t: t, m: m, addr: addr, stop: map[string]context.CancelFunc{}, done: map[string]chan error{}}
+	c := &testCluster{t: t, m: m, addr: addr, stop: map[string]context.CancelFunc{}, done: map[string]chan error{}, ws: map[string]*Worker{}}
 	c.eng = engine.New(engine.Config{Driver: m, Log: quietLog(), Interval: 200 * time.Millisecond, StopGrace: 20 * time.Second})
 	t.Cleanup(func() {
 		_ = c.eng.Stop()
@@ -127,12 +128,22 @@ func (c *testCluster) startWorker(id, region, token string) {
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
 	c.mu.Lock()
-	c.stop[id], c.done[id] = cancel, done
+	c.stop[id], c.done[id], c.ws[id] = cancel, done, w
 	c.mu.Unlock()
 }
 
-// stopWorker ends a worker as Ctrl-C does: its users stop and its last
-// report goes out before it disconnects.
+// loseWorker ends a worker without a goodbye, as when its process is
+// killed: the master finds it missing after MissingAfter.
+func (c *testCluster) loseWorker(id string) {
+	c.t.Helper()
+	c.mu.Lock()
+	c.ws[id].silent.Store(true)
+	c.mu.Unlock()
+	c.stopWorker(id)
+}
+
+// stopWorker ends a worker as Ctrl-C or SIGTERM does: its users stop, its
+// last report goes out, it says goodbye and disconnects.
 func (c *testCluster) stopWorker(id string) {
 	c.t.Helper()
 	c.mu.Lock()

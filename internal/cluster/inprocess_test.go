@@ -44,7 +44,7 @@ func TestInProcessStartRetargetLoseStop(t *testing.T) {
 	}
 	waitUntil(t, 5*time.Second, "9 users", func() bool { return c.m.Users() == 9 && !c.m.Spawning() })
 
-	c.stopWorker("w1")
+	c.loseWorker("w1")
 	waitUntil(t, 5*time.Second, "w1 missing and its users moved", func() bool {
 		lost := c.m.Lost()
 		return len(lost) == 1 && lost[0].ID == "w1" && c.m.Users() == 9 && !c.m.Spawning()
@@ -104,7 +104,7 @@ func TestInProcessForgetMissingWorkers(t *testing.T) {
 	c.startWorker("gone", "eu", "")
 	c.startWorker("stays", "eu", "")
 	waitUntil(t, 5*time.Second, "two workers", func() bool { return c.m.Connected() == 2 })
-	c.stopWorker("gone")
+	c.loseWorker("gone")
 	waitUntil(t, 5*time.Second, "gone to be missing", func() bool {
 		ws := c.m.Workers()
 		return len(ws) == 2 && ws[0].ID == "gone" && ws[0].State == output.WorkerMissing
@@ -126,7 +126,7 @@ func TestInProcessMaxWorkers(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--max-workers") {
 		t.Fatalf("third worker: %v, want a refusal naming --max-workers", err)
 	}
-	c.stopWorker("a")
+	c.loseWorker("a")
 	waitUntil(t, 5*time.Second, "a to be missing", func() bool { return c.m.Workers()[0].State == output.WorkerMissing })
 	c.startWorker("c", "eu", "")
 	waitUntil(t, 5*time.Second, "c to connect", func() bool { return c.m.Connected() == 2 })
@@ -152,7 +152,7 @@ func TestInProcessOpenModelLimitsFollowRebalance(t *testing.T) {
 	// The start's catch-up burst may drop a few under -race; what counts
 	// is the time after the loss.
 	before := c.eng.Snapshot(false).Dropped
-	c.stopWorker("w1")
+	c.loseWorker("w1")
 	waitUntil(t, 5*time.Second, "w1 to be lost", func() bool { return len(c.m.Lost()) == 1 })
 	time.Sleep(2 * time.Second)
 	if users := c.m.Users(); users <= 40 {
@@ -189,5 +189,68 @@ func TestRefusalsLoggedOnceASecond(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[1], "not_logged_since=999") || len(lines[0]) > 1024 {
 		t.Fatalf("log:\n%s", stats.Cut(buf.String(), 4096))
+	}
+}
+
+// TestInProcessWorkerGoodbye: a worker stopped cleanly (SIGTERM, Ctrl-C)
+// says goodbye: the master lists it as stopped at once, not missing and
+// not lost, moves its users, and has every request it made.
+func TestInProcessWorkerGoodbye(t *testing.T) {
+	tg := newCountingTarget(t, 0)
+	c := newTestCluster(t, MasterConfig{Script: loadScript(t, inProcessScript)})
+	c.startWorker("w0", "eu", "")
+	waitUntil(t, 5*time.Second, "w0 to connect", func() bool { return c.m.Connected() == 1 })
+	c.startWorker("w1", "eu", "")
+	waitUntil(t, 5*time.Second, "w1 to connect", func() bool { return c.m.Connected() == 2 })
+	if err := c.eng.Start(t.Context(), engine.Params{Users: 4, SpawnRate: 100, Host: tg.URL}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 5*time.Second, "4 users", func() bool { return c.m.Users() == 4 && !c.m.Spawning() })
+	time.Sleep(300 * time.Millisecond)
+
+	stopped := time.Now()
+	c.stopWorker("w1")
+	var w1 output.WorkerInfo
+	waitUntil(t, 5*time.Second, "w1 stopped and its users moved", func() bool {
+		for _, w := range c.m.Workers() {
+			if w.ID == "w1" {
+				w1 = w
+			}
+		}
+		return w1.State == output.WorkerStopped && w1.LeftAt != nil && c.m.Users() == 4 && !c.m.Spawning()
+	})
+	if took := time.Since(stopped); took >= testMissingAfter {
+		t.Errorf("w1 was marked stopped after %v; a goodbye should not wait for the %v of a missing worker", took, testMissingAfter)
+	}
+	if w1.LostAt != nil || w1.Users != 0 {
+		t.Errorf("w1 = %+v; want no lost_at and no users", w1)
+	}
+	time.Sleep(testMissingAfter + 500*time.Millisecond) // past the time it would have gone missing
+	for _, w := range c.m.Workers() {
+		if w.ID == "w1" && w.State != output.WorkerStopped {
+			t.Errorf("w1 is %q later, want it to stay stopped", w.State)
+		}
+	}
+	if lost := c.m.Lost(); len(lost) != 0 {
+		t.Errorf("lost workers %+v; a worker that said goodbye is not lost", lost)
+	}
+	if err := c.eng.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	sum := c.eng.Snapshot(false)
+	if got, want := workerRequests(sum, "w1"), tg.worker(1); got != want || want == 0 {
+		t.Errorf("w1: master counted %d, target saw %d (its last report goes out before the goodbye)", got, want)
+	}
+	if sum.Total.Requests != tg.total.Load() {
+		t.Errorf("master counted %d requests, the target saw %d", sum.Total.Requests, tg.total.Load())
+	}
+
+	// It comes back under the same name: running again, no longer stopped.
+	c.startWorker("w1", "eu", "")
+	waitUntil(t, 5*time.Second, "w1 to rejoin", func() bool { return c.m.Connected() == 2 })
+	for _, w := range c.m.Workers() {
+		if w.ID == "w1" && (w.State == output.WorkerStopped && w.LeftAt != nil) {
+			t.Errorf("rejoined w1 = %+v", w)
+		}
 	}
 }

@@ -154,15 +154,18 @@ type workerState struct {
 	firstSeen, lastSeen                        time.Time
 	missing                                    bool
 	lostAt                                     time.Time
-	lastErr                                    string
-	lastSeq                                    uint64
-	hb                                         *pb.Heartbeat
-	assigned                                   map[string]int
-	assignedGen                                uint64
-	stoppedTest                                uint64
-	failedTest                                 uint64
-	failure                                    string
-	share                                      share
+	// left marks a missing worker that said goodbye (a clean shutdown):
+	// shown as stopped, never counted as lost.
+	left        bool
+	lastErr     string
+	lastSeq     uint64
+	hb          *pb.Heartbeat
+	assigned    map[string]int
+	assignedGen uint64
+	stoppedTest uint64
+	failedTest  uint64
+	failure     string
+	share       share
 }
 
 type masterConn struct {
@@ -281,6 +284,11 @@ func (m *Master) Workers() []output.WorkerInfo {
 			wi.Users, wi.CPUPercent, wi.MemoryBytes = int(w.hb.Users), w.hb.CpuPercent, w.hb.MemoryBytes
 		}
 		switch {
+		case w.left:
+			wi.State = output.WorkerStopped
+			at := w.lostAt
+			wi.LeftAt = &at
+			wi.Users = 0
 		case w.missing:
 			wi.State = output.WorkerMissing
 			at := w.lostAt

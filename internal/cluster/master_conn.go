@@ -121,6 +121,10 @@ func (m *Master) Connect(stream pb.Cluster_ConnectServer) error {
 		if msg.GetReport() != nil {
 			m.waitPending(ctx, w, c)
 		}
+		if msg.GetGoodbye() != nil {
+			m.goodbye(w, c, msg.GetGoodbye())
+			break // the worker is leaving: end its stream
+		}
 		if err := m.handle(w, c, msg); err != nil {
 			// Only a broken or hostile worker sends this: refuse it for
 			// good (an honest one exits with the reason) and close.
@@ -231,7 +235,7 @@ func (m *Master) join(h *pb.Hello, c *masterConn) (*workerState, error) {
 	}
 	rejoined := w.missing
 	w.incarnation, w.region, w.hostname, w.version, w.cpus = h.Incarnation, h.Region, h.Hostname, h.Version, h.CpuCount
-	w.conn, w.lastSeen, w.missing, w.lastErr = c, now, false, ""
+	w.conn, w.lastSeen, w.missing, w.left, w.lastErr = c, now, false, false, ""
 	w.hb = &pb.Heartbeat{TestId: h.TestId}
 	c.send(&pb.MasterMessage{Msg: &pb.MasterMessage_Welcome{Welcome: &pb.Welcome{
 		MasterVersion: m.cfg.Version, LastSeq: w.lastSeq, MasterId: m.id,
@@ -313,6 +317,27 @@ func (m *Master) handle(w *workerState, c *masterConn, msg *pb.WorkerMessage) er
 		m.cfg.Log.Warn("second hello on one stream ignored", "worker", w.id)
 	}
 	return nil
+}
+
+// goodbye takes a worker that shuts down cleanly out of the test at once:
+// its users move to the others, as for a missing worker, but it is listed
+// as stopped and not among the lost workers.
+func (m *Master) goodbye(w *workerState, c *masterConn, g *pb.Goodbye) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if w.conn != c {
+		return
+	}
+	reason := stats.Cut(g.Reason, maxErrorLen)
+	w.missing, w.left, w.lostAt, w.lastSeen = true, true, time.Now(), time.Now()
+	m.cfg.Log.Info("worker stopped (clean shutdown)", "worker", w.id, "region", w.region, "host", w.hostname, "reason", reason)
+	moved := m.test.active && !m.test.stopping && w.assigned != nil
+	w.assigned = nil
+	if moved {
+		m.rebalanceLocked("worker stopped: " + w.id)
+	}
+	m.checkIterationsLocked()
+	m.notifyLocked()
 }
 
 func stopMsg(id uint64) *pb.MasterMessage {

@@ -35,7 +35,7 @@ func (m *Master) admitLocked() error {
 // forgetLocked drops a missing worker from the lists.
 func (m *Master) forgetLocked(w *workerState) {
 	delete(m.workers, w.id)
-	m.cfg.Log.Info("missing worker forgotten", "worker", w.id, "region", w.region, "lost_at", w.lostAt.Format(time.RFC3339))
+	m.cfg.Log.Info("gone worker forgotten", "worker", w.id, "region", w.region, "since", w.lostAt.Format(time.RFC3339), "clean_shutdown", w.left)
 }
 
 // reportLocked applies one report: acknowledged at once, its delta

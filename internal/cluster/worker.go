@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stampede-load/stampede/internal/cluster/pb"
@@ -64,7 +65,8 @@ type Worker struct {
 	seq       uint64
 	outbox    []*pb.Report // sent or not, not yet acknowledged
 	outWake   chan struct{}
-	// ends are TestEnd messages for the master, kept across reconnects.
+	// ends are TestEnd (and the last Goodbye) messages for the master,
+	// kept across reconnects.
 	ends      *queue[*pb.WorkerMessage]
 	test      *workerTest
 	testMu    sync.Mutex // serialises starting and stopping tests
@@ -72,6 +74,10 @@ type Worker struct {
 	reportInt time.Duration
 	hbInt     time.Duration
 	masterID  string // the master that welcomed this worker last
+	leaving   bool   // a goodbye is queued: a closed stream is the end
+	// silent, set by tests, makes the worker leave without a goodbye, as
+	// a killed process does.
+	silent atomic.Bool
 }
 
 type workerTest struct {
@@ -171,9 +177,29 @@ func (w *Worker) Run(ctx context.Context) error {
 		w.cfg.Log.Info("stopping: sending the last statistics to the master")
 		w.stopTest("worker interrupted")
 		w.drainOutbox(3 * time.Second)
+		w.sayGoodbye(result, 2*time.Second)
 		cancelSessions()
 		<-result
 		return nil
+	}
+}
+
+// sayGoodbye tells the master this worker is shutting down, after its last
+// report, so it is listed as stopped rather than missing, and waits up to
+// d for the master to end the stream (connectLoop then returns, to result).
+func (w *Worker) sayGoodbye(result chan error, d time.Duration) {
+	if w.silent.Load() {
+		return
+	}
+	w.mu.Lock()
+	w.leaving = true
+	w.mu.Unlock()
+	w.ends.push(&pb.WorkerMessage{Msg: &pb.WorkerMessage_Goodbye{Goodbye: &pb.Goodbye{Reason: "worker shutting down"}}})
+	select {
+	case err := <-result:
+		result <- err // for the caller
+	case <-time.After(d):
+		w.cfg.Log.Warn("the master did not answer the goodbye; it will list this worker as missing")
 	}
 }
 

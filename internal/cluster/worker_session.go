@@ -23,11 +23,16 @@ func (w *Worker) connectLoop(ctx context.Context) error {
 	for {
 		welcomed, err := w.session(ctx)
 		var rej *RejectedError
+		w.mu.Lock()
+		leaving := w.leaving
+		w.mu.Unlock()
 		switch {
 		case errors.As(err, &rej), errors.Is(err, errQuit):
 			return err
 		case ctx.Err() != nil:
 			return ctx.Err()
+		case leaving:
+			return nil // the master ended the stream after the goodbye
 		}
 		if welcomed {
 			backoff = 500 * time.Millisecond

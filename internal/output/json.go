@@ -127,6 +127,9 @@ type WorkerInfo struct {
 	MemoryBytes   int64      `json:"memory_bytes"`
 	LastHeartbeat time.Time  `json:"last_heartbeat"`
 	LostAt        *time.Time `json:"lost_at,omitempty"`
+	// LeftAt is when the worker said goodbye (a clean shutdown, e.g.
+	// SIGTERM); such a worker is "stopped", not lost.
+	LeftAt *time.Time `json:"left_at,omitempty"`
 }
 
 // LostWorker is a worker that stopped answering during the run. Its

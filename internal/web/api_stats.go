@@ -85,14 +85,21 @@ type workerJSON struct {
 	CPUUsage      float64   `json:"cpu_usage"`
 	MemoryUsage   int64     `json:"memory_usage"`
 	LastHeartbeat time.Time `json:"last_heartbeat"`
+	// Left is set for a worker that shut down cleanly (state "stopped").
+	Left bool `json:"left,omitempty"`
+}
+
+// gone is a worker that no longer runs anything: missing, or shut down.
+func gone(w *output.WorkerInfo) bool {
+	return w.State == output.WorkerMissing || w.LostAt != nil || w.LeftAt != nil
 }
 
 func workersJSON(ws []output.WorkerInfo) (out []workerJSON, active int) {
 	out = make([]workerJSON, 0, len(ws))
 	for _, w := range ws {
 		out = append(out, workerJSON{ID: w.ID, Region: w.Region, Host: w.Host, State: w.State, UserCount: w.Users,
-			CPUUsage: w.CPUPercent, MemoryUsage: w.MemoryBytes, LastHeartbeat: w.LastHeartbeat})
-		if w.State != output.WorkerMissing && w.LostAt == nil {
+			CPUUsage: w.CPUPercent, MemoryUsage: w.MemoryBytes, LastHeartbeat: w.LastHeartbeat, Left: w.LeftAt != nil})
+		if !gone(&w) {
 			active++
 		}
 	}

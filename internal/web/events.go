@@ -178,9 +178,9 @@ func (s *Server) buildEvent(st *eventStream) *event {
 	ev.Distributed = workers != nil
 	ev.Workers, ev.WorkerCount = workersJSON(workers)
 	perRegion := map[string][2]int{}
-	for _, w := range ev.Workers {
+	for i, w := range ev.Workers {
 		c := perRegion[w.Region]
-		if w.State != "missing" {
+		if !gone(&workers[i]) {
 			c[0]++
 			c[1] += w.UserCount
 		}

@@ -33,6 +33,7 @@ type fakeDriver struct {
 	regions bool
 	badName bool     // also record a request name that is not valid UTF-8
 	nanCPU  bool     // list a worker whose CPU use is NaN
+	gone    bool     // also list a worker that shut down cleanly and a missing one
 	names   []string // also record a GET of each of these names, and a 404 for each
 	errors  int      // also record this many distinct failures, each more often than /fail
 }
@@ -113,10 +114,19 @@ func (d *fakeDriver) Workers() []output.WorkerInfo {
 	if d.nanCPU {
 		cpu = math.NaN()
 	}
-	return []output.WorkerInfo{
+	ws := []output.WorkerInfo{
 		{ID: "w1", Region: "eu-west", State: "running", Users: 3, CPUPercent: cpu, MemoryBytes: 64 << 20, LastHeartbeat: now},
 		{ID: "w2", Region: "us-east", State: "running", Users: 2, CPUPercent: 0, MemoryBytes: 60 << 20, LastHeartbeat: now},
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.gone {
+		at := now.Add(-time.Minute)
+		ws = append(ws,
+			output.WorkerInfo{ID: "w3", Region: "eu-west", State: output.WorkerStopped, LastHeartbeat: at, LeftAt: &at},
+			output.WorkerInfo{ID: "w4", Region: "us-east", State: output.WorkerMissing, LastHeartbeat: at, LostAt: &at})
+	}
+	return ws
 }
 
 const testScript = `

@@ -36,6 +36,7 @@ type WorkerMessage struct {
 	//	*WorkerMessage_Prepared
 	//	*WorkerMessage_Stopped
 	//	*WorkerMessage_TestEnd
+	//	*WorkerMessage_Goodbye
 	Msg           isWorkerMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -132,6 +133,15 @@ func (x *WorkerMessage) GetTestEnd() *TestEnd {
 	return nil
 }
 
+func (x *WorkerMessage) GetGoodbye() *Goodbye {
+	if x != nil {
+		if x, ok := x.Msg.(*WorkerMessage_Goodbye); ok {
+			return x.Goodbye
+		}
+	}
+	return nil
+}
+
 type isWorkerMessage_Msg interface {
 	isWorkerMessage_Msg()
 }
@@ -160,6 +170,10 @@ type WorkerMessage_TestEnd struct {
 	TestEnd *TestEnd `protobuf:"bytes,6,opt,name=test_end,json=testEnd,proto3,oneof"`
 }
 
+type WorkerMessage_Goodbye struct {
+	Goodbye *Goodbye `protobuf:"bytes,7,opt,name=goodbye,proto3,oneof"`
+}
+
 func (*WorkerMessage_Hello) isWorkerMessage_Msg() {}
 
 func (*WorkerMessage_Heartbeat) isWorkerMessage_Msg() {}
@@ -171,6 +185,8 @@ func (*WorkerMessage_Prepared) isWorkerMessage_Msg() {}
 func (*WorkerMessage_Stopped) isWorkerMessage_Msg() {}
 
 func (*WorkerMessage_TestEnd) isWorkerMessage_Msg() {}
+
+func (*WorkerMessage_Goodbye) isWorkerMessage_Msg() {}
 
 // Hello is the first message of every stream.
 type Hello struct {
@@ -625,6 +641,54 @@ func (x *TestEnd) GetIterationsDone() bool {
 	return false
 }
 
+// Goodbye says the worker is shutting down cleanly (SIGTERM, Ctrl-C):
+// its users have stopped and its last report was sent before this
+// message. The master lists it as stopped, not missing, and does not
+// count it as lost; the stream ends after it.
+type Goodbye struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reason        string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Goodbye) Reset() {
+	*x = Goodbye{}
+	mi := &file_cluster_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Goodbye) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Goodbye) ProtoMessage() {}
+
+func (x *Goodbye) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Goodbye.ProtoReflect.Descriptor instead.
+func (*Goodbye) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Goodbye) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 type MasterMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Msg:
@@ -644,7 +708,7 @@ type MasterMessage struct {
 
 func (x *MasterMessage) Reset() {
 	*x = MasterMessage{}
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -656,7 +720,7 @@ func (x *MasterMessage) String() string {
 func (*MasterMessage) ProtoMessage() {}
 
 func (x *MasterMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -669,7 +733,7 @@ func (x *MasterMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MasterMessage.ProtoReflect.Descriptor instead.
 func (*MasterMessage) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{7}
+	return file_cluster_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *MasterMessage) GetMsg() isMasterMessage_Msg {
@@ -823,7 +887,7 @@ type Welcome struct {
 
 func (x *Welcome) Reset() {
 	*x = Welcome{}
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -835,7 +899,7 @@ func (x *Welcome) String() string {
 func (*Welcome) ProtoMessage() {}
 
 func (x *Welcome) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -848,7 +912,7 @@ func (x *Welcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Welcome.ProtoReflect.Descriptor instead.
 func (*Welcome) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{8}
+	return file_cluster_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Welcome) GetMasterVersion() string {
@@ -897,7 +961,7 @@ type Reject struct {
 
 func (x *Reject) Reset() {
 	*x = Reject{}
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -909,7 +973,7 @@ func (x *Reject) String() string {
 func (*Reject) ProtoMessage() {}
 
 func (x *Reject) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -922,7 +986,7 @@ func (x *Reject) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reject.ProtoReflect.Descriptor instead.
 func (*Reject) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{9}
+	return file_cluster_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Reject) GetReason() string {
@@ -941,7 +1005,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_cluster_proto_msgTypes[10]
+	mi := &file_cluster_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -953,7 +1017,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[10]
+	mi := &file_cluster_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -966,7 +1030,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{10}
+	return file_cluster_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Ack) GetSeq() uint64 {
@@ -1017,7 +1081,7 @@ type Prepare struct {
 
 func (x *Prepare) Reset() {
 	*x = Prepare{}
-	mi := &file_cluster_proto_msgTypes[11]
+	mi := &file_cluster_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1029,7 +1093,7 @@ func (x *Prepare) String() string {
 func (*Prepare) ProtoMessage() {}
 
 func (x *Prepare) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[11]
+	mi := &file_cluster_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1042,7 +1106,7 @@ func (x *Prepare) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Prepare.ProtoReflect.Descriptor instead.
 func (*Prepare) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{11}
+	return file_cluster_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Prepare) GetTestId() uint64 {
@@ -1186,7 +1250,7 @@ type HTTPOptions struct {
 
 func (x *HTTPOptions) Reset() {
 	*x = HTTPOptions{}
-	mi := &file_cluster_proto_msgTypes[12]
+	mi := &file_cluster_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1198,7 +1262,7 @@ func (x *HTTPOptions) String() string {
 func (*HTTPOptions) ProtoMessage() {}
 
 func (x *HTTPOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[12]
+	mi := &file_cluster_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1211,7 +1275,7 @@ func (x *HTTPOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPOptions.ProtoReflect.Descriptor instead.
 func (*HTTPOptions) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{12}
+	return file_cluster_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *HTTPOptions) GetHttp2() bool {
@@ -1266,7 +1330,7 @@ type Targets struct {
 
 func (x *Targets) Reset() {
 	*x = Targets{}
-	mi := &file_cluster_proto_msgTypes[13]
+	mi := &file_cluster_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1278,7 +1342,7 @@ func (x *Targets) String() string {
 func (*Targets) ProtoMessage() {}
 
 func (x *Targets) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[13]
+	mi := &file_cluster_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1291,7 +1355,7 @@ func (x *Targets) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Targets.ProtoReflect.Descriptor instead.
 func (*Targets) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{13}
+	return file_cluster_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Targets) GetTestId() uint64 {
@@ -1385,7 +1449,7 @@ type OpenModel struct {
 
 func (x *OpenModel) Reset() {
 	*x = OpenModel{}
-	mi := &file_cluster_proto_msgTypes[14]
+	mi := &file_cluster_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1397,7 +1461,7 @@ func (x *OpenModel) String() string {
 func (*OpenModel) ProtoMessage() {}
 
 func (x *OpenModel) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[14]
+	mi := &file_cluster_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1410,7 +1474,7 @@ func (x *OpenModel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenModel.ProtoReflect.Descriptor instead.
 func (*OpenModel) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{14}
+	return file_cluster_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *OpenModel) GetConstant() bool {
@@ -1493,7 +1557,7 @@ type ArrivalStage struct {
 
 func (x *ArrivalStage) Reset() {
 	*x = ArrivalStage{}
-	mi := &file_cluster_proto_msgTypes[15]
+	mi := &file_cluster_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1505,7 +1569,7 @@ func (x *ArrivalStage) String() string {
 func (*ArrivalStage) ProtoMessage() {}
 
 func (x *ArrivalStage) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[15]
+	mi := &file_cluster_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1518,7 +1582,7 @@ func (x *ArrivalStage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArrivalStage.ProtoReflect.Descriptor instead.
 func (*ArrivalStage) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{15}
+	return file_cluster_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ArrivalStage) GetDurationMs() int64 {
@@ -1547,7 +1611,7 @@ type ClosedModel struct {
 
 func (x *ClosedModel) Reset() {
 	*x = ClosedModel{}
-	mi := &file_cluster_proto_msgTypes[16]
+	mi := &file_cluster_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1559,7 +1623,7 @@ func (x *ClosedModel) String() string {
 func (*ClosedModel) ProtoMessage() {}
 
 func (x *ClosedModel) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[16]
+	mi := &file_cluster_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1572,7 +1636,7 @@ func (x *ClosedModel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosedModel.ProtoReflect.Descriptor instead.
 func (*ClosedModel) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{16}
+	return file_cluster_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ClosedModel) GetUsers() map[string]int32 {
@@ -1598,7 +1662,7 @@ type Stop struct {
 
 func (x *Stop) Reset() {
 	*x = Stop{}
-	mi := &file_cluster_proto_msgTypes[17]
+	mi := &file_cluster_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1610,7 +1674,7 @@ func (x *Stop) String() string {
 func (*Stop) ProtoMessage() {}
 
 func (x *Stop) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[17]
+	mi := &file_cluster_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1623,7 +1687,7 @@ func (x *Stop) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stop.ProtoReflect.Descriptor instead.
 func (*Stop) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{17}
+	return file_cluster_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Stop) GetTestId() uint64 {
@@ -1643,7 +1707,7 @@ type Quit struct {
 
 func (x *Quit) Reset() {
 	*x = Quit{}
-	mi := &file_cluster_proto_msgTypes[18]
+	mi := &file_cluster_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1655,7 +1719,7 @@ func (x *Quit) String() string {
 func (*Quit) ProtoMessage() {}
 
 func (x *Quit) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[18]
+	mi := &file_cluster_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1668,7 +1732,7 @@ func (x *Quit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quit.ProtoReflect.Descriptor instead.
 func (*Quit) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{18}
+	return file_cluster_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Quit) GetReason() string {
@@ -1694,7 +1758,7 @@ type Delta struct {
 
 func (x *Delta) Reset() {
 	*x = Delta{}
-	mi := &file_cluster_proto_msgTypes[19]
+	mi := &file_cluster_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1706,7 +1770,7 @@ func (x *Delta) String() string {
 func (*Delta) ProtoMessage() {}
 
 func (x *Delta) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[19]
+	mi := &file_cluster_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1719,7 +1783,7 @@ func (x *Delta) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delta.ProtoReflect.Descriptor instead.
 func (*Delta) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{19}
+	return file_cluster_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Delta) GetStartUnixNano() int64 {
@@ -1787,7 +1851,7 @@ type Entry struct {
 
 func (x *Entry) Reset() {
 	*x = Entry{}
-	mi := &file_cluster_proto_msgTypes[20]
+	mi := &file_cluster_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1799,7 +1863,7 @@ func (x *Entry) String() string {
 func (*Entry) ProtoMessage() {}
 
 func (x *Entry) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[20]
+	mi := &file_cluster_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1812,7 +1876,7 @@ func (x *Entry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Entry.ProtoReflect.Descriptor instead.
 func (*Entry) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{20}
+	return file_cluster_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Entry) GetMethod() string {
@@ -1879,7 +1943,7 @@ type Timing struct {
 
 func (x *Timing) Reset() {
 	*x = Timing{}
-	mi := &file_cluster_proto_msgTypes[21]
+	mi := &file_cluster_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1891,7 +1955,7 @@ func (x *Timing) String() string {
 func (*Timing) ProtoMessage() {}
 
 func (x *Timing) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[21]
+	mi := &file_cluster_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1904,7 +1968,7 @@ func (x *Timing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Timing.ProtoReflect.Descriptor instead.
 func (*Timing) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{21}
+	return file_cluster_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Timing) GetCount() int64 {
@@ -1954,7 +2018,7 @@ type ErrorCount struct {
 
 func (x *ErrorCount) Reset() {
 	*x = ErrorCount{}
-	mi := &file_cluster_proto_msgTypes[22]
+	mi := &file_cluster_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1966,7 +2030,7 @@ func (x *ErrorCount) String() string {
 func (*ErrorCount) ProtoMessage() {}
 
 func (x *ErrorCount) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[22]
+	mi := &file_cluster_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1979,7 +2043,7 @@ func (x *ErrorCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorCount.ProtoReflect.Descriptor instead.
 func (*ErrorCount) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{22}
+	return file_cluster_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ErrorCount) GetMethod() string {
@@ -2021,7 +2085,7 @@ type ExceptionCount struct {
 
 func (x *ExceptionCount) Reset() {
 	*x = ExceptionCount{}
-	mi := &file_cluster_proto_msgTypes[23]
+	mi := &file_cluster_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2033,7 +2097,7 @@ func (x *ExceptionCount) String() string {
 func (*ExceptionCount) ProtoMessage() {}
 
 func (x *ExceptionCount) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[23]
+	mi := &file_cluster_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2046,7 +2110,7 @@ func (x *ExceptionCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExceptionCount.ProtoReflect.Descriptor instead.
 func (*ExceptionCount) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{23}
+	return file_cluster_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ExceptionCount) GetMessage() string {
@@ -2074,14 +2138,15 @@ var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\x13stampede.cluster.v1\"\xf3\x02\n" +
+	"\rcluster.proto\x12\x13stampede.cluster.v1\"\xad\x03\n" +
 	"\rWorkerMessage\x122\n" +
 	"\x05hello\x18\x01 \x01(\v2\x1a.stampede.cluster.v1.HelloH\x00R\x05hello\x12>\n" +
 	"\theartbeat\x18\x02 \x01(\v2\x1e.stampede.cluster.v1.HeartbeatH\x00R\theartbeat\x125\n" +
 	"\x06report\x18\x03 \x01(\v2\x1b.stampede.cluster.v1.ReportH\x00R\x06report\x12;\n" +
 	"\bprepared\x18\x04 \x01(\v2\x1d.stampede.cluster.v1.PreparedH\x00R\bprepared\x128\n" +
 	"\astopped\x18\x05 \x01(\v2\x1c.stampede.cluster.v1.StoppedH\x00R\astopped\x129\n" +
-	"\btest_end\x18\x06 \x01(\v2\x1c.stampede.cluster.v1.TestEndH\x00R\atestEndB\x05\n" +
+	"\btest_end\x18\x06 \x01(\v2\x1c.stampede.cluster.v1.TestEndH\x00R\atestEnd\x128\n" +
+	"\agoodbye\x18\a \x01(\v2\x1c.stampede.cluster.v1.GoodbyeH\x00R\agoodbyeB\x05\n" +
 	"\x03msg\"\xca\x01\n" +
 	"\x05Hello\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12 \n" +
@@ -2119,7 +2184,9 @@ const file_cluster_proto_rawDesc = "" +
 	"\aTestEnd\x12\x17\n" +
 	"\atest_id\x18\x01 \x01(\x04R\x06testId\x12(\n" +
 	"\x10stop_test_reason\x18\x02 \x01(\tR\x0estopTestReason\x12'\n" +
-	"\x0fiterations_done\x18\x03 \x01(\bR\x0eiterationsDone\"\xd8\x03\n" +
+	"\x0fiterations_done\x18\x03 \x01(\bR\x0eiterationsDone\"!\n" +
+	"\aGoodbye\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"\xd8\x03\n" +
 	"\rMasterMessage\x128\n" +
 	"\awelcome\x18\x01 \x01(\v2\x1c.stampede.cluster.v1.WelcomeH\x00R\awelcome\x12K\n" +
 	"\x10master_heartbeat\x18\x02 \x01(\v2\x1e.stampede.cluster.v1.HeartbeatH\x00R\x0fmasterHeartbeat\x12,\n" +
@@ -2267,7 +2334,7 @@ func file_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_proto_rawDescData
 }
 
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_cluster_proto_goTypes = []any{
 	(*WorkerMessage)(nil),  // 0: stampede.cluster.v1.WorkerMessage
 	(*Hello)(nil),          // 1: stampede.cluster.v1.Hello
@@ -2276,27 +2343,28 @@ var file_cluster_proto_goTypes = []any{
 	(*Prepared)(nil),       // 4: stampede.cluster.v1.Prepared
 	(*Stopped)(nil),        // 5: stampede.cluster.v1.Stopped
 	(*TestEnd)(nil),        // 6: stampede.cluster.v1.TestEnd
-	(*MasterMessage)(nil),  // 7: stampede.cluster.v1.MasterMessage
-	(*Welcome)(nil),        // 8: stampede.cluster.v1.Welcome
-	(*Reject)(nil),         // 9: stampede.cluster.v1.Reject
-	(*Ack)(nil),            // 10: stampede.cluster.v1.Ack
-	(*Prepare)(nil),        // 11: stampede.cluster.v1.Prepare
-	(*HTTPOptions)(nil),    // 12: stampede.cluster.v1.HTTPOptions
-	(*Targets)(nil),        // 13: stampede.cluster.v1.Targets
-	(*OpenModel)(nil),      // 14: stampede.cluster.v1.OpenModel
-	(*ArrivalStage)(nil),   // 15: stampede.cluster.v1.ArrivalStage
-	(*ClosedModel)(nil),    // 16: stampede.cluster.v1.ClosedModel
-	(*Stop)(nil),           // 17: stampede.cluster.v1.Stop
-	(*Quit)(nil),           // 18: stampede.cluster.v1.Quit
-	(*Delta)(nil),          // 19: stampede.cluster.v1.Delta
-	(*Entry)(nil),          // 20: stampede.cluster.v1.Entry
-	(*Timing)(nil),         // 21: stampede.cluster.v1.Timing
-	(*ErrorCount)(nil),     // 22: stampede.cluster.v1.ErrorCount
-	(*ExceptionCount)(nil), // 23: stampede.cluster.v1.ExceptionCount
-	nil,                    // 24: stampede.cluster.v1.Heartbeat.UsersByClassEntry
-	nil,                    // 25: stampede.cluster.v1.Prepare.FilesEntry
-	nil,                    // 26: stampede.cluster.v1.Prepare.VarsEntry
-	nil,                    // 27: stampede.cluster.v1.ClosedModel.UsersEntry
+	(*Goodbye)(nil),        // 7: stampede.cluster.v1.Goodbye
+	(*MasterMessage)(nil),  // 8: stampede.cluster.v1.MasterMessage
+	(*Welcome)(nil),        // 9: stampede.cluster.v1.Welcome
+	(*Reject)(nil),         // 10: stampede.cluster.v1.Reject
+	(*Ack)(nil),            // 11: stampede.cluster.v1.Ack
+	(*Prepare)(nil),        // 12: stampede.cluster.v1.Prepare
+	(*HTTPOptions)(nil),    // 13: stampede.cluster.v1.HTTPOptions
+	(*Targets)(nil),        // 14: stampede.cluster.v1.Targets
+	(*OpenModel)(nil),      // 15: stampede.cluster.v1.OpenModel
+	(*ArrivalStage)(nil),   // 16: stampede.cluster.v1.ArrivalStage
+	(*ClosedModel)(nil),    // 17: stampede.cluster.v1.ClosedModel
+	(*Stop)(nil),           // 18: stampede.cluster.v1.Stop
+	(*Quit)(nil),           // 19: stampede.cluster.v1.Quit
+	(*Delta)(nil),          // 20: stampede.cluster.v1.Delta
+	(*Entry)(nil),          // 21: stampede.cluster.v1.Entry
+	(*Timing)(nil),         // 22: stampede.cluster.v1.Timing
+	(*ErrorCount)(nil),     // 23: stampede.cluster.v1.ErrorCount
+	(*ExceptionCount)(nil), // 24: stampede.cluster.v1.ExceptionCount
+	nil,                    // 25: stampede.cluster.v1.Heartbeat.UsersByClassEntry
+	nil,                    // 26: stampede.cluster.v1.Prepare.FilesEntry
+	nil,                    // 27: stampede.cluster.v1.Prepare.VarsEntry
+	nil,                    // 28: stampede.cluster.v1.ClosedModel.UsersEntry
 }
 var file_cluster_proto_depIdxs = []int32{
 	1,  // 0: stampede.cluster.v1.WorkerMessage.hello:type_name -> stampede.cluster.v1.Hello
@@ -2305,36 +2373,37 @@ var file_cluster_proto_depIdxs = []int32{
 	4,  // 3: stampede.cluster.v1.WorkerMessage.prepared:type_name -> stampede.cluster.v1.Prepared
 	5,  // 4: stampede.cluster.v1.WorkerMessage.stopped:type_name -> stampede.cluster.v1.Stopped
 	6,  // 5: stampede.cluster.v1.WorkerMessage.test_end:type_name -> stampede.cluster.v1.TestEnd
-	24, // 6: stampede.cluster.v1.Heartbeat.users_by_class:type_name -> stampede.cluster.v1.Heartbeat.UsersByClassEntry
-	19, // 7: stampede.cluster.v1.Report.delta:type_name -> stampede.cluster.v1.Delta
-	2,  // 8: stampede.cluster.v1.Report.status:type_name -> stampede.cluster.v1.Heartbeat
-	8,  // 9: stampede.cluster.v1.MasterMessage.welcome:type_name -> stampede.cluster.v1.Welcome
-	2,  // 10: stampede.cluster.v1.MasterMessage.master_heartbeat:type_name -> stampede.cluster.v1.Heartbeat
-	10, // 11: stampede.cluster.v1.MasterMessage.ack:type_name -> stampede.cluster.v1.Ack
-	11, // 12: stampede.cluster.v1.MasterMessage.prepare:type_name -> stampede.cluster.v1.Prepare
-	13, // 13: stampede.cluster.v1.MasterMessage.targets:type_name -> stampede.cluster.v1.Targets
-	17, // 14: stampede.cluster.v1.MasterMessage.stop:type_name -> stampede.cluster.v1.Stop
-	18, // 15: stampede.cluster.v1.MasterMessage.quit:type_name -> stampede.cluster.v1.Quit
-	9,  // 16: stampede.cluster.v1.MasterMessage.reject:type_name -> stampede.cluster.v1.Reject
-	25, // 17: stampede.cluster.v1.Prepare.files:type_name -> stampede.cluster.v1.Prepare.FilesEntry
-	26, // 18: stampede.cluster.v1.Prepare.vars:type_name -> stampede.cluster.v1.Prepare.VarsEntry
-	12, // 19: stampede.cluster.v1.Prepare.http:type_name -> stampede.cluster.v1.HTTPOptions
-	16, // 20: stampede.cluster.v1.Targets.closed:type_name -> stampede.cluster.v1.ClosedModel
-	14, // 21: stampede.cluster.v1.Targets.open:type_name -> stampede.cluster.v1.OpenModel
-	15, // 22: stampede.cluster.v1.OpenModel.stages:type_name -> stampede.cluster.v1.ArrivalStage
-	27, // 23: stampede.cluster.v1.ClosedModel.users:type_name -> stampede.cluster.v1.ClosedModel.UsersEntry
-	20, // 24: stampede.cluster.v1.Delta.entries:type_name -> stampede.cluster.v1.Entry
-	22, // 25: stampede.cluster.v1.Delta.errors:type_name -> stampede.cluster.v1.ErrorCount
-	23, // 26: stampede.cluster.v1.Delta.exceptions:type_name -> stampede.cluster.v1.ExceptionCount
-	21, // 27: stampede.cluster.v1.Entry.latency:type_name -> stampede.cluster.v1.Timing
-	21, // 28: stampede.cluster.v1.Entry.service:type_name -> stampede.cluster.v1.Timing
-	0,  // 29: stampede.cluster.v1.Cluster.Connect:input_type -> stampede.cluster.v1.WorkerMessage
-	7,  // 30: stampede.cluster.v1.Cluster.Connect:output_type -> stampede.cluster.v1.MasterMessage
-	30, // [30:31] is the sub-list for method output_type
-	29, // [29:30] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	7,  // 6: stampede.cluster.v1.WorkerMessage.goodbye:type_name -> stampede.cluster.v1.Goodbye
+	25, // 7: stampede.cluster.v1.Heartbeat.users_by_class:type_name -> stampede.cluster.v1.Heartbeat.UsersByClassEntry
+	20, // 8: stampede.cluster.v1.Report.delta:type_name -> stampede.cluster.v1.Delta
+	2,  // 9: stampede.cluster.v1.Report.status:type_name -> stampede.cluster.v1.Heartbeat
+	9,  // 10: stampede.cluster.v1.MasterMessage.welcome:type_name -> stampede.cluster.v1.Welcome
+	2,  // 11: stampede.cluster.v1.MasterMessage.master_heartbeat:type_name -> stampede.cluster.v1.Heartbeat
+	11, // 12: stampede.cluster.v1.MasterMessage.ack:type_name -> stampede.cluster.v1.Ack
+	12, // 13: stampede.cluster.v1.MasterMessage.prepare:type_name -> stampede.cluster.v1.Prepare
+	14, // 14: stampede.cluster.v1.MasterMessage.targets:type_name -> stampede.cluster.v1.Targets
+	18, // 15: stampede.cluster.v1.MasterMessage.stop:type_name -> stampede.cluster.v1.Stop
+	19, // 16: stampede.cluster.v1.MasterMessage.quit:type_name -> stampede.cluster.v1.Quit
+	10, // 17: stampede.cluster.v1.MasterMessage.reject:type_name -> stampede.cluster.v1.Reject
+	26, // 18: stampede.cluster.v1.Prepare.files:type_name -> stampede.cluster.v1.Prepare.FilesEntry
+	27, // 19: stampede.cluster.v1.Prepare.vars:type_name -> stampede.cluster.v1.Prepare.VarsEntry
+	13, // 20: stampede.cluster.v1.Prepare.http:type_name -> stampede.cluster.v1.HTTPOptions
+	17, // 21: stampede.cluster.v1.Targets.closed:type_name -> stampede.cluster.v1.ClosedModel
+	15, // 22: stampede.cluster.v1.Targets.open:type_name -> stampede.cluster.v1.OpenModel
+	16, // 23: stampede.cluster.v1.OpenModel.stages:type_name -> stampede.cluster.v1.ArrivalStage
+	28, // 24: stampede.cluster.v1.ClosedModel.users:type_name -> stampede.cluster.v1.ClosedModel.UsersEntry
+	21, // 25: stampede.cluster.v1.Delta.entries:type_name -> stampede.cluster.v1.Entry
+	23, // 26: stampede.cluster.v1.Delta.errors:type_name -> stampede.cluster.v1.ErrorCount
+	24, // 27: stampede.cluster.v1.Delta.exceptions:type_name -> stampede.cluster.v1.ExceptionCount
+	22, // 28: stampede.cluster.v1.Entry.latency:type_name -> stampede.cluster.v1.Timing
+	22, // 29: stampede.cluster.v1.Entry.service:type_name -> stampede.cluster.v1.Timing
+	0,  // 30: stampede.cluster.v1.Cluster.Connect:input_type -> stampede.cluster.v1.WorkerMessage
+	8,  // 31: stampede.cluster.v1.Cluster.Connect:output_type -> stampede.cluster.v1.MasterMessage
+	31, // [31:32] is the sub-list for method output_type
+	30, // [30:31] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_cluster_proto_init() }
@@ -2349,8 +2418,9 @@ func file_cluster_proto_init() {
 		(*WorkerMessage_Prepared)(nil),
 		(*WorkerMessage_Stopped)(nil),
 		(*WorkerMessage_TestEnd)(nil),
+		(*WorkerMessage_Goodbye)(nil),
 	}
-	file_cluster_proto_msgTypes[7].OneofWrappers = []any{
+	file_cluster_proto_msgTypes[8].OneofWrappers = []any{
 		(*MasterMessage_Welcome)(nil),
 		(*MasterMessage_MasterHeartbeat)(nil),
 		(*MasterMessage_Ack)(nil),
@@ -2360,8 +2430,8 @@ func file_cluster_proto_init() {
 		(*MasterMessage_Quit)(nil),
 		(*MasterMessage_Reject)(nil),
 	}
-	file_cluster_proto_msgTypes[11].OneofWrappers = []any{}
-	file_cluster_proto_msgTypes[13].OneofWrappers = []any{
+	file_cluster_proto_msgTypes[12].OneofWrappers = []any{}
+	file_cluster_proto_msgTypes[14].OneofWrappers = []any{
 		(*Targets_Closed)(nil),
 		(*Targets_Open)(nil),
 	}
@@ -2371,7 +2441,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

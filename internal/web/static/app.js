@@ -501,8 +501,10 @@
     const frag = document.createDocumentFragment();
     for (const w of ev.workers) {
       const tr = document.createElement("tr");
-      const st = td(w.state);
+      // A worker that shut down cleanly (goodbye) is stopped, not a fault.
+      const st = td(w.left ? "stopped (shut down)" : w.state);
       if (w.state === "missing") st.className = "fail";
+      if (w.left) st.title = "This worker shut down cleanly (SIGTERM or Ctrl-C); it is not counted as lost.";
       tr.append(td(w.id, "name"), td(w.region || "–"), st, td(fmtInt(w.user_count), "num"),
         td(w.cpu_usage != null ? w.cpu_usage.toFixed(0) + "%" : "–", "num"), td(fmtBytes(w.memory_usage), "num"),
         td(reqs[w.id] != null ? fmtInt(reqs[w.id]) : "–", "num"), td(ago(w.last_heartbeat), "num"));
