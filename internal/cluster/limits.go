@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/stampede-load/stampede/internal/cluster/pb"
+	"github.com/stampede-load/stampede/internal/script"
 	"github.com/stampede-load/stampede/internal/stats"
 )
 
@@ -44,13 +45,13 @@ const (
 	maxVersionLen = 64
 	// Strings of a report are cut to these lengths (in bytes, on a UTF-8
 	// boundary); keys that become equal are merged. A worker bounds an
-	// exception's message and traceback to 4 and 16 KiB itself
-	// (internal/script/limits.go), so honest ones arrive whole.
+	// exception's message and traceback at the same lengths itself, so
+	// honest ones arrive whole.
 	maxNameLen      = 4 << 10
 	maxMethodLen    = 32
 	maxErrorLen     = 4 << 10
-	maxMessageLen   = 4 << 10
-	maxTracebackLen = 16 << 10
+	maxMessageLen   = script.MaxExceptionMsg
+	maxTracebackLen = script.MaxTraceback
 	// maxMethods allows for a worker's overflow entry per method.
 	maxMethods = 64
 	// Failures and exceptions one report keeps apart, and one test over

@@ -19,12 +19,13 @@ const DefaultMaxCallDepth = 1000
 // at most a few hundred frames).
 const depthCheckEvery = 256
 
-// Bounds of one exception row: a message longer than maxExceptionMsg,
+// Bounds of one exception row: a message longer than MaxExceptionMsg,
 // a traceback of more than maxTracebackFrames frames or longer than
-// maxTraceback keep their head and tail, with a note of what was cut.
+// MaxTraceback keep their head and tail, with a note of what was cut.
+// A master cuts what a worker sends at the same bounds.
 const (
-	maxExceptionMsg    = 4 << 10
-	maxTraceback       = 16 << 10
+	MaxExceptionMsg    = 4 << 10
+	MaxTraceback       = 16 << 10
 	maxTracebackFrames = 40
 )
 
@@ -55,7 +56,7 @@ func resetSteps(t *starlark.Thread, maxSteps uint64) {
 func boundedBacktrace(ee *starlark.EvalError) string {
 	stack := ee.CallStack
 	if len(stack) <= maxTracebackFrames {
-		return bound(ee.Backtrace(), maxTraceback)
+		return bound(ee.Backtrace(), MaxTraceback)
 	}
 	half := maxTracebackFrames / 2
 	cut := *ee
@@ -65,11 +66,11 @@ func boundedBacktrace(ee *starlark.EvalError) string {
 	lines := strings.SplitAfter(tb, "\n")
 	note := fmt.Sprintf("  ... %d frames omitted ...\n", len(stack)-2*half)
 	i := 1 + half // after "Traceback (most recent call last):" and the outer half
-	return bound(strings.Join(lines[:i], "")+note+strings.Join(lines[i:], ""), maxTraceback)
+	return bound(strings.Join(lines[:i], "")+note+strings.Join(lines[i:], ""), MaxTraceback)
 }
 
 // boundText keeps the head and tail of a long exception message.
-func boundText(s string) string { return bound(s, maxExceptionMsg) }
+func boundText(s string) string { return bound(s, MaxExceptionMsg) }
 
 // bound keeps the head and tail of s in at most n bytes.
 func bound(s string, n int) string {

@@ -60,7 +60,7 @@ bad = user(tasks=[runaway])
 `, Options{})
 	h.vu(1, "bad", "http://x.test", 0).RunTask(context.Background())
 	k, _ := onlyException(t, h.flush())
-	if !strings.Contains(k.Message, "call depth exceeded 1000") || len(k.Traceback) > maxTraceback {
+	if !strings.Contains(k.Message, "call depth exceeded 1000") || len(k.Traceback) > MaxTraceback {
 		t.Fatalf("message %q, traceback %d bytes", k.Message, len(k.Traceback))
 	}
 }
@@ -74,8 +74,8 @@ c = user(tasks=[loud])
 `, Options{})
 	h.vu(1, "c", "http://x.test", 0).RunTask(context.Background())
 	k, _ := onlyException(t, h.flush())
-	if len(k.Message) > maxExceptionMsg || !strings.Contains(k.Message, "start") || !strings.HasSuffix(k.Message, "end") ||
-		!strings.Contains(k.Message, "bytes omitted") || len(k.Traceback) > maxTraceback {
+	if len(k.Message) > MaxExceptionMsg || !strings.Contains(k.Message, "start") || !strings.HasSuffix(k.Message, "end") ||
+		!strings.Contains(k.Message, "bytes omitted") || len(k.Traceback) > MaxTraceback {
 		t.Fatalf("message of %d bytes (%.40q...), traceback %d bytes", len(k.Message), k.Message, len(k.Traceback))
 	}
 }

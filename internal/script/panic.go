@@ -45,7 +45,7 @@ func (v *VU) RecordPanic(p any, stack []byte) { v.exception(NewPanicError(p, sta
 func NewPanicError(p any, stack []byte) *PanicError {
 	s := stackArgs.ReplaceAllString(string(stack), "(...)")
 	s = goroutineID.ReplaceAllString(s, "goroutine")
-	return &PanicError{Value: p, Stack: bound(s, maxTraceback)}
+	return &PanicError{Value: p, Stack: bound(s, MaxTraceback)}
 }
 
 var (

@@ -61,7 +61,7 @@ func TestPanicInUserIsAnException(t *testing.T) {
 		if want := map[bool]int64{true: 1, false: 2}[strings.Contains(k.Traceback, "OnStart")]; n != want {
 			t.Errorf("counted %d times, want %d:\n%s", n, want, k.Traceback)
 		}
-		if !strings.Contains(k.Traceback, "panic_test.go") || strings.Contains(k.Traceback, "0x3f") || strings.Contains(k.Traceback, "0xc0") || len(k.Traceback) > maxTraceback {
+		if !strings.Contains(k.Traceback, "panic_test.go") || strings.Contains(k.Traceback, "0x3f") || strings.Contains(k.Traceback, "0xc0") || len(k.Traceback) > MaxTraceback {
 			t.Errorf("traceback is not the bounded Go stack without arguments:\n%s", k.Traceback)
 		}
 	}
