@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/stampede-load/stampede/internal/bounds"
 	"github.com/stampede-load/stampede/internal/cluster/pb"
 	"github.com/stampede-load/stampede/internal/script"
 	"github.com/stampede-load/stampede/internal/stats"
@@ -71,8 +72,9 @@ const (
 	otherWorkers = "(other workers)"
 	// maxLost bounds the lost workers a test lists.
 	maxLost = 1000
-	// Heartbeats: users per worker and classes per heartbeat.
-	maxWorkerUsers  = 10_000_000
+	// Heartbeats: users per worker (no more than a test may have) and
+	// classes per heartbeat.
+	maxWorkerUsers  = bounds.MaxUsers
 	maxClassesPerHB = 1000
 	maxMemoryBytes  = 1 << 50
 	maxCPUCount     = 1 << 16
