@@ -163,21 +163,39 @@ func (h *Histogram) Bins() int {
 // MarshalText encodes the histogram as base64 of MarshalBinary, so that a
 // JSON summary carries it as a string (docs/json-summary.md).
 func (h *Histogram) MarshalText() ([]byte, error) {
-	b, _ := h.MarshalBinary()
+	enc := h
+	if _, dense := h.s.GetPositiveValueStore().(*store.DenseStore); !dense {
+		// Decoded from text (sparse): encode as a recorded histogram
+		// would be, so that a summary read and written again is the same.
+		enc = NewHistogram()
+		enc.Merge(h)
+	}
+	b, _ := enc.MarshalBinary()
 	out := make([]byte, base64.StdEncoding.EncodedLen(len(b)))
 	base64.StdEncoding.Encode(out, b)
 	return out, nil
 }
 
 // UnmarshalText decodes what MarshalText wrote, with UnmarshalBinary's
-// checks (a summary file may come from anywhere).
+// checks (a summary file may come from anywhere). The histogram keeps a
+// sparse store, whose memory follows the input's size: a summary with
+// many entries, each two bins far apart, must not allocate a dense span
+// for each.
 func (h *Histogram) UnmarshalText(text []byte) error {
 	b := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
 	n, err := base64.StdEncoding.Decode(b, text)
 	if err != nil {
 		return fmt.Errorf("decoding histogram: %w", err)
 	}
-	return h.UnmarshalBinary(b[:n])
+	sparse, err := ddsketch.DecodeDDSketch(b[:n], store.SparseStoreConstructor, sharedMapping)
+	if err == nil {
+		err = checkDecoded(sparse)
+	}
+	if err != nil {
+		return fmt.Errorf("decoding histogram: %w", err)
+	}
+	h.s = sparse
+	return nil
 }
 
 // Bin is one bin of a histogram: its representative value and count.

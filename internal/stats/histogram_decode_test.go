@@ -70,3 +70,35 @@ func TestHistogramUnmarshalRejectsHostileInput(t *testing.T) {
 		t.Errorf("empty Bins() = %d, want 0", got)
 	}
 }
+
+func TestHistogramTextRoundTrip(t *testing.T) {
+	h := NewHistogram()
+	for _, v := range []float64{0, 0.5, 3, 3, 40, 2500} {
+		h.Record(v)
+	}
+	text, err := h.MarshalText()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Histogram
+	if err := back.UnmarshalText(text); err != nil {
+		t.Fatal(err)
+	}
+	if back.Count() != 6 || back.Quantile(0.5) != h.Quantile(0.5) || back.Quantile(1) != h.Quantile(1) {
+		t.Errorf("round trip: count %d, p50 %v/%v, max %v/%v", back.Count(), back.Quantile(0.5), h.Quantile(0.5), back.Quantile(1), h.Quantile(1))
+	}
+	if got, want := len(back.SortedBins()), len(h.SortedBins()); got != want || back.SortedBins()[0].Ms != 0 {
+		t.Errorf("bins %d, want %d: %v", got, want, back.SortedBins())
+	}
+	// Merging a decoded (sparse) histogram into a dense one is exact.
+	m := NewHistogram()
+	m.Merge(&back)
+	if m.Count() != 6 || m.Quantile(0.9) != h.Quantile(0.9) {
+		t.Errorf("merge of a decoded histogram: %d %v", m.Count(), m.Quantile(0.9))
+	}
+	for _, bad := range []string{"!!!", "AAAA", "BQG2BgI"} {
+		if err := back.UnmarshalText([]byte(bad)); err == nil {
+			t.Errorf("%q decoded", bad)
+		}
+	}
+}
