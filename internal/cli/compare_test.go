@@ -138,6 +138,13 @@ func TestCompareDemoRuns(t *testing.T) {
 	if res.Base.Histograms != true || verdicts(res)["/api/products"] != compare.Slower {
 		t.Errorf("from a results URL: %+v", res)
 	}
+	// The same with the run's folder under ?prefix=, as --results-url
+	// names it.
+	runDir := filepath.Dir(base)
+	res, _ = compareJSON(t, "file://"+filepath.Dir(runDir)+"?prefix="+filepath.Base(runDir)+"/", slow+".json")
+	if verdicts(res)["/api/products"] != compare.Slower {
+		t.Errorf("from a results URL with ?prefix=: %+v", res)
+	}
 }
 
 func TestCompareLocustCSV(t *testing.T) {
@@ -172,6 +179,9 @@ func TestCompareBadInput(t *testing.T) {
 		{[]string{"compare", "nope.json", "nope2.json"}, "BASE: nope.json: no such file"},
 		{[]string{"compare", "../report/testdata/locust/locust", "ftp://x/y"}, `NEW: ftp://x/y: unsupported scheme "ftp"`},
 		{[]string{"compare", "a", "b", "--alpha", "2"}, "--alpha"},
+		{[]string{"compare", "file://" + t.TempDir(), "b"}, "no result files"},
+		{[]string{"report", "--csv", "../report/testdata/locust/locust", "-o", filepath.Join(t.TempDir(), "r.html"), "--threshold", "p95<baseline*1.1"},
+			`--threshold "p95<baseline*1.1": refers to a baseline, but none was given`},
 	} {
 		r := runMain(t, tc.args...)
 		if r.code != ExitConfig || !strings.Contains(r.stderr, tc.want) {
