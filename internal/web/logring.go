@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/stampede-load/stampede/internal/stats"
 )
 
 // LogRing keeps the last log lines of the process for the UI's Logs tab:
@@ -92,13 +94,7 @@ func (h *ringHandler) Handle(ctx context.Context, rec slog.Record) error {
 		writeAttr(&b, h.group, a)
 		return true
 	})
-	msg, attrs := rec.Message, strings.TrimSpace(b.String())
-	if len(msg) > maxLogLine {
-		msg = msg[:maxLogLine] + "…"
-	}
-	if len(attrs) > maxLogLine {
-		attrs = attrs[:maxLogLine] + "…"
-	}
+	msg, attrs := stats.Cut(rec.Message, maxLogLine), stats.Cut(strings.TrimSpace(b.String()), maxLogLine)
 	h.ring.add(LogLine{Time: rec.Time, Level: rec.Level, Msg: msg, Attrs: attrs})
 	return h.next.Handle(ctx, rec)
 }
