@@ -333,18 +333,11 @@ func eachField(d *starlark.Dict, f func(k, v string)) error {
 		}
 		if l, ok := kv[1].(*starlark.List); ok {
 			for i := 0; i < l.Len(); i++ {
-				f(k, scalarString(l.Index(i)))
+				f(k, queryString(l.Index(i)))
 			}
 			continue
 		}
-		f(k, scalarString(kv[1]))
+		f(k, queryString(kv[1]))
 	}
 	return nil
-}
-
-func scalarString(v starlark.Value) string {
-	if s, ok := starlark.AsString(v); ok {
-		return s
-	}
-	return v.String()
 }
