@@ -217,9 +217,9 @@ func (app *App) master(ctx context.Context, o *testOptions, mo *masterOptions) e
 	defer stopGuard()
 	sess.guardMemory(gctx)
 	sess.decorate = func(doc *output.Document) {
-		ws := m.Workers()
-		doc.Workers = ws
 		doc.Lost = m.Lost()
+		ws := testWorkers(m.Workers(), doc)
+		doc.Workers = ws
 		doc.Run.WorkerCount = len(ws)
 		seen := map[string]bool{}
 		for _, w := range ws {
@@ -297,4 +297,27 @@ func printLost(app *App, lost []output.LostWorker) {
 // serveMasterUI runs the master with the web UI, then writes the outputs.
 func (sess *session) serveMasterUI(ctx context.Context, m *cluster.Master) error {
 	return sess.serveUIAndFinish(ctx, "Stampede master", m.UsersByClass, func() { printLost(sess.app, m.Lost()) })
+}
+
+// testWorkers keeps the workers that took part in the document's test: a
+// master serving many tests knows every worker of its life (until it
+// forgets the gone ones), but a test's results name only those with
+// statistics in it, lost during it, or running it.
+func testWorkers(all []output.WorkerInfo, doc *output.Document) []output.WorkerInfo {
+	in := map[string]bool{}
+	if doc.Stats != nil {
+		for _, w := range doc.Stats.WorkerTotals {
+			in[w.Worker] = true
+		}
+	}
+	for _, l := range doc.Lost {
+		in[l.ID] = true
+	}
+	var out []output.WorkerInfo
+	for _, w := range all {
+		if in[w.ID] || w.Users > 0 {
+			out = append(out, w)
+		}
+	}
+	return out
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stampede-load/stampede/internal/stats"
 )
@@ -145,4 +146,34 @@ func keysOf(m map[string]chartJSON) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestReportAfterReset: a report of statistics reset during the run says
+// when, and what time its numbers cover.
+func TestReportAfterReset(t *testing.T) {
+	doc := fullDocument()
+	at := doc.Run.Start.Add(20 * time.Second)
+	doc.Stats.ResetAt = &at
+	var buf bytes.Buffer
+	if err := Render(&buf, FromDocument(doc, "this run")); err != nil {
+		t.Fatal(err)
+	}
+	text := pageText(t, buf.String())
+	want := "|Statistics reset|statistics reset at 10:00:20 UTC: the tables, rates and percentiles cover the last " +
+		doc.Run.End.Sub(at).Round(time.Second).String() + " of the run|"
+	if !strings.Contains(text, want) {
+		t.Errorf("report lacks %q:\n%s", want, text)
+	}
+	if !strings.Contains(buf.String(), "Statistics reset at 10:00:20 UTC (Reset stats)") {
+		t.Error("report has no note about the reset")
+	}
+	// Without a reset, no such row.
+	doc.Stats.ResetAt = nil
+	buf.Reset()
+	if err := Render(&buf, FromDocument(doc, "this run")); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "Statistics reset") {
+		t.Error("a report without a reset mentions one")
+	}
 }

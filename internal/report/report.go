@@ -215,7 +215,10 @@ const na = "n/a"
 
 func (d *Data) view() (*view, error) {
 	doc, s := d.Doc, d.Doc.Stats
-	v := &view{Source: d.Source, Generator: d.Generator, Notes: d.Notes}
+	v := &view{Source: d.Source, Generator: d.Generator, Notes: append([]string(nil), d.Notes...)}
+	if at := s.ResetAt; at != nil {
+		v.Notes = append(v.Notes, "Statistics reset at "+at.UTC().Format("15:04:05")+" UTC (Reset stats): the tables, rates, percentiles and distribution cover only the time since; the charts over time keep the earlier points.")
+	}
 	gen := d.Generated
 	if gen.IsZero() {
 		gen = time.Now()
@@ -385,6 +388,13 @@ func (d *Data) params() []kv {
 	out = append(out, when("Start", r.Start), when("End", r.End))
 	if !r.Start.IsZero() && r.End.After(r.Start) {
 		out = append(out, kv{K: "Duration", V: r.End.Sub(r.Start).Round(time.Second).String()})
+	}
+	if at := d.Doc.Stats.ResetAt; at != nil {
+		v := "statistics reset at " + at.UTC().Format("15:04:05") + " UTC"
+		if r.End.After(*at) {
+			v += ": the tables, rates and percentiles cover the last " + r.End.Sub(*at).Round(time.Second).String() + " of the run"
+		}
+		out = append(out, kv{K: "Statistics reset", V: v})
 	}
 	if d.FromCSV {
 		out = append(out, str("Workers", ""))

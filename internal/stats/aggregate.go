@@ -115,6 +115,7 @@ type Aggregate struct {
 	workers map[string]*table
 	history history
 	caps    *keyCaps
+	reset   time.Time // the last Reset, zero when none
 }
 
 // NewAggregate returns an empty aggregate whose run starts at start.
@@ -172,7 +173,7 @@ func (a *Aggregate) Add(o Origin, d *Delta) {
 func (a *Aggregate) Reset(now time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.start = now
+	a.start, a.reset = now, now
 	a.all = newTable(true)
 	a.regions = make(map[string]*table)
 	a.workers = make(map[string]*table)
@@ -291,6 +292,10 @@ func (a *Aggregate) Snapshot(now time.Time, history bool) *Summary {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	s := &Summary{Start: a.start, End: now}
+	if !a.reset.IsZero() {
+		r := a.reset
+		s.ResetAt = &r
+	}
 	elapsed := now.Sub(a.start).Seconds()
 	nowSec := now.Unix()
 	s.Entries, s.Total = a.tableStats(a.all, elapsed, nowSec)

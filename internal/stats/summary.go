@@ -5,8 +5,13 @@ import "time"
 // Summary is a plain snapshot of an Aggregate: what every output (CSV, JSON,
 // console, web UI, report, thresholds) reads. Times are in milliseconds.
 type Summary struct {
-	Start        time.Time        `json:"start"`
-	End          time.Time        `json:"end"`
+	// Start is when the statistics start: the test's start, or the last
+	// reset (ResetAt).
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// ResetAt is when the statistics were last reset during the test (the
+	// web UI's "Reset stats"); nil when they were not.
+	ResetAt      *time.Time       `json:"reset_at,omitempty"`
 	Entries      []EntryStats     `json:"entries"`
 	Total        EntryStats       `json:"total"`
 	CurrentP50   float64          `json:"current_p50_ms"`

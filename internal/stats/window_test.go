@@ -64,3 +64,29 @@ func TestMergePointsKeepsEntries(t *testing.T) {
 		t.Errorf("merged entries = %+v", m.Entries)
 	}
 }
+
+// TestResetRecordsWhen: after a reset the summary says when, and its
+// rates are over the time since, not since the test's start.
+func TestResetRecordsWhen(t *testing.T) {
+	t0 := time.Unix(8000, 0)
+	a := NewAggregate(t0)
+	k := Key{"GET", "/"}
+	for i := range 10 {
+		a.Add(Origin{}, deltaOf(t0.Add(time.Duration(i)*time.Second), k, 50, 0, 5, ""))
+	}
+	if s := a.Snapshot(t0.Add(10*time.Second), false); s.ResetAt != nil {
+		t.Errorf("reset_at %v before any reset", s.ResetAt)
+	}
+	reset := t0.Add(10 * time.Second)
+	a.Reset(reset)
+	for i := range 10 {
+		a.Add(Origin{}, deltaOf(reset.Add(time.Duration(i)*time.Second), k, 10, 0, 5, ""))
+	}
+	s := a.Snapshot(reset.Add(10*time.Second), false)
+	if s.ResetAt == nil || !s.ResetAt.Equal(reset) || !s.Start.Equal(reset) {
+		t.Errorf("reset_at %v, start %v; want both %v", s.ResetAt, s.Start, reset)
+	}
+	if s.Total.Requests != 100 || !near(s.Total.RPS, 10) {
+		t.Errorf("after the reset: %d requests at %v/s, want 100 at 10/s (over the 10 s since the reset)", s.Total.Requests, s.Total.RPS)
+	}
+}
