@@ -53,7 +53,7 @@ slower (or an output could not be written); 2 bad input.`,
 	fs.StringVar(&o.html, "html", "", "also write a self-contained HTML comparison to this file")
 	fs.StringVar(&o.json, "json", "", "also write the comparison as JSON to this file (- for standard output instead of the table)")
 	fs.Float64Var(&o.alpha, "alpha", compare.DefaultAlpha, "significance level of the Kolmogorov–Smirnov test")
-	fs.Float64Var(&o.minEffect, "min-effect", compare.DefaultMinEffect, "smallest relative change of p50, p95 or p99 that counts as significant (0.05 = 5%)")
+	fs.Float64Var(&o.minEffect, "min-effect", compare.DefaultMinEffect, "smallest relative change of p50, p95 or p99 that counts as significant (0.05 = 5%; 0: any change the test finds)")
 	floatIn(fs, "alpha", &o.alpha, 0, 1)
 	floatIn(fs, "min-effect", &o.minEffect, 0, 10)
 	fs.BoolVar(&o.failOnSlower, "fail-on-slower", false, "exit 1 when a name or the aggregate is significantly slower")
@@ -75,7 +75,11 @@ func (app *App) compare(ctx context.Context, baseSrc, newSrc string, o *compareO
 	if err != nil {
 		return configErr("NEW: %v", err)
 	}
-	res := compare.Compare(base, next, compare.Options{Alpha: o.alpha, MinEffect: o.minEffect})
+	minEffect := o.minEffect
+	if minEffect == 0 {
+		minEffect = -1 // none, not the default
+	}
+	res := compare.Compare(base, next, compare.Options{Alpha: o.alpha, MinEffect: minEffect})
 	if o.json == "-" {
 		enc := json.NewEncoder(app.Stdout)
 		enc.SetIndent("", "  ")

@@ -32,7 +32,7 @@ type Options struct {
 	// Alpha is the test's significance level (default DefaultAlpha).
 	Alpha float64
 	// MinEffect is the smallest relative change of p50, p95 or p99 that
-	// counts (default DefaultMinEffect, 5%).
+	// counts: 0 means DefaultMinEffect (5%), a negative value none.
 	MinEffect float64
 }
 
@@ -40,8 +40,11 @@ func (o Options) withDefaults() Options {
 	if o.Alpha <= 0 || o.Alpha >= 1 {
 		o.Alpha = DefaultAlpha
 	}
-	if o.MinEffect <= 0 {
+	switch {
+	case o.MinEffect == 0:
 		o.MinEffect = DefaultMinEffect
+	case o.MinEffect < 0:
+		o.MinEffect = 0
 	}
 	return o
 }

@@ -69,6 +69,11 @@ func TestCompareVerdicts(t *testing.T) {
 			t.Errorf("/slow: p50 change %v, want about +50%%", row.Changes.P50)
 		}
 	}
+	for _, row := range Compare(base, next, Options{MinEffect: -1}).Rows {
+		if row.Name == "/tiny" && row.Verdict != Slower {
+			t.Errorf("/tiny without a minimum effect: %q", row.Verdict)
+		}
+	}
 	if !r.AnySlower() {
 		t.Error("AnySlower false")
 	}
