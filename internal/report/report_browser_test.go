@@ -2,8 +2,6 @@ package report
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,6 +12,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/stampede-load/stampede/internal/browsertest"
 )
 
 // TestReportChartsInteractiveOffline opens a written report file in
@@ -25,19 +25,7 @@ func TestReportChartsInteractiveOffline(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
-	chromium := ""
-	for _, name := range []string{os.Getenv("STAMPEDE_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); name != "" && err == nil {
-			chromium = p
-			break
-		}
-	}
-	if chromium == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium is not installed: run .ci/web.sh (apt-get install -y chromium)")
-		}
-		t.Skip("chromium is not installed; skipping the browser test")
-	}
+	chromium := browsertest.Chromium(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "report.html")
 	if err := WriteFile(file, FromDocument(fullDocument(), "this run")); err != nil {

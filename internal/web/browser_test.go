@@ -24,6 +24,8 @@ import (
 	"github.com/chromedp/cdproto/fetch"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/stampede-load/stampede/internal/browsertest"
 )
 
 // The browser test drives Debian's Chromium against the real binary: it
@@ -37,24 +39,8 @@ const (
 	webPass = "s3cret:with:colons"
 )
 
-// chromiumPath finds Chromium; in CI a missing browser is a failure
-// (.ci/web.sh installs it), elsewhere the test is skipped.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{os.Getenv("STAMPEDE_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
-		if name == "" {
-			continue
-		}
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed: run .ci/web.sh (apt-get install -y chromium)")
-	}
-	t.Skip("chromium is not installed (apt-get install -y chromium); skipping the browser test")
-	return ""
-}
+// chromiumPath finds Chromium (browsertest.Chromium).
+func chromiumPath(t *testing.T) string { return browsertest.Chromium(t) }
 
 func outDir(t *testing.T) string {
 	t.Helper()

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +19,8 @@ import (
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/stampede-load/stampede/internal/browsertest"
 )
 
 // browser is one headless Chromium for an in-package browser test, with
@@ -40,19 +41,7 @@ func newBrowser(t *testing.T, w, h int) *browser {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
-	chromium := ""
-	for _, name := range []string{os.Getenv("STAMPEDE_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); name != "" && err == nil {
-			chromium = p
-			break
-		}
-	}
-	if chromium == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium is not installed: run .ci/web.sh (apt-get install -y chromium)")
-		}
-		t.Skip("chromium is not installed; skipping the browser test")
-	}
+	chromium := browsertest.Chromium(t)
 	out := os.Getenv("STAMPEDE_TEST_OUT")
 	if out == "" {
 		out = filepath.Join("testdata", "out")
