@@ -70,6 +70,7 @@ type masterOptions struct {
 func (app *App) masterCmd() *cobra.Command {
 	o := &testOptions{}
 	mo := &masterOptions{}
+	prof := &profileOptions{} // hidden --cpuprofile/--memprofile (bench/masterscale)
 	cmd := &cobra.Command{
 		Use:   "master -f SCRIPT [flags] [CLASS...]",
 		Short: "Coordinate workers in one or many regions and merge their statistics",
@@ -101,11 +102,12 @@ Exit codes: as for run; 4 when the expected workers did not connect within
   stampede worker --master-host master.example.com --region westeurope`,
 		Args: o.classArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return app.master(cmd.Context(), o, mo)
+			return prof.around(func() error { return app.master(cmd.Context(), o, mo) })
 		},
 	}
 	fs := cmd.Flags()
 	o.register(fs)
+	prof.register(fs)
 	fs.IntVar(&mo.expectWorkers, "expect-workers", 1, "with --headless: wait for this many workers before starting")
 	durationFlag(fs, &mo.maxWait, "expect-workers-max-wait", "", "give up when the expected workers have not connected after this long (default: wait forever)")
 	fs.StringVar(&mo.bindHost, "master-bind-host", "0.0.0.0", "address the worker port listens on (0.0.0.0 or * = every interface)")

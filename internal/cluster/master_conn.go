@@ -118,14 +118,19 @@ func (m *Master) Connect(stream pb.Cluster_ConnectServer) error {
 			recvErr = err
 			break
 		}
-		if msg.GetReport() != nil {
+		var dec *decodedReport
+		if r := msg.GetReport(); r != nil {
 			m.waitPending(ctx, w, c)
+			// Checked and decoded on this worker's goroutine, before the
+			// master's lock: with 1,000 workers the lock must only be held
+			// for the bookkeeping, not for turning histograms into bins.
+			dec = decodeReport(r.Delta, m.cfg.MaxNames)
 		}
 		if msg.GetGoodbye() != nil {
 			m.goodbye(w, c, msg.GetGoodbye())
 			break // the worker is leaving: end its stream
 		}
-		if err := m.handle(w, c, msg); err != nil {
+		if err := m.handle(w, c, msg, dec); err != nil {
 			// Only a broken or hostile worker sends this: refuse it for
 			// good (an honest one exits with the reason) and close.
 			m.logRefusal("worker disconnected: it sent an invalid message", w.id, w.region, err.Error())
@@ -275,7 +280,8 @@ func (m *Master) leave(w *workerState, c *masterConn, err error) {
 
 // handle applies one message of a worker; an error means the message is
 // invalid and the worker must go.
-func (m *Master) handle(w *workerState, c *masterConn, msg *pb.WorkerMessage) error {
+// dec is the message's report decoded (decodeReport), when it is one.
+func (m *Master) handle(w *workerState, c *masterConn, msg *pb.WorkerMessage, dec *decodedReport) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if w.conn != c {
@@ -295,7 +301,10 @@ func (m *Master) handle(w *workerState, c *masterConn, msg *pb.WorkerMessage) er
 		if x.Report.Status != nil {
 			w.hb = x.Report.Status
 		}
-		return m.reportLocked(w, c, x.Report)
+		if dec == nil {
+			dec = decodeReport(x.Report.Delta, m.cfg.MaxNames)
+		}
+		return m.reportLocked(w, c, x.Report, dec)
 	case *pb.WorkerMessage_Prepared:
 		p := x.Prepared
 		if p.Error != "" && p.TestId == m.test.id {

@@ -38,16 +38,38 @@ func (m *Master) forgetLocked(w *workerState) {
 	m.cfg.Log.Info("gone worker forgotten", "worker", w.id, "region", w.region, "since", w.lostAt.Format(time.RFC3339), "clean_shutdown", w.left)
 }
 
-// reportLocked applies one report: acknowledged at once, its delta
-// checked, decoded and bounded (limits.go), then queued for Collect.
-func (m *Master) reportLocked(w *workerState, c *masterConn, r *pb.Report) error {
+// decodedReport is a report's delta checked and decoded (limits.go,
+// codec.go), which needs none of the master's state: it is done before the
+// master's lock is taken, and the errors are reported in the order the
+// report is applied (a report sent again is acknowledged unchecked).
+type decodedReport struct {
+	checkErr  error
+	d         *stats.Delta
+	cost      int
+	decodeErr error
+}
+
+func decodeReport(p *pb.Delta, maxNames int) *decodedReport {
+	if err := checkReport(p, maxNames); err != nil {
+		return &decodedReport{checkErr: err}
+	}
+	if p == nil {
+		return &decodedReport{}
+	}
+	d, cost, err := decodeDelta(p)
+	return &decodedReport{d: d, cost: cost, decodeErr: err}
+}
+
+// reportLocked applies one report (dec is its delta decoded): acknowledged
+// at once, then queued for Collect.
+func (m *Master) reportLocked(w *workerState, c *masterConn, r *pb.Report, dec *decodedReport) error {
 	ack := func() { c.send(&pb.MasterMessage{Msg: &pb.MasterMessage_Ack{Ack: &pb.Ack{Seq: w.lastSeq}}}) }
 	if r.Seq <= w.lastSeq {
 		ack() // a report sent again after a reconnect: already applied
 		return nil
 	}
-	if err := checkReport(r.Delta, m.cfg.MaxNames); err != nil {
-		return err
+	if dec.checkErr != nil {
+		return dec.checkErr
 	}
 	if r.Seq != w.lastSeq+1 && w.lastSeq != 0 {
 		m.cfg.Log.Warn("reports missing from a worker", "worker", w.id, "expected_seq", w.lastSeq+1, "got_seq", r.Seq)
@@ -60,13 +82,12 @@ func (m *Master) reportLocked(w *workerState, c *masterConn, r *pb.Report) error
 		}
 		return nil
 	}
-	d, cost, err := decodeDelta(r.Delta)
-	if err != nil {
-		return invalid("report %d: %v", r.Seq, err)
+	if dec.decodeErr != nil {
+		return invalid("report %d: %v", r.Seq, dec.decodeErr)
 	}
-	m.foldLocked(d)
-	m.pending = append(m.pending, originDelta{m.originLocked(w), d})
-	m.pendingCost += cost
+	m.foldLocked(dec.d)
+	m.pending = append(m.pending, originDelta{m.originLocked(w), dec.d})
+	m.pendingCost += dec.cost
 	return nil
 }
 
