@@ -26,28 +26,12 @@ import time
 
 import yaml
 
+from nslib import bridge, hits as read_hits, netns, sh, start_target
+
 NET = "10.231.0"
 # per run, so that two runs at once do not meet (each has its own bridge)
 TAG = f"shr{os.getpid() % 100000}"
 BR = f"{TAG}-br"
-
-
-def sh(*cmd, check=True):
-    return subprocess.run(cmd, check=check, capture_output=True, text=True)
-
-
-def netns(name, ip):
-    sh("ip", "netns", "add", name)
-    sh("ip", "-n", name, "link", "set", "lo", "up")
-    if ip is None:
-        return
-    a, b = f"v{name[3:12]}a", f"v{name[3:12]}b"
-    sh("ip", "link", "add", a, "type", "veth", "peer", "name", b)
-    sh("ip", "link", "set", a, "netns", BR)
-    sh("ip", "link", "set", b, "netns", name)
-    sh("ip", "-n", BR, "link", "set", a, "master", "br0", "up")
-    sh("ip", "-n", name, "addr", "add", f"{ip}/24", "dev", b)
-    sh("ip", "-n", name, "link", "set", b, "up")
 
 
 def main():
@@ -69,10 +53,8 @@ def main():
     names = []
     procs = []
     try:
-        sh("ip", "netns", "add", BR)
+        bridge(BR)
         names.append(BR)
-        sh("ip", "-n", BR, "link", "add", "br0", "type", "bridge")
-        sh("ip", "-n", BR, "link", "set", "br0", "up")
         ips = {}
         for i, (pname, _) in enumerate(pods):
             ips[pname] = f"{NET}.{10 + i}"
@@ -86,15 +68,14 @@ def main():
                     raise SystemExit(f"Service {s['metadata']['name']}: port {p['port']} -> {p.get('targetPort')}: this harness does not translate ports")
             if match:
                 hosts.append(f"{ips[match[0]]} {s['metadata']['name']}")
-        netns(f"{TAG}-t", target_ip)
+        netns(BR, f"{TAG}-t", target_ip)
         names.append(f"{TAG}-t")
         counts = os.path.join(work, "hits")
-        target = subprocess.Popen(["ip", "netns", "exec", f"{TAG}-t", sys.executable, "-c", TARGET, target_ip, counts])
-        procs.append(("target", target))
+        procs.append(("target", start_target(f"{TAG}-t", target_ip, counts)))
         master = None
         for idx, (pname, tpl) in enumerate(pods):
             ns = f"{TAG}-p{idx}"
-            netns(ns, ips[pname])
+            netns(BR, ns, ips[pname])
             names.append(ns)
             os.makedirs(f"/etc/netns/{ns}", exist_ok=True)
             with open(f"/etc/netns/{ns}/hosts", "w") as f:
@@ -154,11 +135,7 @@ def main():
         except subprocess.TimeoutExpired:
             code = None
         time.sleep(0.5)
-        hits = {}
-        if os.path.exists(counts):
-            for line in open(counts):
-                ip = line.strip()
-                hits[ip] = hits.get(ip, 0) + 1
+        hits = read_hits(counts)
         worker_ips = [ips[p] for p, t in pods if t["spec"]["containers"][0].get("args", [None])[0] == "worker"]
         print(f"master {master[0]} exit {code}; target saw {hits}; workers {worker_ips}")
         ok = code == 0 and all(hits.get(ip, 0) > 0 for ip in worker_ips) and ips[master[0]] not in hits
@@ -177,18 +154,6 @@ def main():
             shutil.rmtree(f"/etc/netns/{n}", ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
 
-
-TARGET = r'''
-import sys, http.server
-ip, counts = sys.argv[1], sys.argv[2]
-out = open(counts, "a", buffering=1)
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        out.write(self.client_address[0] + "\n")
-        self.send_response(200); self.send_header("Content-Length", "3"); self.end_headers(); self.wfile.write(b"ok\n")
-    def log_message(self, *a): pass
-http.server.ThreadingHTTPServer((ip, 8080), H).serve_forever()
-'''
 
 if __name__ == "__main__":
     sys.exit(main())

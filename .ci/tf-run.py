@@ -60,6 +60,8 @@ import tempfile
 import time
 import urllib.request
 
+from nslib import bridge, hits as read_hits, netns, sh, start_target
+
 NET = "10.232.0"
 TAG = f"str{os.getpid() % 100000}"
 BR = f"{TAG}-br"
@@ -67,10 +69,6 @@ TARGET_IP = f"{NET}.100"
 AZURITE_IP = f"{NET}.200"
 AZURITE_PORT = 10000
 PET = "happyotter"
-
-
-def sh(*cmd, check=True, **kw):
-    return subprocess.run(cmd, check=check, capture_output=True, text=True, **kw)
 
 
 # ---------------------------------------------------------------------------
@@ -240,21 +238,6 @@ def azurite_request(method, account, key, path, query):
         return r.read().decode()
 
 
-# ---------------------------------------------------------------------------
-# Namespaces.
-
-def netns(name, ip):
-    sh("ip", "netns", "add", name)
-    sh("ip", "-n", name, "link", "set", "lo", "up")
-    a, b = f"v{name[3:12]}a", f"v{name[3:12]}b"
-    sh("ip", "link", "add", a, "type", "veth", "peer", "name", b)
-    sh("ip", "link", "set", a, "netns", BR)
-    sh("ip", "link", "set", b, "netns", name)
-    sh("ip", "-n", BR, "link", "set", a, "master", "br0", "up")
-    sh("ip", "-n", name, "addr", "add", f"{ip}/24", "dev", b)
-    sh("ip", "-n", name, "link", "set", b, "up")
-
-
 def main():
     mod, binary, mode, tfargs = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3], sys.argv[4:]
     if mode not in ("headless", "webui"):
@@ -281,10 +264,8 @@ def main():
         bindir = os.path.join(work, "bin")
         os.makedirs(bindir)
         shutil.copy(binary, os.path.join(bindir, "stampede"))
-        sh("ip", "netns", "add", BR)
+        bridge(BR)
         names.append(BR)
-        sh("ip", "-n", BR, "link", "add", "br0", "type", "bridge")
-        sh("ip", "-n", BR, "link", "set", "br0", "up")
         ips = {a: f"{NET}.{10 + i}" for i, (a, _) in enumerate(groups)}
         hosts = os.path.join(work, "hosts")
         with open(hosts, "w") as f:
@@ -295,7 +276,7 @@ def main():
         if not os.access(azurite, os.X_OK):
             sh("bash", os.path.join(os.path.dirname(os.path.abspath(__file__)), "azurite.sh"))
         account_key = base64.b64encode(secrets.token_bytes(64)).decode()
-        netns(f"{TAG}-s", AZURITE_IP)
+        netns(BR, f"{TAG}-s", AZURITE_IP)
         names.append(f"{TAG}-s")
         alog = open(os.path.join(work, "azurite.log"), "w")
         az = subprocess.Popen(["ip", "netns", "exec", f"{TAG}-s", "env", f"AZURITE_ACCOUNTS={account}:{account_key}",
@@ -320,16 +301,16 @@ def main():
             raise SystemExit(f"creating the results container in Azurite: {err}\n" + open(os.path.join(work, "azurite.log")).read()[-2000:])
 
         if mode == "headless":
-            netns(f"{TAG}-t", TARGET_IP)
+            netns(BR, f"{TAG}-t", TARGET_IP)
             names.append(f"{TAG}-t")
             counts = os.path.join(work, "hits")
-            procs.append(("target", subprocess.Popen(["ip", "netns", "exec", f"{TAG}-t", sys.executable, "-c", TARGET, TARGET_IP, counts])))
+            procs.append(("target", start_target(f"{TAG}-t", TARGET_IP, counts)))
 
         started = {}
         order = [master[0]] + [g for g in groups if g[0] != master_addr]
         for idx, (addr, change) in enumerate(order):
             ns = f"{TAG}-g{idx}"
-            netns(ns, ips[addr])
+            netns(BR, ns, ips[addr])
             names.append(ns)
             c = change["after"]["container"][0]
             gdir = os.path.join(work, f"g{idx}")
@@ -373,10 +354,7 @@ def main():
             except subprocess.TimeoutExpired:
                 code = None
             time.sleep(0.5)
-            hits = {}
-            if os.path.exists(counts):
-                for line in open(counts):
-                    hits[line.strip()] = hits.get(line.strip(), 0) + 1
+            hits = read_hits(counts)
             listing = storage("GET", container, {"comp": "list", "restype": "container"})
             blobs = sorted(n.split("</Name>")[0] for n in listing.split("<Name>")[1:])
             workers = [ips[a] for a, _ in groups if a != master_addr]
@@ -393,7 +371,7 @@ def main():
         # webui: ask the UI from a client namespace, by the master's FQDN,
         # checking its certificate against the planned one
         ca = os.path.join(work, "g0", "vol-tls", "tls.crt")  # the master's volume
-        netns(f"{TAG}-c", f"{NET}.99")
+        netns(BR, f"{TAG}-c", f"{NET}.99")
         names.append(f"{TAG}-c")
         url = f"https://{fqdn}:8089/"
         results = {}
@@ -427,18 +405,6 @@ def main():
             sh("ip", "netns", "del", n, check=False)
         shutil.rmtree(work, ignore_errors=True)
 
-
-TARGET = r'''
-import sys, http.server
-ip, counts = sys.argv[1], sys.argv[2]
-out = open(counts, "a", buffering=1)
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        out.write(self.client_address[0] + "\n")
-        self.send_response(200); self.send_header("Content-Length", "3"); self.end_headers(); self.wfile.write(b"ok\n")
-    def log_message(self, *a): pass
-http.server.ThreadingHTTPServer((ip, 8080), H).serve_forever()
-'''
 
 if __name__ == "__main__":
     if sys.argv[1] == "--azurite":  # a request from inside the storage namespace
