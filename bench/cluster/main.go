@@ -26,9 +26,9 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/stampede-load/stampede/bench/internal/procstat"
 	"github.com/stampede-load/stampede/internal/cluster"
 	"github.com/stampede-load/stampede/internal/output"
 	"github.com/stampede-load/stampede/internal/stats"
@@ -139,17 +139,17 @@ visitor = user(tasks=[a, b, c], wait_time=constant(0.5))
 	}
 	// Skip the ramp-up; measure the steady state of merging reports.
 	time.Sleep(min(runTime/4, 10*time.Second))
-	cpu0, _ := procCPU(master.Process.Pid)
+	cpu0, _ := procstat.CPU(master.Process.Pid)
 	t0 := time.Now()
 	var peakRSS int64
 	steady := runTime - min(runTime/4, 10*time.Second) - 3*time.Second
 	for time.Since(t0) < steady {
 		time.Sleep(time.Second)
-		if rss, err := procRSS(master.Process.Pid); err == nil {
+		if rss, err := procstat.RSS(master.Process.Pid); err == nil {
 			peakRSS = max(peakRSS, rss)
 		}
 	}
-	cpu1, _ := procCPU(master.Process.Pid)
+	cpu1, _ := procstat.CPU(master.Process.Pid)
 	wall := time.Since(t0)
 	if err := master.Wait(); err != nil {
 		return fmt.Errorf("master: %v (log %s)", err, masterLog.Name())
@@ -231,26 +231,4 @@ func waitLog(ctx context.Context, path, what string) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-}
-
-func procCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * time.Second / 100, nil
-}
-
-func procRSS(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/statm", pid))
-	if err != nil {
-		return 0, err
-	}
-	f := strings.Fields(string(b))
-	pages, err := strconv.ParseInt(f[1], 10, 64)
-	return pages * int64(syscall.Getpagesize()), err
 }

@@ -30,12 +30,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/stampede-load/stampede/bench/internal/procstat"
 	"github.com/stampede-load/stampede/internal/cluster"
 	"github.com/stampede-load/stampede/internal/cluster/pb"
 	"github.com/stampede-load/stampede/internal/output"
@@ -168,7 +168,7 @@ func runOne(dir string, n int, o options) error {
 	time.Sleep(o.warmup)
 	pid := master.Process.Pid
 	load0 := loadAvg()
-	cpu0, err := procCPU(pid)
+	cpu0, err := procstat.CPU(pid)
 	if err != nil {
 		return err
 	}
@@ -177,17 +177,17 @@ func runOne(dir string, n int, o options) error {
 	var peak int64
 	for time.Since(t0) < o.window {
 		time.Sleep(time.Second)
-		if rss, err := procRSS(pid); err == nil {
+		if rss, err := procstat.RSS(pid); err == nil {
 			peak = max(peak, rss)
 		}
 	}
-	cpu1, err := procCPU(pid)
+	cpu1, err := procstat.CPU(pid)
 	if err != nil {
 		return err
 	}
 	wall := time.Since(t0)
 	reports := tally.reports.Load() - reports0
-	endRSS, _ := procRSS(pid)
+	endRSS, _ := procstat.RSS(pid)
 	load1 := loadAvg()
 
 	select {
@@ -465,27 +465,4 @@ func loadAvg() string {
 		return "?"
 	}
 	return strings.Fields(string(b))[0]
-}
-
-// procCPU is the process's user + system time (clock ticks of 10 ms).
-func procCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * time.Second / 100, nil
-}
-
-func procRSS(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/statm", pid))
-	if err != nil {
-		return 0, err
-	}
-	f := strings.Fields(string(b))
-	pages, err := strconv.ParseInt(f[1], 10, 64)
-	return pages * int64(syscall.Getpagesize()), err
 }
