@@ -492,8 +492,10 @@ func TestLocustExamplePorts(t *testing.T) {
 			t.Error(p)
 		}
 		p := pt.paths()
-		if len(tokens) != 2 || p["GET /api/user/profile"]+p["PUT /api/user/profile"] == 0 || p["POST /graphql"] == 0 || len(uploads) == 0 {
-			t.Errorf("%d logins (want 2), paths %v, %d uploads", len(tokens), p, len(uploads))
+		// One login per BearerTokenUser started: 2 of the 10 users, but -i
+		// can end the test before the spawner (100/s) reaches the second.
+		if len(tokens) < 1 || len(tokens) > 2 || p["GET /api/user/profile"]+p["PUT /api/user/profile"] == 0 || p["POST /graphql"] == 0 || len(uploads) == 0 {
+			t.Errorf("%d logins (want 1 or 2), paths %v, %d uploads", len(tokens), p, len(uploads))
 		}
 		for _, u := range uploads {
 			if u != [3]string{"file:test.txt", "", strings.Repeat("test data", 100)} {
