@@ -673,6 +673,20 @@ if wait_tool helm; then
   }
   check "helm template: master.podLabels (workload identity) and worker.podLabels reach the pods" template_pod_labels
 
+  # Web-UI mode uploads each test's results when it stops: the master
+  # Deployment (not only the headless Job) gets --results-url and the
+  # storage credentials' Secret.
+  template_webui_results() {
+    helm template t "$chart" --set master.resultsUrl=azblob://results --set master.envFromSecret=storage >"$work/webui-results.yaml"
+    local dep
+    dep=$(awk 'BEGIN { RS = "\n---\n" } /kind: Deployment/ && /component: master/' "$work/webui-results.yaml")
+    grep -A1 -- '- --results-url' <<<"$dep" | grep -q '"azblob://results"'
+    grep -A2 'envFrom:' <<<"$dep" | grep -q 'name: storage'
+    # and nothing of it without the value
+    ! grep -q -- '--results-url' "$work/default.yaml"
+  }
+  check "helm template (web UI, master.resultsUrl): the master Deployment uploads every test's results" template_webui_results
+
   # The headless Job must render the same on every upgrade of a revision
   # (no time in it), and each revision gets its own Job and run id.
   template_stable_run_id() {
