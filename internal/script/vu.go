@@ -59,6 +59,11 @@ type VU struct {
 	digests map[string]*httpclient.Digest
 
 	interrupted atomic.Bool
+	// cancelMu makes Interrupt's flag-and-cancel one step for OnStop's
+	// reset and invoke's check: otherwise a user woken by the flag or by
+	// done could start its on_stop (Uncancel) before Interrupt's Cancel
+	// lands, and that Cancel would cut the on_stop short.
+	cancelMu sync.Mutex
 	// done is closed by the first Interrupt: u.sleep() waits on it.
 	done     chan struct{}
 	doneOnce sync.Once
@@ -124,9 +129,11 @@ func (v *VU) Stopped() bool { return v.stopped }
 // request in flight completes and is counted) or at once if it is
 // computing. Safe to call from any goroutine.
 func (v *VU) Interrupt() {
+	v.cancelMu.Lock()
 	v.interrupted.Store(true)
-	v.doneOnce.Do(func() { close(v.done) })
 	v.thread.Cancel("user stopped by the runner")
+	v.cancelMu.Unlock()
+	v.doneOnce.Do(func() { close(v.done) })
 }
 
 // Interrupted reports whether Interrupt was called.
@@ -147,8 +154,10 @@ func (v *VU) OnStop(ctx context.Context) {
 	if len(v.stack) == 0 && v.Class.OnStop == nil {
 		return
 	}
+	v.cancelMu.Lock()
 	v.interrupted.Store(false)
 	v.thread.Uncancel()
+	v.cancelMu.Unlock()
 	for len(v.stack) > 0 {
 		v.leave(ctx)
 	}
@@ -196,11 +205,13 @@ func (v *VU) call(ctx context.Context, fn starlark.Callable) outcome {
 
 // invoke is call that also returns fn's result.
 func (v *VU) invoke(ctx context.Context, fn starlark.Callable) (starlark.Value, outcome) {
-	// Uncancel before looking at the flag: Interrupt sets the flag, then
-	// cancels, so an Interrupt that comes after this check still cancels
-	// the call instead of being undone by it.
+	// Uncancel and look at the flag as one step against Interrupt: an
+	// Interrupt after it cancels the call instead of being undone by it.
+	v.cancelMu.Lock()
 	v.thread.Uncancel()
-	if v.interrupted.Load() {
+	stopping := v.interrupted.Load()
+	v.cancelMu.Unlock()
+	if stopping {
 		return nil, ended
 	}
 	v.ctx = ctx
