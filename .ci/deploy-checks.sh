@@ -661,6 +661,19 @@ if wait_tool helm; then
     check "helm run (headless Job + 2 workers in network namespaces): exit 0, load from each worker" helm_run
     check "helm run (a multi-file bundle): the workers run the bundle's files" \
       helm_run --set-file script.bundle=<(base64 -w0 deploy/terraform/azure-aci/tests/fixtures/bundle.tar.gz)
+    # auth.existingSecret: the chart renders no Secret of its own, so the
+    # harness is given the user's (its keys are what the pods must read).
+    helm_run_existing_secret() {
+      local tok
+      tok=$(head -c 24 /dev/urandom | base64 -w0)
+      {
+        helm template t "$chart" --set headless.enabled=true --set test.runTime=3s --set worker.replicas=2 \
+          --set test.host=http://10.231.0.100:8080 --set headless.expectWorkersMaxWait=30s --set auth.existingSecret=my-auth
+        printf -- '---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: my-auth\ndata:\n  cluster-token: %s\n  web-auth: %s\n' \
+          "$(printf %s "$tok" | base64 -w0)" "$(printf stampede:%s "$tok" | base64 -w0)"
+      } | timeout 150 python3 .ci/helm-run.py "$work/stampede" 10.231.0.100
+    }
+    check "helm run (auth.existingSecret): master and workers read the user's Secret" helm_run_existing_secret
   else
     skipped "helm run in network namespaces: needs root, ip and unshare"
   fi
