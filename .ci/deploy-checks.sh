@@ -674,6 +674,27 @@ if wait_tool helm; then
       } | timeout 150 python3 .ci/helm-run.py "$work/stampede" 10.231.0.100
     }
     check "helm run (auth.existingSecret): master and workers read the user's Secret" helm_run_existing_secret
+    # tls.secretName: the user's certificate Secret (a CA and a master
+    # certificate for the Service name the workers dial), given to the
+    # harness as kubectl would have created it; the workers must verify.
+    helm_run_tls() {
+      local d=$work/tls
+      mkdir -p "$d"
+      openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=test-ca \
+        -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=t-stampede-master \
+        -keyout "$d/tls.key" -out "$d/tls.csr" 2>/dev/null
+      openssl x509 -req -in "$d/tls.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 1 \
+        -extfile <(printf 'subjectAltName=DNS:t-stampede-master\n') -out "$d/tls.crt" 2>/dev/null
+      {
+        helm template t "$chart" --set headless.enabled=true --set test.runTime=3s --set worker.replicas=2 \
+          --set test.host=http://10.231.0.100:8080 --set headless.expectWorkersMaxWait=30s --set tls.secretName=stampede-tls
+        printf -- '---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: stampede-tls\ndata:\n'
+        local k
+        for k in tls.crt tls.key ca.crt; do printf '  %s: %s\n' "$k" "$(base64 -w0 "$d/$k")"; done
+      } | timeout 150 python3 .ci/helm-run.py "$work/stampede" 10.231.0.100
+    }
+    check "helm run (tls.secretName): workers verify the master's certificate over TLS" helm_run_tls
   else
     skipped "helm run in network namespaces: needs root, ip and unshare"
   fi
