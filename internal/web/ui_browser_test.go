@@ -262,6 +262,22 @@ func TestBrowserCredentialsInURL(t *testing.T) {
 	for log.count("POST /stats/reset 200") == 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
+	// Stop only once both names were requested again since the reset, so
+	// the rows checked after the stop exist (a stop right after a reset
+	// leaves an empty table).
+	for time.Now().Before(deadline) {
+		var st struct {
+			Stats []map[string]any `json:"stats"`
+		}
+		f.srv.invalidate()
+		if err := jsonDecode(f.do("GET", "/stats/requests", "tester", "pa55", "", ""), &st); err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Stats) == 3 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	b.run("stop",
 		chromedp.Click(chromedp.ID("stop-btn")),
 		b.poll("stopped", `window.stampede.ev.state === "stopped"`),
