@@ -18,7 +18,6 @@ namespaces named shr<pid>-*; nothing leaves them."""
 import base64
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ import time
 
 import yaml
 
-from nslib import bridge, hits as read_hits, netns, sh, start_target
+from nslib import bridge, cleanup, hits as read_hits, netns, sh, start_target
 
 NET = "10.231.0"
 # per run, so that two runs at once do not meet (each has its own bridge)
@@ -145,14 +144,7 @@ def main():
                 print(open(os.path.join(work, pname + ".log")).read()[-3000:])
         return 0 if ok else 1
     finally:
-        for _, p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGKILL)
-                p.wait()
-        for n in names:
-            sh("ip", "netns", "del", n, check=False)
-            shutil.rmtree(f"/etc/netns/{n}", ignore_errors=True)
-        shutil.rmtree(work, ignore_errors=True)
+        cleanup(procs, names, work)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 """What the run harnesses (.ci/helm-run.py, .ci/tf-run.py) share: network
 namespaces on a private bridge (nothing in them has a route out), and a
 target server that records the address of every client that asks it."""
+import os
+import shutil
+import signal
 import subprocess
 import sys
 
@@ -58,3 +61,16 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
 http.server.ThreadingHTTPServer((ip, 8080), H).serve_forever()
 '''
+
+
+def cleanup(procs, names, work):
+    """Kill what a harness started (procs: (name, Popen) pairs), delete its
+    namespaces and their /etc/netns files, and remove its work folder."""
+    for _, p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+    for n in names:
+        sh("ip", "netns", "del", n, check=False)
+        shutil.rmtree(os.path.join("/etc/netns", n), ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)

@@ -60,7 +60,7 @@ import tempfile
 import time
 import urllib.request
 
-from nslib import bridge, hits as read_hits, netns, sh, start_target
+from nslib import bridge, cleanup, hits as read_hits, netns, sh, start_target
 
 NET = "10.232.0"
 TAG = f"str{os.getpid() % 100000}"
@@ -397,13 +397,7 @@ def main():
             logs()
         return 0 if ok else 1
     finally:
-        for _, pr in procs:
-            if pr.poll() is None:
-                pr.send_signal(signal.SIGKILL)
-                pr.wait()
-        for n in names:
-            sh("ip", "netns", "del", n, check=False)
-        shutil.rmtree(work, ignore_errors=True)
+        cleanup(procs, names, work)
 
 
 if __name__ == "__main__":
