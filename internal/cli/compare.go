@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 
@@ -80,21 +79,24 @@ func (app *App) compare(ctx context.Context, baseSrc, newSrc string, o *compareO
 		minEffect = -1 // none, not the default
 	}
 	res := compare.Compare(base, next, compare.Options{Alpha: o.alpha, MinEffect: minEffect})
+	// Through output.MarshalJSON, as every other output: a relative
+	// change against a zero baseline must not cost the whole document.
+	var js []byte
+	if o.json != "" {
+		var err error
+		if js, _, err = output.MarshalJSON(res, "  ", true); err != nil {
+			return &ExitError{Code: ExitFailed, Err: fmt.Errorf("--json: %w", err)}
+		}
+	}
 	if o.json == "-" {
-		enc := json.NewEncoder(app.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
+		if _, err := app.Stdout.Write(js); err != nil {
 			return err
 		}
 	} else if err := output.WriteComparison(app.Stdout, res); err != nil {
 		return err
 	}
 	if o.json != "" && o.json != "-" {
-		b, err := json.MarshalIndent(res, "", "  ")
-		if err == nil {
-			err = os.WriteFile(o.json, append(b, '\n'), 0o644)
-		}
-		if err != nil {
+		if err := os.WriteFile(o.json, js, 0o644); err != nil {
 			return &ExitError{Code: ExitFailed, Err: fmt.Errorf("--json: %w", err)}
 		}
 	}
