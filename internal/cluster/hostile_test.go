@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math"
 	"runtime"
@@ -15,6 +16,8 @@ import (
 	"github.com/stampede-load/stampede/internal/engine"
 	"github.com/stampede-load/stampede/internal/output"
 	"github.com/stampede-load/stampede/internal/stats"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // The master's memory may grow by at most this much while hostile
@@ -371,4 +374,32 @@ func TestReportsWaitWhenTooMuchIsPending(t *testing.T) {
 	if got != 2 {
 		t.Fatalf("collected %d requests, want 2", got)
 	}
+}
+
+// TestSilentStreamsAreBounded: streams that never say hello hold at most
+// maxAwaitingHello slots; one more is refused at once (not after the hello
+// timeout), and an honest worker joins as soon as the silent ones go.
+func TestSilentStreamsAreBounded(t *testing.T) {
+	m, addr := startMaster(t, MasterConfig{Script: loadScript(t, inProcessScript)})
+	m.awaitingHello = make(chan struct{}, 3)
+	cc := dialMaster(t, addr)
+	ctx, cancel := context.WithCancel(t.Context())
+	for range 3 {
+		if _, err := pb.NewClusterClient(cc).Connect(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(t, 5*time.Second, "three silent streams", func() bool { return len(m.awaitingHello) == 3 })
+	began := time.Now()
+	s, err := pb.NewClusterClient(cc).Connect(t.Context())
+	if err == nil {
+		_, err = s.Recv()
+	}
+	if status.Code(err) != codes.ResourceExhausted || time.Since(began) > helloTimeout/2 {
+		t.Fatalf("a fourth silent stream: %v after %v; want ResourceExhausted at once", err, time.Since(began))
+	}
+	cancel()
+	waitUntil(t, 5*time.Second, "the silent streams to go", func() bool { return len(m.awaitingHello) == 0 })
+	connectFake(t, cc, "", &pb.Hello{WorkerId: "w", Incarnation: "i", Version: "v1", CpuCount: 1})
+	waitUntil(t, 5*time.Second, "the honest worker", func() bool { return m.Connected() == 1 })
 }

@@ -82,6 +82,13 @@ const (
 	// collection (about their bytes, see decodeDelta); a worker whose report
 	// would go over waits, which slows its stream, until they are taken.
 	maxPendingCost = 128 << 20
+	// maxAwaitingHello bounds the streams that are open but have not sent
+	// their hello yet (each waits up to helloTimeout): a flood of streams
+	// that never say hello is refused beyond it instead of costing a
+	// goroutine each. An honest worker sends its hello at once, and one
+	// refused here retries with backoff like after any lost connection.
+	maxAwaitingHello = 256
+	helloTimeout     = 10 * time.Second
 )
 
 // The overflow rows of failures and exceptions.

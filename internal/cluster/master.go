@@ -94,6 +94,9 @@ type Master struct {
 	srv    *grpc.Server
 	id     string         // random per master process
 	tokens *guard.Limiter // wrong tokens per client address
+	// awaitingHello holds a slot per stream waiting for its hello
+	// (maxAwaitingHello; hostile tests make it smaller).
+	awaitingHello chan struct{}
 
 	mu        sync.Mutex
 	workers   map[string]*workerState
@@ -200,7 +203,8 @@ func NewMaster(cfg MasterConfig) *Master {
 	}
 	tl := cfg.TokenLimit
 	tl.What, tl.Log = "worker port: wrong cluster tokens", cfg.Log
-	m := &Master{cfg: cfg, pendingLimit: maxPendingCost, id: randomHex(8), workers: map[string]*workerState{}, changed: make(chan struct{}), tokens: guard.New(tl)}
+	m := &Master{cfg: cfg, pendingLimit: maxPendingCost, id: randomHex(8), workers: map[string]*workerState{}, changed: make(chan struct{}), tokens: guard.New(tl),
+		awaitingHello: make(chan struct{}, maxAwaitingHello)}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.monitor, m.monDone = cancel, make(chan struct{})
 	go m.watch(ctx)
@@ -217,6 +221,9 @@ func (m *Master) Serve(lis net.Listener) error {
 			return nil, status.Error(codes.Unimplemented, "no unary methods")
 		}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+		// a connection that never finishes its TLS and HTTP/2 handshake
+		// is closed after this, not gRPC's default two minutes
+		grpc.ConnectionTimeout(helloTimeout),
 	}
 	if m.cfg.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(m.cfg.TLS)))

@@ -64,24 +64,9 @@ func (m *Master) authenticate(srv any, ss grpc.ServerStream, _ *grpc.StreamServe
 
 // Connect is one worker's session.
 func (m *Master) Connect(stream pb.Cluster_ConnectServer) error {
-	first := make(chan *pb.WorkerMessage, 1)
-	errc := make(chan error, 1)
-	go func() {
-		msg, err := stream.Recv()
-		if err != nil {
-			errc <- err
-			return
-		}
-		first <- msg
-	}()
-	var hello *pb.Hello
-	select {
-	case msg := <-first:
-		hello = msg.GetHello()
-	case err := <-errc:
+	hello, err := m.awaitHello(stream)
+	if err != nil {
 		return err
-	case <-time.After(10 * time.Second):
-		return status.Error(codes.DeadlineExceeded, "no hello within 10s")
 	}
 	if err := checkHello(hello); err != nil {
 		m.refuse(stream, hello, err.Error())
@@ -382,4 +367,35 @@ func mainName(s *script.Script) string {
 		}
 	}
 	return name
+}
+
+// awaitHello reads a new stream's first message, which must come within
+// helloTimeout, while at most maxAwaitingHello streams wait for theirs.
+func (m *Master) awaitHello(stream pb.Cluster_ConnectServer) (*pb.Hello, error) {
+	select {
+	case m.awaitingHello <- struct{}{}:
+		defer func() { <-m.awaitingHello }()
+	default:
+		return nil, status.Error(codes.ResourceExhausted, "too many connections waiting to say hello; retry later")
+	}
+	first := make(chan *pb.WorkerMessage, 1)
+	errc := make(chan error, 1)
+	go func() {
+		msg, err := stream.Recv()
+		if err != nil {
+			errc <- err
+			return
+		}
+		first <- msg
+	}()
+	t := time.NewTimer(helloTimeout)
+	defer t.Stop()
+	select {
+	case msg := <-first:
+		return msg.GetHello(), nil
+	case err := <-errc:
+		return nil, err
+	case <-t.C:
+		return nil, status.Error(codes.DeadlineExceeded, "no hello within "+helloTimeout.String())
+	}
 }
