@@ -246,7 +246,7 @@ func (e *Engine) Start(ctx context.Context, p Params) error {
 	if p.RunTime > 0 {
 		e.deadline = time.AfterFunc(p.RunTime, func() { e.StopWith("run time elapsed") })
 	}
-	e.cfg.Log.Info("test started", "users", p.Users, "spawn_rate", p.SpawnRate, "run_time", p.RunTime, "iterations", p.Iterations, "host", redact.URL(p.Host))
+	e.cfg.Log.Info("test started", "users", p.Users, "spawn_rate", p.SpawnRate, "run_time", p.RunTime, "iterations", p.Iterations, "host", redact.Host(p.Host))
 	return nil
 }
 

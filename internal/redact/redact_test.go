@@ -30,3 +30,17 @@ func TestURLNoPasswordDoesNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations", n)
 	}
 }
+
+func TestHost(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"http://shop.example", "http://shop.example"},
+		{"http://u:p@shop.example/x", "http://u:REDACTED@shop.example/x"},
+		{"https://shop.example/?api_key=s3cret&lang=en", "https://shop.example/?api_key=REDACTED&lang=en"},
+		{"https://shop.example/?a=1&Token=x%zz&sig=q", "https://shop.example/?a=1&Token=REDACTED&sig=REDACTED"},
+		{"http://u:p@[::1", "http://u:REDACTED@[::1"}, // does not parse: the password still goes
+	} {
+		if got := Host(tc.in); got != tc.want {
+			t.Errorf("Host(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -5,51 +5,15 @@ import (
 	"os"
 	"regexp"
 	"strings"
+
+	"github.com/stampede-load/stampede/internal/redact"
 )
 
-// secretParam reports whether a URL query parameter may carry a secret.
-func secretParam(name string) bool {
-	n := strings.ToLower(name)
-	for _, w := range []string{"sig", "key", "secret", "token", "password", "passwd", "credential", "auth", "sas"} {
-		if strings.Contains(n, w) {
-			return true
-		}
-	}
-	return false
-}
-
 // RedactURL returns rawURL with its password and every query value that
-// may be a secret replaced by REDACTED, for logs and outputs. The query is
-// rewritten pair by pair, in its order, so a pair whose escapes do not
-// parse (url.Query would drop it) is still redacted.
+// may be a secret replaced by REDACTED (redact.Host), and then any secret
+// RedactText recognises, for logs and outputs.
 func RedactURL(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return RedactText(rawURL)
-	}
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "REDACTED")
-		}
-	}
-	if u.RawQuery != "" {
-		parts := strings.Split(u.RawQuery, "&")
-		for i, part := range parts {
-			k, _, ok := strings.Cut(part, "=")
-			if ok && secretParam(unescape(k)) {
-				parts[i] = k + "=REDACTED"
-			}
-		}
-		u.RawQuery = strings.Join(parts, "&")
-	}
-	return RedactText(u.String())
-}
-
-func unescape(s string) string {
-	if v, err := url.QueryUnescape(s); err == nil {
-		return v
-	}
-	return s
+	return RedactText(redact.Host(rawURL))
 }
 
 // URLSecrets returns the secrets rawURL carries, as they may appear in
@@ -76,9 +40,9 @@ func URLSecrets(rawURL string) []string {
 	}
 	for _, part := range strings.Split(u.RawQuery, "&") {
 		k, v, ok := strings.Cut(part, "=")
-		if ok && secretParam(unescape(k)) {
+		if ok && redact.SecretParam(redact.Unescape(k)) {
 			add(v)
-			add(unescape(v))
+			add(redact.Unescape(v))
 		}
 	}
 	return out

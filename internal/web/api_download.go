@@ -55,7 +55,7 @@ func (s *Server) document() *output.Document {
 	start, end, reason := s.cfg.Engine.Times()
 	p := s.cfg.Engine.Params()
 	return &output.Document{
-		Run: output.RunInfo{Host: redact.URL(p.Host), Model: output.ModelClosed, Users: p.Users, SpawnRate: p.SpawnRate,
+		Run: output.RunInfo{Host: redact.Host(p.Host), Model: output.ModelClosed, Users: p.Users, SpawnRate: p.SpawnRate,
 			RunTimeSeconds: p.RunTime.Seconds(), Start: start, End: end, StopReason: reason},
 		Stats: sum, Workers: s.cfg.Engine.Workers(), ThresholdsPassed: true,
 	}

@@ -54,7 +54,7 @@ type info struct {
 
 func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
 	d := s.cfg.Defaults
-	in := info{Title: s.cfg.Title, Version: s.cfg.Version, Classes: s.classes, Host: redact.URL(d.Host), Users: d.Users,
+	in := info{Title: s.cfg.Title, Version: s.cfg.Version, Classes: s.classes, Host: redact.Host(d.Host), Users: d.Users,
 		SpawnRate: d.SpawnRate, Report: s.cfg.Report != nil, FullHistory: s.cfg.History != nil}
 	in.Tags, in.ExcludeTags, in.TaskTags = nonNil(d.Tags), nonNil(d.ExcludeTags), []string{}
 	if s.cfg.Script != nil {

@@ -261,7 +261,7 @@ func (s *Server) swarmTags(f fieldValues, running bool, p *engine.Params) error 
 // again from the prefilled form keeps the password.
 func (s *Server) unredactHost(v string) string {
 	for _, h := range []string{s.cfg.Defaults.Host, s.cfg.Engine.Params().Host} {
-		if h != v && redact.URL(h) == v {
+		if h != v && redact.Host(h) == v {
 			return h
 		}
 	}
@@ -329,7 +329,7 @@ func (s *Server) handleSwarm(w http.ResponseWriter, r *http.Request) {
 	if editing {
 		msg = "Test edited"
 	}
-	host := redact.URL(p.Host)
+	host := redact.Host(p.Host)
 	s.cfg.Log.Info("web: "+strings.ToLower(msg), "users", p.Users, "spawn_rate", p.SpawnRate, "host", host, "run_time", p.RunTime, "remote", r.RemoteAddr)
 	resp := map[string]any{"success": true, "message": msg, "host": host, "user_count": p.Users, "spawn_rate": p.SpawnRate}
 	if p.RunTime > 0 {

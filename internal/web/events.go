@@ -146,7 +146,7 @@ func (s *Server) buildEvent(st *eventStream) *event {
 	p := e.Params()
 	ev := &event{
 		Time: time.Now().UnixMilli(), State: string(e.State()), Users: e.Users(), Target: p.Users,
-		SpawnRate: p.SpawnRate, Host: redact.URL(p.Host), RunTime: p.RunTime.Seconds(), Classes: p.Classes,
+		SpawnRate: p.SpawnRate, Host: redact.Host(p.Host), RunTime: p.RunTime.Seconds(), Classes: p.Classes,
 		Tags: p.Tags, ExcludeTags: p.ExcludeTags,
 		Started: unixMilli(start), Ended: unixMilli(end), Reason: reason,
 		RPS: num(sum.Total.CurrentRPS), FailPerSec: num(sum.Total.CurrentFailPerSec), FailRatio: sum.FailRatio(),

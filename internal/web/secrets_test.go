@@ -17,13 +17,21 @@ import (
 // download; starting from the page's prefilled (redacted) host keeps it.
 func TestHostPasswordNeverShown(t *testing.T) {
 	const secret = "hunter2-web-secret"
-	host := "http://admin:" + secret + "@127.0.0.1:9"
+	for _, tc := range []struct{ host, shown string }{
+		{"http://admin:" + secret + "@127.0.0.1:9", "http://admin:REDACTED@127.0.0.1:9"},
+		{"http://127.0.0.1:9/?api_key=" + secret, "http://127.0.0.1:9/?api_key=REDACTED"},
+	} {
+		t.Run(tc.shown, func(t *testing.T) { testHostSecretNeverShown(t, secret, tc.host, tc.shown) })
+	}
+}
+
+func testHostSecretNeverShown(t *testing.T, secret, host, shown string) {
 	f := newFixture(t, "", false)
 	f.srv.cfg.Defaults.Host = host
 
 	var in info
 	f.getJSON("/api/info", &in)
-	if in.Host != "http://admin:REDACTED@127.0.0.1:9" {
+	if in.Host != shown {
 		t.Fatalf("/api/info host %q", in.Host)
 	}
 	// The page posts back what it was shown.
