@@ -47,6 +47,7 @@ case "$1 $2" in
     fi
     ;;
   "storage blob")
+    if [[ $3 == upload ]]; then echo "$*" >"$d/upload"; exit 0; fi
     lists=$(($(cat "$d/lists" 2>/dev/null || echo 0) + 1))
     echo "$lists" >"$d/lists"
     if [[ -f "$d/summary_at" ]] && ((lists >= $(cat "$d/summary_at"))); then echo 1; else echo 0; fi
@@ -201,6 +202,28 @@ if MODE=webui WORKERS=3 REGIONS=westeurope SCRIPT=s PREFIX=p LOCATION=westeurope
   GITHUB_ENV="$tmp/env2" bash "$here/tf-vars.sh" 2>"$tmp/log"; then bad "tf-vars: latest must be refused"
 elif grep -q "'latest' is refused" "$tmp/log" && [[ ! -s "$tmp/env2" ]]; then ok "tf-vars: IMAGE_TAG=latest refused, nothing written"
 else bad "tf-vars: latest message"; cat "$tmp/log"; fi
+
+# keep-baseline.sh
+keep() { # RESULTS_DIR: run it against the fake az
+  rm -rf "$tmp/az" && mkdir -p "$tmp/az"
+  PATH="$tmp/bin:$PATH" FAKE_AZ_DIR="$tmp/az" STORAGE_ACCOUNT=sa RESULTS_CONTAINER=results RUN_ID=r1 BASELINE=main \
+    bash "$here/keep-baseline.sh" "$1" >"$tmp/log" 2>&1
+}
+if keep "$tmp/pass" && grep -q -- "--container-name results --name baselines/main/stampede_summary.json --file $tmp/pass/r1/" "$tmp/az/upload"; then
+  ok "keep-baseline: a passing run's summary becomes baselines/main/"
+else bad "keep-baseline: passing run"; cat "$tmp/log" "$tmp/az/upload" 2>/dev/null || true; fi
+if keep "$tmp/failed"; then bad "keep-baseline: a failed run must not become the baseline"
+elif [[ ! -f "$tmp/az/upload" ]] && grep -q 'did not pass' "$tmp/log"; then ok "keep-baseline: a failed run is not kept"
+else bad "keep-baseline: failed run"; cat "$tmp/log"; fi
+if keep "$tmp/none"; then bad "keep-baseline: no summary must fail"
+elif [[ ! -f "$tmp/az/upload" ]] && grep -q 'no JSON summary' "$tmp/log"; then ok "keep-baseline: no summary, nothing kept"
+else bad "keep-baseline: no summary"; cat "$tmp/log"; fi
+rm -f "$tmp/env"
+if WORKERS=1 REGIONS=eu USERS=1 SPAWN_RATE=1 RUN_TIME=1m SCRIPT=examples/shop.star PREFIX=p RUN_ID=r BASELINE=main IMAGE_TAG=1.0.0 \
+  GITHUB_ENV="$tmp/env" GITHUB_REPOSITORY=o/s GITHUB_WORKSPACE=/w bash "$here/tf-vars.sh" 2>"$tmp/log" &&
+  grep -qx 'TF_VAR_baseline=main' "$tmp/env"; then
+  ok "tf-vars: BASELINE reaches TF_VAR_baseline"
+else bad "tf-vars: baseline"; cat "$tmp/log" "$tmp/env" 2>/dev/null || true; fi
 
 echo "deploy-scripts: $pass passed, $fail failed"
 ((fail == 0))

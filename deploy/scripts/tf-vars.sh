@@ -68,6 +68,7 @@ fi
       echo "TF_VAR_spawn_rate=${SPAWN_RATE:?}"
       echo "TF_VAR_run_time=${RUN_TIME:?}"
       echo "TF_VAR_thresholds=$(split_json "${THRESHOLDS:-}")"
+      echo "TF_VAR_baseline=${BASELINE:-}"
       echo "TF_VAR_run_id=${RUN_ID:?}"
       ;;
     webui)

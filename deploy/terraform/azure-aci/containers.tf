@@ -17,6 +17,7 @@ locals {
   tls_dir      = "/etc/stampede/tls"
   results_url  = "azblob://${azurerm_storage_container.results.name}"
   results_base = "/tmp/stampede"
+  baseline_dir = "baselines/${var.baseline}"
 
   # Nothing here may depend on the number of workers: ACI recreates a
   # container group whose definition changes, so scaling a web UI
@@ -31,6 +32,7 @@ locals {
     ["--results-url", local.results_url, "--run-id", local.run_id, "--results-probe-wait", var.results_probe_wait],
     ["--csv", local.results_base, "--html", "${local.results_base}_report.html", "--json", "${local.results_base}_summary.json"],
     flatten([for t in var.thresholds : ["--threshold", t]]),
+    var.baseline != "" ? ["--baseline", "${local.results_url}/${local.baseline_dir}", "--baseline-optional"] : [],
   )
 
   master_commands = concat(

@@ -95,6 +95,16 @@ resource "azurerm_role_assignment" "deployer_blob_reader" {
   principal_id         = data.azurerm_client_config.current.object_id
 }
 
+# With a baseline, whoever deploys also writes it: the headless workflow
+# keeps a passing run of the default branch as baselines/NAME/ (only that
+# container, and only when a baseline is used).
+resource "azurerm_role_assignment" "deployer_baseline_writer" {
+  count                = var.baseline != "" ? 1 : 0
+  scope                = azurerm_storage_container.results.resource_manager_id
+  role_definition_name = "Storage Blob Data Contributor"
+  principal_id         = data.azurerm_client_config.current.object_id
+}
+
 # People named in reader_principal_ids read the results and the secrets
 # (a deployment made by the GitHub workflow's identity gives no person a
 # role otherwise, and `az keyvault secret show` is Forbidden).

@@ -141,6 +141,17 @@ variable "thresholds" {
   default     = []
 }
 
+variable "baseline" {
+  description = "Name of a baseline kept in the results container under baselines/NAME/ (empty: none). The master reads it with --baseline (and --baseline-optional: the first run has none yet), so thresholds may be relative to it, e.g. \"p95<baseline*1.10\"; the headless workflow keeps a passing run of the default branch there."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.baseline == "" || can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$", var.baseline))
+    error_message = "baseline must be letters, digits, '.', '_' or '-' (at most 63), e.g. main."
+  }
+}
+
 variable "expect_workers_max_wait" {
   description = "Headless mode: how long the master waits for all workers to connect before giving up."
   type        = string

@@ -304,3 +304,45 @@ run "a_bundle_is_mounted_and_run_as_one_archive" {
     error_message = "the master must load the bundle from its mount path"
   }
 }
+
+run "baseline_read_by_the_master_and_written_by_the_deployer" {
+  command = plan
+
+  variables {
+    mode       = "headless"
+    workers    = 1
+    run_time   = "2m"
+    run_id     = "ci-1"
+    baseline   = "main"
+    thresholds = ["p95<baseline*1.10"]
+  }
+
+  assert {
+    condition     = strcontains(join(" ", azurerm_container_group.master[0].container[0].commands), "--baseline azblob://results/baselines/main --baseline-optional")
+    error_message = "the master must read the baseline from the results container's baselines/main/ (optional: the first run has none)"
+  }
+  assert {
+    condition     = length(azurerm_role_assignment.deployer_baseline_writer) == 1 && azurerm_role_assignment.deployer_baseline_writer[0].role_definition_name == "Storage Blob Data Contributor"
+    error_message = "the deployer must be able to keep a run as the baseline"
+  }
+}
+
+run "no_baseline_no_flag_and_no_write_role" {
+  command = plan
+
+  variables {
+    mode     = "headless"
+    workers  = 1
+    run_time = "2m"
+    run_id   = "ci-1"
+  }
+
+  assert {
+    condition     = !contains(azurerm_container_group.master[0].container[0].commands, "--baseline")
+    error_message = "no --baseline without a baseline"
+  }
+  assert {
+    condition     = length(azurerm_role_assignment.deployer_baseline_writer) == 0
+    error_message = "the deployer gets write access only when a baseline is kept"
+  }
+}
