@@ -695,6 +695,17 @@ if wait_tool helm; then
       } | timeout 150 python3 .ci/helm-run.py "$work/stampede" 10.231.0.100
     }
     check "helm run (tls.secretName): workers verify the master's certificate over TLS" helm_run_tls
+    # The web-UI master (a Deployment): asked by its Service name with the
+    # rendered Secret's web-auth, two tests started and stopped through the
+    # API (.ci/helm-run.py's web_ui).
+    helm_run_web() { # ARGS...: extra helm template args
+      helm template t "$chart" --set test.host=http://10.231.0.100:8080 "$@" |
+        timeout 150 python3 .ci/helm-run.py "$work/stampede" 10.231.0.100
+    }
+    check "helm run (web UI, default values, master.resultsUrl=file:///tmp): 401 without / 200 with the Secret's password; 2 tests via /swarm, /stop load from each worker; a results folder per test" \
+      helm_run_web --set master.resultsUrl=file:///tmp
+    check "helm run (worker.replicas=0): the web UI master stays up and serves with no workers; a worker scaled up joins and runs the tests" \
+      helm_run_web --set worker.replicas=0
   else
     skipped "helm run in network namespaces: needs root, ip and unshare"
   fi
@@ -739,6 +750,21 @@ if wait_tool helm; then
 else
   check "helm $HELM_VERSION installed" false
 fi
+
+# ---------------------------------------------------------------------------
+# Docs: every Terraform variable and output, workflow input and chart value
+# that docs/deploy-azure.md and docs/deploy-kubernetes.md tell a user to type
+# exists (.ci/doc-names.py).
+
+check "docs: the variables, outputs, workflow inputs and chart values the deploy docs name exist" python3 .ci/doc-names.py
+doc_name_planted() {
+  rm -rf "$work/docs" && mkdir -p "$work/docs/docs"
+  cp -R deploy .github "$work/docs/"
+  sed 's/^reader_principal_ids = /reader_principals = /' docs/deploy-azure.md >"$work/docs/docs/deploy-azure.md"
+  sed 's/--set master.resultsUrl=/--set master.resultUrl=/' docs/deploy-kubernetes.md >"$work/docs/docs/deploy-kubernetes.md"
+  python3 .ci/doc-names.py "$work/docs"
+}
+check_fails "docs check rejects a variable and a value that do not exist" 'reader_principals: no such Terraform variable' doc_name_planted
 
 echo
 if ((skip > 0)); then

@@ -42,6 +42,12 @@ mut 17 deploy/helm/stampede/templates/master-job.yaml "s/key: cluster-token/key:
 mut 18 deploy/terraform/azure-aci/containers.tf "s/\"--master-host\", local.master_fqdn,/\"--master-host\", local.dns_label,/" "workers dial the DNS label, not the master's FQDN (Terraform; only running the container groups shows it)"
 mut 19 deploy/terraform/azure-aci/containers.tf "s|results_url  = \"azblob://\${azurerm_storage_container.results.name}\"|results_url  = \"azblob://stampede-results\"|" "the results URL names a container the module does not create (Terraform; only running it against Azurite shows it)"
 mut 20 deploy/terraform/azure-aci/containers.tf "s/STAMPEDE_WEB_AUTH = \"\${var.web_username}:\${random_password.web.result}\"/STAMPEDE_WEB_AUTH = \"\${var.web_username}:\${random_password.cluster_token.result}\"/" "the web UI gets the cluster token, not the Key Vault web password (Terraform; only running it shows it)"
+mut 21 deploy/terraform/azure-aci/containers.tf "s/^    STAMPEDE_LOGLEVEL = var.loglevel\$/    STAMPEDE_LOGLEVEL = var.loglevel\n    STAMPEDE_WORKERS  = tostring(var.workers)/" "the master's environment depends on the worker count (Terraform; replaced on scale)"
+mut 22 deploy/helm/stampede/templates/master-deployment.yaml "s/^            - {{ .Values.master.service.webPort | quote }}\$/&\n            - --expect-workers\n            - {{ include \"stampede.totalWorkers\" . | quote }}/" "the web UI master expects the worker count (Helm; crash-loops at worker.replicas=0)"
+mut 23 deploy/helm/stampede/templates/master-deployment.yaml "s/- name: STAMPEDE_WEB_AUTH/- name: STAMPEDE_WEB_PASSWORD/" "the web UI master's password in a variable stampede does not read (Helm; only running it shows it)"
+mut 24 deploy/helm/stampede/templates/service.yaml "0,/targetPort: web/s//targetPort: master/" "the Service's web port leads to the master's worker port (Helm; only running it shows it)"
+mut 25 deploy/helm/stampede/templates/secret.yaml "s/printf \"%s:%s\" .Values.auth.webUser/printf \"%s%s\" .Values.auth.webUser/" "the generated web-auth is not USER:PASSWORD (Helm; only running it shows it)"
+mut 26 docs/deploy-azure.md "s/^reader_principal_ids = /readers = /" "the Azure guide's tfvars name a variable the module does not have"
 mut 16 deploy/scripts/wait-for-run.sh "s/    exit 3\$/    exit 0/" "wait-for-run.sh takes expired credentials for a finished run"
 
 only=("$@")
