@@ -41,16 +41,28 @@ def workflow_inputs(name):
 
 
 variables, outputs = tf_names("variable"), tf_names("output")
+def lines(doc):
+    """(number, line) with shell continuation lines joined to their first."""
+    out, first = [], None
+    for n, line in enumerate(read(doc).splitlines(), 1):
+        if first is not None:
+            out[-1] = (first, out[-1][1] + " " + line.strip())
+        else:
+            out.append((n, line))
+        first = (first or n) if line.endswith("\\") else None
+    return out
+
+
 doc = "docs/deploy-azure.md"
 heredoc = False
-for n, line in enumerate(read(doc).splitlines(), 1):
+for n, line in lines(doc):
     if re.search(r"rejects|typo", line):
         continue
     if heredoc:
         if line.strip() == "EOF":
             heredoc = False
             continue
-        m = re.match(r"([a-z_][a-z0-9_]*)\s*=", line)
+        m = re.match(r"([a-z_][a-z0-9_]*)\s*=", line.strip())
         if m and m.group(1) not in variables:
             problems.append(f"{doc}:{n}: tfvars {m.group(1)}: no such Terraform variable")
         continue
@@ -83,7 +95,7 @@ def known(key):
 
 
 doc = "docs/deploy-kubernetes.md"
-for n, line in enumerate(read(doc).splitlines(), 1):
+for n, line in lines(doc):
     if re.search(r"rejects|typo|not allowed", line):
         continue
     keys = re.findall(r"--set(?:-file|-string)? '?([A-Za-z0-9_.\\/-]+)=", line)
