@@ -14,6 +14,10 @@ BENCH_DIR="$REPO/bench/engine"
 TARGET_CPU=${TARGET_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT=${PORT:-18480}
+# What nginx answers at "/": static (a 75-byte file, the default) or
+# return200 (`return 200 "hello world\n"` from memory: no file system, so
+# nginx on its own core outruns any one-core generator).
+TARGET=${TARGET:-static}
 
 PIDS=()
 
@@ -68,10 +72,16 @@ build_stampede() {
 }
 
 # start_nginx WORKER_CONNECTIONS: a one-worker nginx on 127.0.0.1:$PORT,
-# pinned to TARGET_CPU, serving a small static page at "/".
+# pinned to TARGET_CPU, answering "/" as TARGET says.
 start_nginx() {
 	local conns=${1:-4096}
 	local dir="$WORK/nginx"
+	local location
+	case $TARGET in
+	static) location='' ;;
+	return200) location='location / { return 200 "hello world\n"; }' ;;
+	*) die "TARGET must be static or return200, got '$TARGET'" ;;
+	esac
 	mkdir -p "$dir/www" "$dir/tmp"
 	# nginx's worker drops to an unprivileged user: let it read the page.
 	chmod 755 "$WORK" "$dir" "$dir/www"
@@ -103,13 +113,14 @@ http {
         listen 127.0.0.1:$PORT backlog=65535 reuseport;
         root $dir/www;
         index index.html;
+        $location
     }
 }
 EOF
 	if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
 		die "port $PORT is already in use on 127.0.0.1; set PORT=..."
 	fi
-	log "starting nginx on 127.0.0.1:$PORT (core $TARGET_CPU, worker_connections $conns)"
+	log "starting nginx on 127.0.0.1:$PORT (core $TARGET_CPU, worker_connections $conns, target $TARGET)"
 	taskset -c "$TARGET_CPU" nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' 2>"$dir/stderr.log" &
 	PIDS+=("$!")
 	local _

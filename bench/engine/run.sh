@@ -7,6 +7,7 @@
 #   bench/engine/run.sh                      # 10 s per tool, 50 connections
 #   DURATION=20 CONNS=100 ROUNDS=3 bench/engine/run.sh
 #   TOOLS="wrk stampede" bench/engine/run.sh
+#   TARGET=return200 TOOLS="wrk stampede" SYSCALLS=1 bench/engine/run.sh
 #
 # Settings (environment):
 #   DURATION   seconds each tool runs (default 10)
@@ -16,6 +17,13 @@
 #   TOOLS      which tools, in order (default: wrk hey locust stampede stampede-http2)
 #   TARGET_CPU core of nginx (default 0); LOAD_CPU core of the tools (default 1)
 #   PORT       nginx port on 127.0.0.1 (default 18480)
+#   TARGET     static (a 75-byte file, default) or return200 (nginx answers
+#              `return 200 "hello world\n"` from memory: the generator-bound
+#              case, with issue 13's targets of 0.75x wrk and 0.8x wrk per
+#              CPU-second)
+#   SYSCALLS   1: after the rounds, run each tool once more under
+#              `perf stat -e 'syscalls:sys_enter_*'` and print its system
+#              calls per request
 #   CPUPROFILE write a CPU profile of the default-client Stampede run here
 #   STAMPEDE_BIN use this stampede binary instead of building one
 #
@@ -30,6 +38,7 @@ CONNS=${CONNS:-50}
 ROUNDS=${ROUNDS:-1}
 TOOLS=${TOOLS:-wrk hey locust stampede stampede-http2}
 CPUPROFILE=${CPUPROFILE:-}
+SYSCALLS=${SYSCALLS:-}
 
 need_count DURATION "$DURATION"
 need_count CONNS "$CONNS"
@@ -43,6 +52,7 @@ check_cores
 need_cmd taskset util-linux
 need_cmd nginx nginx-light nginx
 need_cmd python3 python3
+[ -z "$SYSCALLS" ] || need_cmd perf linux-perf
 for t in $TOOLS; do
 	case $t in
 	wrk) need_cmd wrk wrk ;;
@@ -81,17 +91,21 @@ load() {
 }
 
 # Each measure_* prints requests/s on stdout (and keeps the tool's output
-# in $WORK/<tool>.<round>.out).
+# in $WORK/<tool>.<round>.out); wrk and Stampede also write their number
+# of requests to $WORK/requests. WRAP is what runs the tool: load, or
+# perf counting its system calls.
+WRAP=(load)
 
 measure_wrk() {
 	local out=$1
-	load wrk -t1 -c"$CONNS" -d"${DURATION}s" "$URL" >"$out" 2>&1
+	"${WRAP[@]}" wrk -t1 -c"$CONNS" -d"${DURATION}s" "$URL" >"$out" 2>&1
+	awk '/ requests in / {print $1}' "$out" >"$WORK/requests"
 	awk '/^Requests\/sec:/ {print $2}' "$out"
 }
 
 measure_hey() {
 	local out=$1
-	load hey -z "${DURATION}s" -c "$CONNS" "$URL" >"$out" 2>&1
+	"${WRAP[@]}" hey -z "${DURATION}s" -c "$CONNS" "$URL" >"$out" 2>&1
 	awk '/Requests\/sec:/ {print $2}' "$out"
 }
 
@@ -100,7 +114,7 @@ measure_locust() {
 	local csv="$WORK/locust"
 	rm -f "${csv}"_*.csv
 	# Locust warns above 100 users/s; the spawn is over in the first second.
-	load locust -f "$BENCH_DIR/locustfile.py" --headless -u "$CONNS" -r "$CONNS" \
+	"${WRAP[@]}" locust -f "$BENCH_DIR/locustfile.py" --headless -u "$CONNS" -r "$CONNS" \
 		-t "${DURATION}s" --host "${URL%/}" --csv "$csv" --only-summary \
 		--loglevel WARNING --stop-timeout 1 >"$out" 2>&1 || true
 	# The "Aggregated" row's "Requests/s" column.
@@ -119,15 +133,16 @@ measure_stampede() {
 	shift
 	local json="$WORK/stampede.json"
 	rm -f "$json"
-	load "$STAMPEDE" run -f "$BENCH_DIR/loop.star" --headless -u "$CONNS" -r 100000 \
+	"${WRAP[@]}" "$STAMPEDE" run -f "$BENCH_DIR/loop.star" --headless -u "$CONNS" -r 100000 \
 		-t "${DURATION}s" --host "${URL%/}" --json "$json" --loglevel warn "$@" >"$out" 2>&1
-	python3 - "$json" <<'EOF'
+	python3 - "$json" "$WORK/requests" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
 n, s = d["stats"]["total"]["num_requests"], d["run"]["duration_seconds"]
 f = d["stats"]["total"]["num_failures"]
 if f:
     print(f"stampede: {f} of {n} requests failed", file=sys.stderr)
+open(sys.argv[2], "w").write(f"{n}\n")
 print(f"{n / s:.2f}")
 EOF
 }
@@ -183,11 +198,33 @@ done
 # ratio A B: A/B with two decimals, "-" when B is 0 or missing.
 ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print "-" }'; }
 
+# syscalls TOOL: run TOOL once more with its system calls counted, and
+# print the ones made at least 0.01 times per request.
+syscalls() {
+	local tool=$1 perf="$WORK/perf.$1.csv"
+	rm -f "$WORK/requests"
+	WRAP=(timeout -k 5 "$BOUND" taskset -c "$LOAD_CPU" perf stat -e 'syscalls:sys_enter_*' -x ',' -o "$perf" --)
+	measure "$tool" syscalls >/dev/null || true
+	WRAP=(load)
+	local n
+	n=$(cat "$WORK/requests" 2>/dev/null || echo 0)
+	[ "$n" -gt 0 ] || {
+		printf '%-16s (no request count)\n' "$tool"
+		return
+	}
+	awk -F, -v n="$n" -v tool="$tool" '
+		$3 ~ /^syscalls:sys_enter_/ && $1 + 0 > 0 {
+			name = substr($3, 20); total += $1
+			if ($1 / n >= 0.01) { out = out sprintf(" %s %.2f", name, $1 / n) }
+		}
+		END { printf "%-16s %6.2f  %s  (%d requests)\n", tool, total / n, out, n }' "$perf"
+}
+
 wrk_rps=${best[wrk]:-}
 wrk_cpu=${per_cpu[wrk]:-}
 echo
-printf 'Stampede engine benchmark: %s s per tool, %s connections/users, target nginx (1 worker) on core %s, tools on core %s, %s round(s)\n' \
-	"$DURATION" "$CONNS" "$TARGET_CPU" "$LOAD_CPU" "$ROUNDS"
+printf 'Stampede engine benchmark: %s s per tool, %s connections/users, target nginx (1 worker, %s) on core %s, tools on core %s, %s round(s)\n' \
+	"$DURATION" "$CONNS" "$TARGET" "$TARGET_CPU" "$LOAD_CPU" "$ROUNDS"
 printf '%s, %s, go %s, load average %s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" \
 	"$(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}')" \
 	"$(go env GOVERSION 2>/dev/null || echo '?')" "$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -196,9 +233,22 @@ for tool in $TOOLS; do
 	printf '%-16s %12.0f %8s %14s %8s   %s\n' "$tool" "${best[$tool]:-0}" "$(ratio "${best[$tool]:-}" "$wrk_rps")" \
 		"${per_cpu[$tool]:-0}" "$(ratio "${per_cpu[$tool]:-}" "$wrk_cpu")" "${all[$tool]:-}"
 done
+# verdict RATIO GOAL: "meets" or "MISSES".
+verdict() { awk -v r="$1" -v g="$2" 'BEGIN{print (r != "-" && r >= g) ? "meets" : "MISSES"}'; }
 if [ -n "$wrk_rps" ] && [ -n "${best[stampede]:-}" ]; then
 	r=$(ratio "${best[stampede]}" "$wrk_rps")
-	verdict=$(awk -v r="$r" 'BEGIN{print (r >= 0.6) ? "meets" : "MISSES"}')
-	printf '\nStampede (default client) at %s× wrk %s the 0.6× target' "$r" "$verdict"
-	printf ' (%s× wrk per CPU-second of the load generator).\n' "$(ratio "${per_cpu[stampede]:-}" "$wrk_cpu")"
+	rc=$(ratio "${per_cpu[stampede]:-}" "$wrk_cpu")
+	if [ "$TARGET" = return200 ]; then
+		printf '\nStampede (default client), generator-bound: %s× wrk requests/s (%s the 0.75× target), %s× wrk per CPU-second (%s the 0.8× target).\n' \
+			"$r" "$(verdict "$r" 0.75)" "$rc" "$(verdict "$rc" 0.8)"
+	else
+		printf '\nStampede (default client) at %s× wrk %s the 0.6× target' "$r" "$(verdict "$r" 0.6)"
+		printf ' (%s× wrk per CPU-second of the load generator).\n' "$rc"
+	fi
+fi
+if [ -n "$SYSCALLS" ]; then
+	printf '\nSystem calls per request (perf stat, one more %s s run each; total, then each >= 0.01):\n' "$DURATION"
+	for tool in $TOOLS; do
+		case $tool in wrk | stampede | stampede-http2) syscalls "$tool" ;; esac
+	done
 fi
