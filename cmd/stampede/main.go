@@ -1,13 +1,10 @@
 // Command stampede is a scriptable, distributed load tester. See
 // `stampede --help` and the docs/ folder.
+//
+// It is the program package load makes, with no Go user classes: a
+// program with its own (docs/go-users.md) has the same commands.
 package main
 
-import (
-	"os"
+import "github.com/stampede-load/stampede/load"
 
-	"github.com/stampede-load/stampede/internal/cli"
-)
-
-func main() {
-	os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
-}
+func main() { load.Main() }

@@ -15,7 +15,7 @@ import (
 )
 
 func (app *App) checkCmd() *cobra.Command {
-	o := &testOptions{users: 1, spawnRate: 1}
+	o := &testOptions{users: 1, spawnRate: 1, goClasses: app.goClasses}
 	cmd := &cobra.Command{
 		Use:   "check -f SCRIPT",
 		Short: "Load a script and show its user classes and task ratios",
@@ -79,7 +79,11 @@ func printRatios(w io.Writer, s *script.Script) {
 			totalWeight += c.Weight
 		}
 	}
-	fmt.Fprintf(w, "Script %s (sha256 %s…)\n", s.Main, s.Hash[:12])
+	if s.Main == "" {
+		fmt.Fprintln(w, "User classes written in Go (no script)")
+	} else {
+		fmt.Fprintf(w, "Script %s (sha256 %s…)\n", s.Main, s.Hash[:12])
+	}
 	if s.Host != "" {
 		fmt.Fprintf(w, "Host   %s\n", s.Host)
 	}

@@ -68,7 +68,7 @@ type masterOptions struct {
 }
 
 func (app *App) masterCmd() *cobra.Command {
-	o := &testOptions{}
+	o := &testOptions{goClasses: app.goClasses}
 	mo := &masterOptions{}
 	prof := &profileOptions{} // hidden --cpuprofile/--memprofile (bench/masterscale)
 	cmd := &cobra.Command{
@@ -195,7 +195,7 @@ func (app *App) master(ctx context.Context, o *testOptions, mo *masterOptions) e
 	}
 	m := cluster.NewMaster(cluster.MasterConfig{
 		Script: s, Vars: vars, Seed: o.seed, HTTP: o.httpOptions(), StopTimeout: o.stopTimeout,
-		Token: token, TLS: tlsCfg, Version: Version, Log: app.Log, Open: plan.clusterOpen(),
+		Token: token, TLS: tlsCfg, Version: Version, GoClasses: app.goClasses, Log: app.Log, Open: plan.clusterOpen(),
 		OnTestEnd:  sess.stopWith,
 		MaxWorkers: mo.maxWorkers, ForgetAfter: mo.forgetAfter, MaxNames: o.limits.nameLimit(),
 	})

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/stampede-load/stampede/internal/script"
 	"github.com/stampede-load/stampede/internal/web"
 )
 
@@ -58,11 +59,16 @@ type App struct {
 	logs           *web.LogRing
 	logLevel       string
 	configFile     string
+	// goClasses are the user classes written in Go that the program
+	// carries (package load): every test runs them beside its script's.
+	goClasses []*script.UserClass
 }
 
-// Main runs the command line and returns the process exit code.
-func Main(args []string, stdout, stderr io.Writer) int {
-	app := &App{Stdout: stdout, Stderr: stderr}
+// Main runs the command line and returns the process exit code. classes
+// are user classes written in Go (package load builds them), run beside
+// (or, without -f, instead of) a Starlark script's.
+func Main(args []string, stdout, stderr io.Writer, classes ...*script.UserClass) int {
+	app := &App{Stdout: stdout, Stderr: stderr, goClasses: classes}
 	root := app.rootCmd()
 	root.SetArgs(args)
 	root.SetOut(stdout)

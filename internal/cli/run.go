@@ -55,6 +55,8 @@ type testOptions struct {
 	web            webOptions      // web UI flags (web.go), also on master
 	wl             workloadOptions // stages / arrival rate (workload.go)
 	limits         limitOptions    // --max-body, --max-names (limits.go)
+	// goClasses are the program's user classes written in Go (App.goClasses).
+	goClasses []*script.UserClass
 }
 
 func (o *testOptions) register(fs *pflag.FlagSet) {
@@ -89,7 +91,7 @@ func (o *testOptions) register(fs *pflag.FlagSet) {
 
 // validate checks the flags before anything is loaded.
 func (o *testOptions) validate() error {
-	if o.file == "" {
+	if o.file == "" && len(o.goClasses) == 0 {
 		return configErr("-f/--file: a test script is required (try examples/minimal.star)")
 	}
 	if err := checkHost("--host", o.host); err != nil {
@@ -107,15 +109,17 @@ func (o *testOptions) loadScript() (*script.Script, error) {
 	if err != nil {
 		return nil, configErr("%v", err)
 	}
-	file, err := mainScript(o.file)
-	if err != nil {
-		return nil, err
-	}
 	var s *script.Script
-	if isBundle(file) {
-		s, err = loadBundle(file, script.Options{Vars: vars})
-	} else {
-		s, err = script.LoadFile(file, script.Options{Vars: vars})
+	opts := script.Options{Vars: vars, Go: o.goClasses}
+	switch file, ferr := mainScript(o.file); {
+	case ferr != nil:
+		return nil, ferr
+	case file == "":
+		s, err = script.LoadGo(opts)
+	case isBundle(file):
+		s, err = loadBundle(file, opts)
+	default:
+		s, err = script.LoadFile(file, opts)
 	}
 	if err != nil {
 		var le *script.LoadError
@@ -132,17 +136,28 @@ func (o *testOptions) loadScript() (*script.Script, error) {
 	}
 	for _, c := range o.classes {
 		if s.Class(c) == nil {
-			return nil, configErr("%s is not a user class of %s (it has %s)", c, o.file, strings.Join(classNames(s), ", "))
+			return nil, configErr("%s is not a user class of %s (it has %s)", c, o.testName(), strings.Join(classNames(s), ", "))
 		}
 	}
 	if o.host == "" && s.Host == "" && s.UsesHTTP() {
 		for _, c := range s.Classes {
 			if c.Host == "" {
+				if c.IsGo() {
+					return nil, configErr("no host for Go user class %s: pass --host, or set its Host", c.Name)
+				}
 				return nil, configErr("no host for user class %s: pass --host, or set host = \"http://...\" in %s", c.Name, o.file)
 			}
 		}
 	}
 	return s, nil
+}
+
+// testName names the test in messages: its script, or the program.
+func (o *testOptions) testName() string {
+	if o.file == "" {
+		return "this program"
+	}
+	return o.file
 }
 
 func (o *testOptions) httpOptions() httpclient.Options {
@@ -186,7 +201,7 @@ func classNames(s *script.Script) []string {
 }
 
 func (app *App) runCmd() *cobra.Command {
-	o := &testOptions{}
+	o := &testOptions{goClasses: app.goClasses}
 	prof := &profileOptions{} // hidden --cpuprofile/--memprofile (bench/engine)
 	cmd := &cobra.Command{
 		Use:   "run -f SCRIPT [flags] [CLASS...]",

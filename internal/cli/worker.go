@@ -121,6 +121,7 @@ func (app *App) worker(ctx context.Context, o *workerOptions) error {
 	w := cluster.NewWorker(cluster.WorkerConfig{
 		MasterAddr: net.JoinHostPort(o.masterHost, strconv.Itoa(o.masterPort)),
 		ID:         name, Region: region, Token: token, TLS: tlsCfg, Version: Version, Log: app.Log,
+		GoClasses: app.goClasses,
 	})
 	if tokenInClear(token, tlsCfg, o.masterHost) {
 		// The master warns too, but only the worker knows it is about to

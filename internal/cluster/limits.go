@@ -145,7 +145,7 @@ func checkHello(h *pb.Hello) error {
 	if h.CpuCount < 0 || h.CpuCount > maxCPUCount {
 		return invalid("cpu count %d is out of range", h.CpuCount)
 	}
-	return nil
+	return checkGoClasses(h)
 }
 
 // checkHeartbeat refuses numbers a worker cannot measure. cpus is the

@@ -61,7 +61,10 @@ type MasterConfig struct {
 	// TLS, when set, serves the worker port over TLS.
 	TLS     *tls.Config
 	Version string
-	Log     *slog.Logger
+	// GoClasses are the user classes written in Go that the master's
+	// program carries: a worker must carry the same (goclasses.go).
+	GoClasses []*script.UserClass
+	Log       *slog.Logger
 	// Heartbeat is how often heartbeats go both ways; MissingAfter is the
 	// silence after which a worker is marked missing and its users are
 	// placed elsewhere; ReportInterval is how often workers send deltas.

@@ -82,6 +82,10 @@ func (m *Master) Connect(stream pb.Cluster_ConnectServer) error {
 		m.refuse(stream, hello, reason)
 		return nil
 	}
+	if reason := goClassesDiffer(m.cfg.GoClasses, hello); reason != "" {
+		m.refuse(stream, hello, reason)
+		return nil
+	}
 
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()

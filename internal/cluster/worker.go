@@ -30,7 +30,11 @@ type WorkerConfig struct {
 	// TLS, when set, dials the master over TLS.
 	TLS     *tls.Config
 	Version string
-	Log     *slog.Logger
+	// GoClasses are the user classes written in Go that the worker's
+	// program carries; the master checks them against its own, and the
+	// worker runs them beside the script the master sends.
+	GoClasses []*script.UserClass
+	Log       *slog.Logger
 	// Heartbeat and ReportInterval are the worker's defaults until the
 	// master's welcome says otherwise.
 	Heartbeat      time.Duration

@@ -32,7 +32,7 @@ func (w *Worker) prepare(p *pb.Prepare) *pb.Prepared {
 		w.cfg.Log.Error("cannot run the test", "err", reply.Error)
 		return reply
 	}
-	s, err := script.LoadFiles(p.Main, p.Files, script.Options{Vars: p.Vars})
+	s, err := script.LoadFiles(p.Main, p.Files, script.Options{Vars: p.Vars, Go: w.cfg.GoClasses})
 	if err != nil {
 		reply.Error = fmt.Sprintf("loading the script %s: %v", p.Main, err)
 		w.cfg.Log.Error("cannot run the test", "err", reply.Error)

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/stampede-load/stampede/internal/cluster/pb"
+	"github.com/stampede-load/stampede/internal/script"
 )
 
 func (w *Worker) connectLoop(ctx context.Context) error {
@@ -78,6 +79,7 @@ func (w *Worker) session(parent context.Context) (bool, error) {
 	w.mu.Unlock()
 	hello := &pb.Hello{WorkerId: w.cfg.ID, Incarnation: w.incarnation, Region: w.cfg.Region,
 		Hostname: w.hostname, Version: w.cfg.Version, TestId: testID, CpuCount: int32(runtime.NumCPU())}
+	hello.GoClasses, hello.GoClassesSha256 = script.GoSignature(w.cfg.GoClasses)
 	if err := stream.Send(&pb.WorkerMessage{Msg: &pb.WorkerMessage_Hello{Hello: hello}}); err != nil {
 		return false, classify(err)
 	}

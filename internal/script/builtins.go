@@ -74,6 +74,7 @@ type UserClass struct {
 
 	verifyArg, certArg starlark.Value // as given; read by Script.resolveTLS
 	tls                tlsKey
+	native             *native // a class written in Go (native.go)
 }
 
 var _ starlark.HasAttrs = (*UserClass)(nil)

@@ -84,7 +84,10 @@ func (s *Script) lint() error {
 // UsesHTTP reports whether the script can make HTTP requests: whether any
 // of its files mentions u.http (or ctx.http). A script that cannot (a
 // Locust User that only times other work with u.record) needs no host.
-func (s *Script) UsesHTTP() bool { return s.usesHTTP }
+// Go classes are taken to, as nothing can be read from their code.
+func (s *Script) UsesHTTP() bool {
+	return s.usesHTTP || slices.ContainsFunc(s.Classes, (*UserClass).IsGo)
+}
 
 // lintCall checks one call: <expr>.http.<method>(...) against
 // HTTPParams (too many positional arguments, unknown keywords), and

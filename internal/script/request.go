@@ -43,20 +43,10 @@ func (h *httpValue) do(method string, b *starlark.Builtin, args starlark.Tuple, 
 			target += "?" + q
 		}
 	}
-	target = requote(target)
-	statName := target
-	if isAbsURL(target) {
-		statName = redact.URL(target) // a password here would reach every output
-		req.URL = target
-	} else {
-		if v.host == "" {
-			return nil, fmt.Errorf("%s %s: no host: pass --host, or set host in the script or in user(host=...)", method, target)
-		}
-		if !strings.HasPrefix(target, "/") {
-			target = "/" + target
-			statName = target
-		}
-		req.URL = v.host + target
+	var statName string
+	var err error
+	if req.URL, statName, err = v.resolve(method, target); err != nil {
+		return nil, err
 	}
 	if name := a.kw[kwName]; name != nil {
 		n, err := statNameArg(fn+": name", name)
@@ -85,9 +75,15 @@ func (h *httpValue) do(method string, b *starlark.Builtin, args starlark.Tuple, 
 		}
 		req.Timeout = time.Duration(f * float64(time.Second))
 	}
+	return v.send(method, statName, req, dig), nil
+}
+
+// send makes the request and keeps its response, to be recorded when the
+// task returns with the verdict the task gave it.
+func (v *VU) send(method, statName string, req *httpclient.Request, dig *digestAuth) *response {
 	start := time.Now()
 	var resp *httpclient.Response
-	var authErr error
+	var authErr, err error
 	if dig != nil {
 		resp, authErr, err = v.doDigest(req, dig)
 	} else {
@@ -106,7 +102,23 @@ func (h *httpValue) do(method string, b *starlark.Builtin, args starlark.Tuple, 
 		}
 	}
 	v.pending = append(v.pending, r)
-	return r, nil
+	return r
+}
+
+// resolve makes a request target (a path or an absolute URL) the URL to
+// request, and the name its statistics get by default.
+func (v *VU) resolve(method, target string) (url, statName string, err error) {
+	target = requote(target)
+	if isAbsURL(target) {
+		return target, redact.URL(target), nil // a password in the URL would reach every output
+	}
+	if v.host == "" {
+		return "", "", fmt.Errorf("%s %s: no host: pass --host, or set host in the script or in user(host=...)", method, target)
+	}
+	if !strings.HasPrefix(target, "/") {
+		target = "/" + target
+	}
+	return v.host + target, target, nil
 }
 
 // maxTimeoutSeconds keeps a timeout inside time.Duration.

@@ -36,6 +36,10 @@ type Options struct {
 	// runaway recursion becomes an error instead of a process killed
 	// for its stack. Zero means DefaultMaxCallDepth.
 	MaxCallDepth int
+	// Go are user classes written in Go (NewGoClass), run beside the
+	// script's own: a program built on package load passes its classes
+	// to every script it loads.
+	Go []*UserClass
 }
 
 // DefaultMaxSteps is about a second of pure Starlark computation.
@@ -150,6 +154,9 @@ func leavesDir(dir, name string) bool {
 // LoadFiles loads a script from sources held in memory, as a worker does
 // with the files its master sent. main names the main file in files.
 func LoadFiles(main string, files map[string][]byte, o Options) (*Script, error) {
+	if main == "" && len(files) == 0 {
+		return LoadGo(o) // a test of Go classes alone
+	}
 	src := func(name string) ([]byte, error) {
 		b, ok := files[name]
 		if !ok {
@@ -183,15 +190,7 @@ func load(main string, src fileSource, o Options) (*Script, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Script{Main: main, Files: l.files, Globals: globals, opts: o, shared: l.shared, tls: &tlsCache{}, explained: &hintCache{},
-		panicLogged: new(atomic.Bool)}
-	s.Hash = HashFiles(l.files)
-	s.syntax = make(map[string]*syntax.File, len(l.files))
-	for name, src := range l.files {
-		if f, ok := parseResolved(name, src); ok {
-			s.syntax[name] = f
-		}
-	}
+	s := newScript(main, l.files, globals, o, l.shared)
 	if err := s.collect(); err != nil {
 		return nil, &LoadError{Msg: main + ": " + err.Error()}
 	}
@@ -202,6 +201,19 @@ func load(main string, src fileSource, o Options) (*Script, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+func newScript(main string, files map[string][]byte, globals starlark.StringDict, o Options, shared []resetter) *Script {
+	s := &Script{Main: main, Files: files, Globals: globals, opts: o, shared: shared, tls: &tlsCache{}, explained: &hintCache{},
+		panicLogged: new(atomic.Bool)}
+	s.Hash = HashFiles(files)
+	s.syntax = make(map[string]*syntax.File, len(files))
+	for name, src := range files {
+		if f, ok := parseResolved(name, src); ok {
+			s.syntax[name] = f
+		}
+	}
+	return s
 }
 
 // HashFiles is the content hash of a script's files.
@@ -383,6 +395,13 @@ func (s *Script) collect() error {
 		if err := s.resolveTLS(uc); err != nil {
 			return fmt.Errorf("user %s: %w", uc.Name, err)
 		}
+		s.Classes = append(s.Classes, uc)
+	}
+	for _, uc := range s.opts.Go {
+		if byName[uc.Name] {
+			return fmt.Errorf("two user classes are named %q (a Go class and a script class, or two Go classes)", uc.Name)
+		}
+		byName[uc.Name] = true
 		s.Classes = append(s.Classes, uc)
 	}
 	if len(s.Classes) == 0 {

@@ -79,6 +79,8 @@ type VU struct {
 	skipWait   bool
 	setupData  *SetupData
 	stopTest   func(reason string)
+	// native is the user's Go value, for a class written in Go.
+	native any
 }
 
 // errInterrupted unwinds a task whose user is being stopped.
@@ -116,6 +118,9 @@ func (s *Script) NewVU(id int, c *UserClass, cfg VUConfig) *VU {
 	setRand(v.thread, v.rng)
 	v.u = &userValue{vu: v}
 	v.u.http = &httpValue{vu: v}
+	if c.native != nil && c.native.newUser != nil {
+		v.native = c.native.newUser(v)
+	}
 	return v
 }
 

@@ -200,10 +200,16 @@ type Hello struct {
 	Hostname    string `protobuf:"bytes,4,opt,name=hostname,proto3" json:"hostname,omitempty"`
 	Version     string `protobuf:"bytes,5,opt,name=version,proto3" json:"version,omitempty"`
 	// test_id is the test the worker is running (0: none).
-	TestId        uint64 `protobuf:"varint,6,opt,name=test_id,json=testId,proto3" json:"test_id,omitempty"`
-	CpuCount      int32  `protobuf:"varint,7,opt,name=cpu_count,json=cpuCount,proto3" json:"cpu_count,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	TestId   uint64 `protobuf:"varint,6,opt,name=test_id,json=testId,proto3" json:"test_id,omitempty"`
+	CpuCount int32  `protobuf:"varint,7,opt,name=cpu_count,json=cpuCount,proto3" json:"cpu_count,omitempty"`
+	// go_classes names the user classes written in Go (package load) that
+	// the worker's program carries, sorted; go_classes_sha256 hashes their
+	// definitions. A master refuses a worker whose Go classes differ from
+	// its own: the worker could not run the master's tests.
+	GoClasses       []string `protobuf:"bytes,8,rep,name=go_classes,json=goClasses,proto3" json:"go_classes,omitempty"`
+	GoClassesSha256 string   `protobuf:"bytes,9,opt,name=go_classes_sha256,json=goClassesSha256,proto3" json:"go_classes_sha256,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Hello) Reset() {
@@ -283,6 +289,20 @@ func (x *Hello) GetCpuCount() int32 {
 		return x.CpuCount
 	}
 	return 0
+}
+
+func (x *Hello) GetGoClasses() []string {
+	if x != nil {
+		return x.GoClasses
+	}
+	return nil
+}
+
+func (x *Hello) GetGoClassesSha256() string {
+	if x != nil {
+		return x.GoClassesSha256
+	}
+	return ""
 }
 
 // Heartbeat is sent every interval by both sides (the master's is empty).
@@ -2147,7 +2167,7 @@ const file_cluster_proto_rawDesc = "" +
 	"\astopped\x18\x05 \x01(\v2\x1c.stampede.cluster.v1.StoppedH\x00R\astopped\x129\n" +
 	"\btest_end\x18\x06 \x01(\v2\x1c.stampede.cluster.v1.TestEndH\x00R\atestEnd\x128\n" +
 	"\agoodbye\x18\a \x01(\v2\x1c.stampede.cluster.v1.GoodbyeH\x00R\agoodbyeB\x05\n" +
-	"\x03msg\"\xca\x01\n" +
+	"\x03msg\"\x95\x02\n" +
 	"\x05Hello\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12 \n" +
 	"\vincarnation\x18\x02 \x01(\tR\vincarnation\x12\x16\n" +
@@ -2155,7 +2175,10 @@ const file_cluster_proto_rawDesc = "" +
 	"\bhostname\x18\x04 \x01(\tR\bhostname\x12\x18\n" +
 	"\aversion\x18\x05 \x01(\tR\aversion\x12\x17\n" +
 	"\atest_id\x18\x06 \x01(\x04R\x06testId\x12\x1b\n" +
-	"\tcpu_count\x18\a \x01(\x05R\bcpuCount\"\xe2\x02\n" +
+	"\tcpu_count\x18\a \x01(\x05R\bcpuCount\x12\x1d\n" +
+	"\n" +
+	"go_classes\x18\b \x03(\tR\tgoClasses\x12*\n" +
+	"\x11go_classes_sha256\x18\t \x01(\tR\x0fgoClassesSha256\"\xe2\x02\n" +
 	"\tHeartbeat\x12\x14\n" +
 	"\x05users\x18\x01 \x01(\x05R\x05users\x12\x1a\n" +
 	"\bspawning\x18\x02 \x01(\bR\bspawning\x12-\n" +
