@@ -65,8 +65,9 @@ type instance[T any] struct {
 }
 
 func (c Class[T]) class() (*script.UserClass, error) {
+	what := "Go user class " + c.Name
 	if c.Wait.err != nil {
-		return nil, fmt.Errorf("Go user class %s: Wait: %w", c.Name, c.Wait.err)
+		return nil, fmt.Errorf("%s: Wait: %w", what, c.Wait.err)
 	}
 	g := script.GoClass{Name: c.Name, Weight: orOne(c.Weight), FixedCount: c.FixedCount, Host: c.Host,
 		Wait: c.Wait.w, Tags: c.Tags}
@@ -79,7 +80,7 @@ func (c Class[T]) class() (*script.UserClass, error) {
 	}
 	for _, t := range c.Tasks {
 		if t.Fn == nil {
-			return nil, fmt.Errorf("Go user class %s: task %q has no Fn", c.Name, t.Name)
+			return nil, fmt.Errorf("%s: task %q has no Fn", what, t.Name)
 		}
 		g.Tasks = append(g.Tasks, script.GoTask{Name: t.Name, Weight: orOne(t.Weight), Tags: t.Tags, Fn: call(t.Fn)})
 	}

@@ -25,6 +25,9 @@ func checkGoClasses(h *pb.Hello) error {
 		return invalid("%d Go user classes: at most %d", len(h.GoClasses), maxGoClasses)
 	}
 	for _, n := range h.GoClasses {
+		if n == "" {
+			return invalid("a Go user class without a name")
+		}
 		if err := checkLabel("Go user class", n, maxIDLen); err != nil {
 			return err
 		}

@@ -1,0 +1,276 @@
+// Package examples_test runs the examples: the Go program of examples/go
+// (its own module) is built and run against a loopback target, alone and
+// as a master with a worker.
+package examples_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// build builds a main package (dir, in its own module when it has one)
+// into the test's temporary folder.
+func build(t *testing.T, dir, name string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), name)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	cmd.Dir = dir
+	// the example's go.mod replaces stampede with this checkout; no
+	// workspace or flags of the caller's may change that
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", dir, err, out)
+	}
+	return bin
+}
+
+// shop is a loopback server for the example: it counts every request.
+type shop struct {
+	*httptest.Server
+	mu    sync.Mutex
+	count map[string]int
+}
+
+func newShop(t *testing.T) *shop {
+	s := &shop{count: map[string]int{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.Method + " " + r.URL.Path
+		if strings.HasPrefix(r.URL.Path, "/products/") {
+			key = r.Method + " /products/[id]"
+		}
+		s.mu.Lock()
+		s.count[key]++
+		s.mu.Unlock()
+		switch r.URL.Path {
+		case "/login":
+			w.Header().Set("X-Token", "secret-token")
+		case "/cart":
+			var order struct{ Item int }
+			if r.Header.Get("Authorization") != "Bearer secret-token" || json.NewDecoder(r.Body).Decode(&order) != nil || order.Item < 1 {
+				http.Error(w, "bad order", http.StatusBadRequest)
+				return
+			}
+			if order.Item%2 == 0 { // confirmed; odd items come back without an order id
+				w.Header().Set("X-Order", strconv.Itoa(order.Item))
+			}
+		}
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *shop) counts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range s.count {
+		out[k] = v
+	}
+	return out
+}
+
+// entries reads the --json summary's rows as "METHOD name" -> (requests,
+// failures).
+func entries(t *testing.T, file string) (map[string][2]int, int) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Stats struct {
+			Entries []struct {
+				Method   string `json:"method"`
+				Name     string `json:"name"`
+				Requests int    `json:"num_requests"`
+				Failures int    `json:"num_failures"`
+			} `json:"entries"`
+		} `json:"stats"`
+		Run struct {
+			WorkerCount int `json:"worker_count"`
+		} `json:"run"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][2]int{}
+	for _, e := range doc.Stats.Entries {
+		out[e.Method+" "+e.Name] = [2]int{e.Requests, e.Failures}
+	}
+	return out, doc.Run.WorkerCount
+}
+
+// checkAgree: the statistics count every request the target got, under
+// the example's names, with its verdict on unconfirmed orders.
+func checkAgree(t *testing.T, got map[string][2]int, target map[string]int) {
+	t.Helper()
+	for _, k := range []string{"POST /login", "GET /products/[id]"} {
+		if target[k] == 0 {
+			t.Errorf("the target got no %s: %v", k, target)
+		}
+	}
+	if len(got) != len(target) {
+		t.Errorf("statistics %v, target %v", got, target)
+	}
+	for k, n := range target {
+		if got[k][0] != n {
+			t.Errorf("%s: statistics count %d requests, the target got %d", k, got[k][0], n)
+		}
+	}
+	if c := got["POST /cart"]; c[1] > c[0] || got["POST /login"][1] != 0 || got["GET /products/[id]"][1] != 0 {
+		t.Errorf("failures: %v", got)
+	}
+}
+
+func TestGoExampleHeadless(t *testing.T) {
+	bin := build(t, "go", "shop")
+	target := newShop(t)
+	out := filepath.Join(t.TempDir(), "run.json")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "run", "--headless", "-u", "20", "-r", "200", "-i", "60", "-t", "30s",
+		"--host", target.URL, "--json", out, "--exit-code-on-error", "0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	got, _ := entries(t, out)
+	checkAgree(t, got, target.counts())
+	if n := got["GET /products/[id]"][0] + got["POST /cart"][0]; n != 60 {
+		t.Errorf("%d tasks ran, want the 60 of -i", n)
+	}
+}
+
+// proc is a started process, killed at cleanup.
+type proc struct {
+	cmd    *exec.Cmd
+	output bytes.Buffer
+	mu     sync.Mutex
+	done   chan struct{}
+}
+
+func (p *proc) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.output.Write(b)
+}
+
+func (p *proc) String() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.output.String()
+}
+
+func start(t *testing.T, bin string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(bin, args...), done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = p, p
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("---- %s ----\n%s", strings.Join(args, " "), p)
+		}
+	})
+	return p
+}
+
+// exit waits for the process and returns its exit code.
+func (p *proc) exit(t *testing.T, d time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState.ExitCode()
+	case <-time.After(d):
+		t.Fatalf("%s did not exit within %s", p.cmd.Args, d)
+		return -1
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+func master(t *testing.T, bin, port, host, out string, extra ...string) *proc {
+	return start(t, bin, append([]string{"master", "--headless", "--master-bind-host", "127.0.0.1", "--master-bind-port", port,
+		"--host", host, "--json", out, "--exit-code-on-error", "0"}, extra...)...)
+}
+
+func worker(t *testing.T, bin, port, name string) *proc {
+	return start(t, bin, "worker", "--master-host", "127.0.0.1", "--master-port", port, "--name", name)
+}
+
+func TestGoExampleMasterAndWorker(t *testing.T) {
+	bin := build(t, "go", "shop")
+	target := newShop(t)
+	out := filepath.Join(t.TempDir(), "master.json")
+	port := freePort(t)
+	m := master(t, bin, port, target.URL, out, "--expect-workers", "1", "-u", "20", "-r", "200", "-i", "60", "-t", "30s")
+	w := worker(t, bin, port, "w-go")
+	if code := m.exit(t, time.Minute); code != 0 {
+		t.Fatalf("master exit code %d", code)
+	}
+	got, workers := entries(t, out)
+	if workers != 1 {
+		t.Fatalf("%d workers took part, want 1", workers)
+	}
+	checkAgree(t, got, target.counts())
+	_ = syscall.Kill(w.cmd.Process.Pid, syscall.SIGTERM)
+	w.exit(t, 30*time.Second)
+}
+
+// A worker built with other Go user classes (here: none, the plain
+// stampede binary) is refused, and both sides say why.
+func TestGoExampleRefusesAnotherProgramsWorker(t *testing.T) {
+	shopBin := build(t, "go", "shop")
+	plainBin := build(t, filepath.Join("..", "cmd", "stampede"), "stampede")
+	port := freePort(t)
+	m := master(t, shopBin, port, "http://127.0.0.1:1", filepath.Join(t.TempDir(), "m.json"),
+		"--expect-workers", "1", "--expect-workers-max-wait", "20s", "-u", "1", "-t", "1s")
+	w := worker(t, plainBin, port, "w-plain")
+	if code := w.exit(t, 30*time.Second); code != 2 {
+		t.Fatalf("refused worker exit code %d, want 2", code)
+	}
+	want := fmt.Sprintf("Go user classes mismatch: worker %s carries no Go user classes, the master carries Go user classes Shopper (sha256 ", "w-plain")
+	if !strings.Contains(w.String(), want) || !strings.Contains(w.String(), "build the workers from the same Go program as the master") {
+		t.Fatalf("worker output does not say %q:\n%s", want, w)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(m.String(), "Go user classes mismatch") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the master did not log the refusal:\n%s", m)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGTERM)
+}
