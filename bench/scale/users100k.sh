@@ -119,6 +119,7 @@ events {
 }
 http {
     access_log off;
+    log_format conn '\$connection \$server_addr';
     keepalive_requests 100000000;
     keepalive_timeout 3600s;
     client_body_temp_path $dir/tmp/body;
@@ -128,12 +129,15 @@ http {
     scgi_temp_path $dir/tmp/scgi;
     default_type text/html;
     server {
-$listens        root $dir/www;
+$listens        access_log $dir/access.log conn buffer=256k flush=1s;
+        root $dir/www;
         index index.html;
     }
     server {
         listen 127.0.0.1:$((PORT + 1));
         location = /status { stub_status; }
+        # The start-up probe: not in the load server's access log.
+        location / { return 200 "ok\\n"; }
     }
 }
 EOF
@@ -142,7 +146,7 @@ EOF
 	PIDS+=("$!")
 	local _
 	for _ in $(seq 1 50); do
-		if curl_ok "http://127.0.0.$((1 + TARGETS)):$PORT/"; then
+		if curl_ok "http://127.0.0.1:$((PORT + 1))/"; then
 			return 0
 		fi
 		sleep 0.1
@@ -151,14 +155,22 @@ EOF
 	die "nginx did not start"
 }
 
-# nginx_status: "active accepts requests" from stub_status.
-nginx_status() {
+# nginx_open: the connections nginx has open (stub_status's "Active
+# connections", less the one asking).
+nginx_open() {
 	local body
 	exec 3<>"/dev/tcp/127.0.0.1/$((PORT + 1))" || die "stub_status did not answer"
 	printf 'GET /status HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
 	body=$(timeout 5 cat <&3)
 	exec 3>&-
-	awk '/^Active connections:/ {a=$3} /^ *[0-9]+ +[0-9]+ +[0-9]+ *$/ {acc=$1; req=$3} END {print a, acc, req}' <<<"${body//$'\r'/}"
+	awk '/^Active connections:/ {print $3 - 1}' <<<"$body"
+}
+
+# target_counts: "requests connections per-address" from the load
+# server's access log (one line per request: connection serial, address).
+target_counts() {
+	awk '{req++; if (!($1 in c)) {c[$1]; conns++}; a[$2]++}
+		END {s = ""; for (k in a) s = s (s == "" ? "" : ",") a[k]; print req + 0, conns + 0, s}' "$WORK/nginx/access.log"
 }
 
 # progress: "users requests failures" from the master's last Aggregated
@@ -181,24 +193,24 @@ EOF
 status_kb() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"; }
 
 # rss_table: one line per Stampede process (VmRSS, VmHWM, RssAnon,
-# RssFile in kB) and the sums into SUM_RSS, SUM_HWM.
+# RssFile, Pss in kB: Pss shares the executable's pages, which every
+# process maps, among them) and the sums into SUM_RSS, SUM_HWM, SUM_PSS.
 rss_table() {
-	local pid name
-	SUM_RSS=0 SUM_HWM=0 RSS_LINES=""
+	local pid name rss hwm anon file pss
+	SUM_RSS=0 SUM_HWM=0 SUM_PSS=0 RSS_LINES=""
 	for name in "${SP_NAMES[@]}"; do
 		pid=${SP_PID[$name]}
 		kill -0 "$pid" 2>/dev/null || die "$name (pid $pid) is gone"
-		local rss hwm anon file
 		rss=$(status_kb "$pid" VmRSS) hwm=$(status_kb "$pid" VmHWM)
 		anon=$(status_kb "$pid" RssAnon) file=$(status_kb "$pid" RssFile)
-		SUM_RSS=$((SUM_RSS + rss)) SUM_HWM=$((SUM_HWM + hwm))
-		RSS_LINES+=$(printf '%-10s %9s %9s %9s %9s %7s' "$name" "$(mb "$rss")" "$(mb "$hwm")" "$(mb "$anon")" "$(mb "$file")" "$(status_kb "$pid" Threads)")$'\n'
+		pss=$(awk '$1 == "Pss:" {print $2}' "/proc/$pid/smaps_rollup")
+		SUM_RSS=$((SUM_RSS + rss)) SUM_HWM=$((SUM_HWM + hwm)) SUM_PSS=$((SUM_PSS + pss))
+		RSS_LINES+=$(printf '%-10s %9s %9s %9s %9s %9s %7s' "$name" "$(mb "$rss")" "$(mb "$hwm")" "$(mb "$anon")" "$(mb "$file")" "$(mb "$pss")" "$(status_kb "$pid" Threads)")$'\n'
 	done
 }
 mb() { awk -v k="$1" 'BEGIN{printf "%.1f", k/1024}'; }
 
 start_target
-read -r _ acc0 req0 < <(nginx_status)
 
 # The master, then the workers; the master starts the test when all have
 # connected. The ramp is timed from the master's start.
@@ -244,14 +256,13 @@ users_ramp=$(awk -v n="${users_at:-$now}" -v t="$t0" 'BEGIN{printf "%.1f", n - t
 log "all $USERS requests counted after ${ramp}s ($users users, $fails failures); settling ${SETTLE}s"
 sleep "$SETTLE"
 rss_table
-RSS1=$SUM_RSS HWM1=$SUM_HWM
-read -r active accepts req1 < <(nginx_status)
+RSS1=$SUM_RSS HWM1=$SUM_HWM PSS1=$SUM_PSS
 if [ "$IDLE" -gt 0 ]; then
 	log "all processes: VmRSS $(mb "$RSS1") MB; idling ${IDLE}s more"
 	sleep "$IDLE"
 	rss_table
-	read -r active accepts req1 < <(nginx_status)
 fi
+open_conns=$(nginx_open)
 read -r users reqs fails < <(progress)
 
 # Stop: SIGINT to the master, which stops the workers and writes its
@@ -274,10 +285,7 @@ wait "${SP_PID[master]}" || rc=$?
 [ -s "$WORK/run_stats.csv" ] || die "the master wrote no run_stats.csv"
 read -r total_reqs total_fails < <(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["stats"]["total"]; print(t["num_requests"], t["num_failures"])' "$WORK/run.json")
 
-# stub_status counts its own request; req0 was read before the test.
-status_reads=$((IDLE > 0 ? 2 : 1))
-target_reqs=$((req1 - req0 - status_reads))
-target_conns=$((accepts - acc0 - status_reads))
+read -r target_reqs target_conns per_addr < <(target_counts)
 verdict() { awk -v r="$1" -v t="$TARGET_MB" 'BEGIN{print (r <= t*1024) ? "meets" : "MISSES"}'; }
 echo
 printf 'Stampede, %s users on one box: a master and %s workers, spawned at %s/s; nginx %s processes on %s addresses\n' \
@@ -286,18 +294,18 @@ printf '%s, %s, %s cores, go %s, open files per process %s\n' "$(date -u +%Y-%m-
 	"$(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}')" "$(nproc)" "$(go env GOVERSION 2>/dev/null || echo '?')" "$hard"
 printf '%-44s %s s (all users running after %s s)\n' "ramp: master start to all requests counted" "$ramp" "$users_ramp"
 printf '%-44s %s requests, %s failures, %s users\n' "Stampede counted (JSON summary)" "$total_reqs" "$total_fails" "$users"
-printf '%-44s %s requests, %s connections accepted, %s open\n' "nginx counted (stub_status)" "$target_reqs" "$target_conns" "$((active - 1))"
+printf '%-44s %s requests on %s connections (per address: %s); %s open\n' "nginx counted (access log, stub_status)" "$target_reqs" "$target_conns" "$per_addr" "$open_conns"
 printf '%-44s exit %s after %s s; results written\n' "SIGINT stop" "$rc" "$stop_s"
 echo
-printf '%-10s %9s %9s %9s %9s %7s   (MB; %s)\n' process VmRSS VmHWM RssAnon RssFile threads \
+printf '%-10s %9s %9s %9s %9s %9s %7s   (MB; %s)\n' process VmRSS VmHWM RssAnon RssFile Pss threads \
 	"$([ "$IDLE" -gt 0 ] && echo "$((SETTLE + IDLE)) s after the last request" || echo "$SETTLE s after the last request")"
 printf '%s' "$RSS_LINES"
-printf '%-10s %9s %9s\n' total "$(mb "$SUM_RSS")" "$(mb "$SUM_HWM")"
+printf '%-10s %9s %9s %29s\n' total "$(mb "$SUM_RSS")" "$(mb "$SUM_HWM")" "$(mb "$SUM_PSS")"
 if [ "$IDLE" -gt 0 ]; then
-	printf '%-10s %9s %9s   (%s s after the last request)\n' total "$(mb "$RSS1")" "$(mb "$HWM1")" "$SETTLE"
+	printf '%-10s %9s %9s %29s   (%s s after the last request)\n' total "$(mb "$RSS1")" "$(mb "$HWM1")" "$(mb "$PSS1")" "$SETTLE"
 fi
 printf 'per user: %s KB of RSS (all processes)\n' "$(awk -v r="$SUM_RSS" -v n="$USERS" 'BEGIN{printf "%.1f", r/n}')"
 echo
-printf '%s users: %s MB total RSS %s the %s MB goal (peaks summed: %s MB); every user made its request: %s\n' \
-	"$USERS" "$(mb "$SUM_RSS")" "$(verdict "$SUM_RSS")" "$TARGET_MB" "$(mb "$SUM_HWM")" \
+printf '%s users: %s MB total RSS %s the %s MB goal (peaks summed: %s MB; PSS %s MB); every user made its request: %s\n' \
+	"$USERS" "$(mb "$SUM_RSS")" "$(verdict "$SUM_RSS")" "$TARGET_MB" "$(mb "$SUM_HWM")" "$(mb "$SUM_PSS")" \
 	"$([ "$total_reqs" -ge "$USERS" ] && [ "$total_fails" = 0 ] && [ "$target_reqs" -ge "$USERS" ] && echo yes || echo NO)"
