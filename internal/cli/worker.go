@@ -29,6 +29,7 @@ type workerOptions struct {
 
 func (app *App) workerCmd() *cobra.Command {
 	o := &workerOptions{}
+	prof := &profileOptions{} // hidden --cpuprofile/--memprofile (bench/scale)
 	cmd := &cobra.Command{
 		Use:   "worker --master-host HOST [flags]",
 		Short: "Run users for a master (no script needed: the master sends it)",
@@ -48,7 +49,7 @@ master reports every region separately. See docs/distributed.md.`,
   STAMPEDE_CLUSTER_TOKEN=... stampede worker --master-host master.example.com --tls --region westeurope`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return app.worker(cmd.Context(), o)
+			return prof.around(func() error { return app.worker(cmd.Context(), o) })
 		},
 	}
 	fs := cmd.Flags()
@@ -61,6 +62,7 @@ master reports every region separately. See docs/distributed.md.`,
 	fs.StringVar(&o.tlsCA, "tls-ca", "", "PEM file of the CA that signed the master's certificate (implies --tls)")
 	fs.StringVar(&o.tlsServerName, "tls-server-name", "", "name to verify the master's certificate against (default: --master-host)")
 	o.tok.register(fs)
+	prof.register(fs)
 	return cmd
 }
 
