@@ -121,17 +121,46 @@ EOF
 		die "port $PORT is already in use on 127.0.0.1; set PORT=..."
 	fi
 	log "starting nginx on 127.0.0.1:$PORT (core $TARGET_CPU, worker_connections $conns, target $TARGET)"
-	taskset -c "$TARGET_CPU" nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' 2>"$dir/stderr.log" &
+	launch_nginx "$dir" "http://127.0.0.1:$PORT/" taskset -c "$TARGET_CPU"
+}
+
+# launch_nginx DIR URL [PREFIX...]: run nginx with DIR/nginx.conf in the
+# foreground of a background job (behind PREFIX, e.g. taskset) and wait
+# until URL answers 200.
+launch_nginx() {
+	local dir=$1 url=$2
+	shift 2
+	"$@" nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' 2>"$dir/stderr.log" &
 	PIDS+=("$!")
 	local _
 	for _ in $(seq 1 50); do
-		if curl_ok "http://127.0.0.1:$PORT/"; then
+		if curl_ok "$url"; then
 			return 0
 		fi
 		sleep 0.1
 	done
 	cat "$dir/stderr.log" "$dir/error.log" >&2 2>/dev/null
 	die "nginx did not start"
+}
+
+# progress PREFIX: "users requests failures" from the last Aggregated row
+# of PREFIX_stats_history.csv, "0 0 0" before the first.
+progress() {
+	python3 - "$1_stats_history.csv" <<'EOF'
+import csv, sys
+last = None
+try:
+    with open(sys.argv[1], newline="") as f:
+        for row in csv.DictReader(f):
+            if row.get("Name") == "Aggregated" and row.get("Total Failure Count") not in (None, ""):
+                last = row
+except FileNotFoundError:
+    pass
+if last is None:
+    print("0 0 0")
+else:
+    print(last["User Count"], last["Total Request Count"], last["Total Failure Count"])
+EOF
 }
 
 # curl_ok URL: true when URL answers 200 (bash only: curl may be absent).

@@ -69,26 +69,6 @@ status_kb() {
 	awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"
 }
 
-# progress PREFIX: "users requests failures" from the last Aggregated row
-# of PREFIX_stats_history.csv, "0 0 0" before the first.
-progress() {
-	python3 - "$1_stats_history.csv" <<'EOF'
-import csv, sys
-last = None
-try:
-    with open(sys.argv[1], newline="") as f:
-        for row in csv.DictReader(f):
-            if row.get("Name") == "Aggregated" and row.get("Total Failure Count") not in (None, ""):
-                last = row
-except FileNotFoundError:
-    pass
-if last is None:
-    print("0 0 0")
-else:
-    print(last["User Count"], last["Total Request Count"], last["Total Failure Count"])
-EOF
-}
-
 # idle_run N RATE NAME IDLE: start N idle users, wait until each has made
 # its request, settle, and set RSS_KB, HWM_KB, THREADS; after IDLE more
 # seconds (when > 0) set IDLE_RSS_KB; then SIGINT and check the exit.

@@ -146,17 +146,7 @@ $listens        access_log $dir/access.log conn buffer=256k flush=1s;
 }
 EOF
 	log "starting nginx: $NGINX_WORKERS processes on 127.0.0.2-127.0.0.$((1 + TARGETS)):$PORT"
-	nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' 2>"$dir/stderr.log" &
-	PIDS+=("$!")
-	local _
-	for _ in $(seq 1 50); do
-		if curl_ok "http://127.0.0.1:$((PORT + 1))/"; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	cat "$dir/stderr.log" "$dir/error.log" >&2 2>/dev/null
-	die "nginx did not start"
+	launch_nginx "$dir" "http://127.0.0.1:$((PORT + 1))/"
 }
 
 # nginx_open: the connections nginx has open (stub_status's "Active
@@ -175,23 +165,6 @@ nginx_open() {
 target_counts() {
 	awk '{req++; if (!($1 in c)) {c[$1]; conns++}; a[$2]++}
 		END {s = ""; for (k in a) s = s (s == "" ? "" : ",") a[k]; print req + 0, conns + 0, s}' "$WORK/nginx/access.log"
-}
-
-# progress: "users requests failures" from the master's last Aggregated
-# history row, "0 0 0" before the first.
-progress() {
-	python3 - "$WORK/run_stats_history.csv" <<'EOF'
-import csv, sys
-last = None
-try:
-    with open(sys.argv[1], newline="") as f:
-        for row in csv.DictReader(f):
-            if row.get("Name") == "Aggregated" and row.get("Total Failure Count") not in (None, ""):
-                last = row
-except FileNotFoundError:
-    pass
-print("0 0 0" if last is None else " ".join((last["User Count"], last["Total Request Count"], last["Total Failure Count"])))
-EOF
 }
 
 status_kb() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"; }
@@ -249,7 +222,7 @@ while :; do
 			die "$name exited early"
 		}
 	done
-	read -r users reqs fails < <(progress)
+	read -r users reqs fails < <(progress "$WORK/run")
 	now=$(date +%s.%N)
 	if [ -z "$users_at" ] && [ "$users" -ge "$USERS" ]; then
 		users_at=$now
@@ -277,7 +250,7 @@ if [ -n "$MEMPROFILE" ]; then
 	cp "$MEMPROFILE" "$MEMPROFILE.idle" 2>/dev/null || die "worker 1 wrote no $MEMPROFILE"
 	log "heap profile of worker 1's idle users: $MEMPROFILE.idle; $(grep -h '^memprofile:' "$WORK/worker1.out" | tail -1)"
 fi
-read -r users reqs fails < <(progress)
+read -r users reqs fails < <(progress "$WORK/run")
 
 # Stop: SIGINT to the master, which stops the workers and writes its
 # results; every process must be gone within 120 s.
