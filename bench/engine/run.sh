@@ -14,7 +14,8 @@
 #   CONNS      connections / users / workers of every tool (default 50)
 #   ROUNDS     measure every tool this many times, interleaved; the table
 #              shows the best round and every round (default 1)
-#   TOOLS      which tools, in order (default: wrk hey locust stampede stampede-http2)
+#   TOOLS      which tools, in order (default: wrk hey locust stampede stampede-http2;
+#              stampede-go is loop.star's user written in Go, bench/engine/gouser)
 #   TARGET_CPU core of nginx (default 0); LOAD_CPU core of the tools (default 1)
 #   PORT       nginx port on 127.0.0.1 (default 18480)
 #   TARGET     static (a 75-byte file, default) or return200 (nginx answers
@@ -58,14 +59,17 @@ for t in $TOOLS; do
 	wrk) need_cmd wrk wrk ;;
 	hey) need_cmd hey hey ;;
 	locust) need_cmd locust python3-locust ;;
-	stampede | stampede-http2) ;;
-	*) die "unknown tool $t (wrk hey locust stampede stampede-http2)" ;;
+	stampede | stampede-http2 | stampede-go) ;;
+	*) die "unknown tool $t (wrk hey locust stampede stampede-http2 stampede-go)" ;;
 	esac
 done
 if [ -n "${STAMPEDE_BIN:-}" ]; then
 	STAMPEDE=$STAMPEDE_BIN
 else
 	build_stampede
+fi
+if [[ " $TOOLS " == *" stampede-go "* ]]; then
+	(cd "$REPO" && go build -o "$WORK/stampede-go" ./bench/engine/gouser) || die "go build of bench/engine/gouser failed"
 fi
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
@@ -127,13 +131,16 @@ with open(sys.argv[1], newline="") as f:
 EOF
 }
 
-# measure_stampede OUT [FLAGS...]: requests / duration from the JSON summary.
+# measure_stampede OUT BIN [FLAGS...]: requests / duration from the JSON
+# summary. BIN is $STAMPEDE, which runs loop.star, or stampede-go, whose
+# user is written in Go.
 measure_stampede() {
-	local out=$1
-	shift
-	local json="$WORK/stampede.json"
+	local out=$1 bin=$2
+	shift 2
+	local json="$WORK/stampede.json" script=()
 	rm -f "$json"
-	"${WRAP[@]}" "$STAMPEDE" run -f "$BENCH_DIR/loop.star" --headless -u "$CONNS" -r 100000 \
+	[ "$bin" != "$STAMPEDE" ] || script=(-f "$BENCH_DIR/loop.star")
+	"${WRAP[@]}" "$bin" run "${script[@]}" --headless -u "$CONNS" -r 100000 \
 		-t "${DURATION}s" --host "${URL%/}" --json "$json" --loglevel warn "$@" >"$out" 2>&1
 	python3 - "$json" "$WORK/requests" <<'EOF'
 import json, sys
@@ -156,12 +163,13 @@ measure() {
 	locust) measure_locust "$out" ;;
 	stampede)
 		if [ -n "$CPUPROFILE" ] && [ "$round" = 1 ]; then
-			measure_stampede "$out" --cpuprofile "$CPUPROFILE"
+			measure_stampede "$out" "$STAMPEDE" --cpuprofile "$CPUPROFILE"
 		else
-			measure_stampede "$out"
+			measure_stampede "$out" "$STAMPEDE"
 		fi
 		;;
-	stampede-http2) measure_stampede "$out" --http2 ;;
+	stampede-http2) measure_stampede "$out" "$STAMPEDE" --http2 ;;
+	stampede-go) measure_stampede "$out" "$WORK/stampede-go" ;;
 	esac
 }
 
@@ -246,9 +254,14 @@ if [ -n "$wrk_rps" ] && [ -n "${best[stampede]:-}" ]; then
 		printf ' (%s× wrk per CPU-second of the load generator).\n' "$rc"
 	fi
 fi
+if [ -n "$wrk_cpu" ] && [ -n "${per_cpu[stampede-go]:-}" ]; then
+	rc=$(ratio "${per_cpu[stampede-go]}" "$wrk_cpu")
+	printf 'Stampede Go users (bench/engine/gouser): %s× wrk per CPU-second (%s the 0.85× target), %s× wrk requests/s.\n' \
+		"$rc" "$(verdict "$rc" 0.85)" "$(ratio "${best[stampede-go]:-}" "$wrk_rps")"
+fi
 if [ -n "$SYSCALLS" ]; then
 	printf '\nSystem calls per request (perf stat, one more %s s run each; total, then each >= 0.01):\n' "$DURATION"
 	for tool in $TOOLS; do
-		case $tool in wrk | stampede | stampede-http2) syscalls "$tool" ;; esac
+		case $tool in wrk | stampede | stampede-http2 | stampede-go) syscalls "$tool" ;; esac
 	done
 fi
