@@ -287,7 +287,6 @@ func TestBadClassesAreConfigErrors(t *testing.T) {
 		{"bad throughput", nil, []load.UserClass{load.Class[int]{Name: "A", Tasks: task, Wait: load.ConstantThroughput(0)}}, "tasks per second"},
 		{"two Go classes, one name", nil, []load.UserClass{load.Class[int]{Name: "A", Tasks: task}, load.Class[int]{Name: "A", Tasks: task}}, `two user classes are named "A"`},
 		{"a Go and a script class, one name", []string{"-f", star}, []load.UserClass{load.Class[int]{Name: "Same", Tasks: task}}, `two user classes are named "Same"`},
-		{"no host", []string{"--host", ""}, []load.UserClass{load.Class[int]{Name: "A", Tasks: task}}, "no host for Go user class A"},
 		{"no classes, no script", nil, nil, "-f/--file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -320,5 +319,49 @@ func TestGoAndScriptClassesInOneTest(t *testing.T) {
 	}
 	if got["/go"] == 0 || got["/star"] == 0 || got["/go"] != int64(tg.count("GET /go")) || got["/star"] != int64(tg.count("GET /star")) {
 		t.Fatalf("statistics %v, target %v", got, tg.paths)
+	}
+}
+
+func TestRecordAndSleep(t *testing.T) {
+	c := load.Class[struct{}]{Name: "Timer", Tasks: []load.Task[struct{}]{{Name: "work", Fn: func(_ struct{}, u *load.User) error {
+		start := time.Now()
+		if err := u.Sleep(2 * time.Millisecond); err != nil {
+			return err
+		}
+		if err := u.Record("compute", "sleep", time.Since(start), 10, nil); err != nil {
+			return err
+		}
+		return u.Record("compute", "broken", time.Millisecond, 0, errors.New("the queue was empty"))
+	}}}}
+	// no --host: a Go class that makes no request by path needs none
+	code, s, stderr := run(t, []string{"run", "--headless", "-i", "5", "--exit-code-on-error", "0"}, c)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want := []string{"compute broken: 5 requests, 5 failures", "compute sleep: 5 requests, 0 failures", "failure compute broken: the queue was empty ×5"}
+	if got := s.rows(); !slices.Equal(got, want) || len(s.Stats.Exceptions) != 0 {
+		t.Fatalf("rows %q, exceptions %v; want %q", got, s.Stats.Exceptions, want)
+	}
+}
+
+// A request by path without a host is not sent: it is an exception that
+// says what to do, and the response says why.
+func TestRequestWithoutHost(t *testing.T) {
+	var errs []string
+	var mu sync.Mutex
+	c := load.Class[struct{}]{Name: "NoHost", Tasks: []load.Task[struct{}]{{Name: "get", Fn: func(_ struct{}, u *load.User) error {
+		r := u.Get("/x")
+		mu.Lock()
+		errs = append(errs, fmt.Sprint(r.Err(), r.StatusCode()))
+		mu.Unlock()
+		return nil
+	}}}}
+	code, s, _ := run(t, []string{"run", "--headless", "-i", "2"}, c)
+	if code != 1 || s.Stats.Total.Requests != 0 || len(s.Stats.Exceptions) != 1 || s.Stats.Exceptions[0].Count != 2 ||
+		!strings.Contains(s.Stats.Exceptions[0].Msg, "GET /x: no host: pass --host") {
+		t.Fatalf("exit %d, %d requests, exceptions %+v", code, s.Stats.Total.Requests, s.Stats.Exceptions)
+	}
+	if len(errs) != 2 || !strings.HasPrefix(errs[0], "GET /x: no host") || !strings.HasSuffix(errs[0], " 0") {
+		t.Fatalf("responses: %q", errs)
 	}
 }

@@ -141,10 +141,7 @@ func (o *testOptions) loadScript() (*script.Script, error) {
 	}
 	if o.host == "" && s.Host == "" && s.UsesHTTP() {
 		for _, c := range s.Classes {
-			if c.Host == "" {
-				if c.IsGo() {
-					return nil, configErr("no host for Go user class %s: pass --host, or set its Host", c.Name)
-				}
+			if c.Host == "" && !c.IsGo() {
 				return nil, configErr("no host for user class %s: pass --host, or set host = \"http://...\" in %s", c.Name, o.file)
 			}
 		}

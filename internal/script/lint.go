@@ -84,10 +84,9 @@ func (s *Script) lint() error {
 // UsesHTTP reports whether the script can make HTTP requests: whether any
 // of its files mentions u.http (or ctx.http). A script that cannot (a
 // Locust User that only times other work with u.record) needs no host.
-// Go classes are taken to, as nothing can be read from their code.
-func (s *Script) UsesHTTP() bool {
-	return s.usesHTTP || slices.ContainsFunc(s.Classes, (*UserClass).IsGo)
-}
+// Go classes are not asked (nothing can be read from their code): one
+// that requests a path without a host records an exception saying so.
+func (s *Script) UsesHTTP() bool { return s.usesHTTP }
 
 // lintCall checks one call: <expr>.http.<method>(...) against
 // HTTPParams (too many positional arguments, unknown keywords), and
