@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -31,8 +32,15 @@ type hostConns struct {
 }
 
 type idleConn struct {
-	c    net.Conn
+	wire
 	last time.Time
+}
+
+// wire is a connection, and its socket for the one-call exchange
+// (exchange.go): raw is nil for a TLS connection.
+type wire struct {
+	c   net.Conn
+	raw syscall.RawConn
 }
 
 const (
@@ -53,26 +61,9 @@ const (
 // sync.Pool is a cache, not state: any Get may return a fresh buffer.)
 var (
 	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
-	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufferSize) }}
-	headPool   = sync.Pool{New: func() any { return new(headReader) }}
+	writerPool = sync.Pool{New: func() any { return newReqWriter() }}
+	headPool   = sync.Pool{New: func() any { return newHeadReader() }}
 )
-
-// headReader reads the bytes of a response's first read, then the rest
-// from the connection.
-type headReader struct {
-	buf  [512]byte
-	head []byte
-	r    io.Reader
-}
-
-func (h *headReader) Read(p []byte) (int, error) {
-	if len(h.head) > 0 {
-		n := copy(p, h.head)
-		h.head = h.head[n:]
-		return n, nil
-	}
-	return h.r.Read(p)
-}
 
 // do sends req and reads resp on one of h's connections, dialling a new
 // one when none is idle. A request that fails on a reused connection
@@ -91,13 +82,13 @@ func (h *hostConns) do(req *fasthttp.Request, resp *fasthttp.Response, deadline 
 		retryable, err := rt.run(conn, deadline)
 		if err == nil {
 			if req.ConnectionClose() || resp.ConnectionClose() || rt.untilClose {
-				conn.Close()
+				conn.c.Close()
 			} else {
 				h.put(conn)
 			}
 			return rt.raw, rt.headLen, rt.truncated, nil
 		}
-		conn.Close()
+		conn.c.Close()
 		if !(reused && retryable && attempt == 0 && idempotent(req) && !isTimeout(err)) {
 			return nil, 0, false, err
 		}
@@ -106,48 +97,52 @@ func (h *hostConns) do(req *fasthttp.Request, resp *fasthttp.Response, deadline 
 }
 
 // conn returns an idle connection that has not expired, or dials one.
-func (h *hostConns) conn(deadline time.Time) (c net.Conn, reused bool, err error) {
+func (h *hostConns) conn(deadline time.Time) (w wire, reused bool, err error) {
 	now := time.Now()
 	for len(h.idle) > 0 {
 		ic := h.idle[len(h.idle)-1]
 		h.idle[len(h.idle)-1] = idleConn{}
 		h.idle = h.idle[:len(h.idle)-1]
 		if now.Sub(ic.last) <= maxIdleTime {
-			return ic.c, true, nil
+			return ic.wire, true, nil
 		}
 		ic.c.Close()
 	}
-	c, err = h.dial(deadline)
-	return c, false, err
+	w, err = h.dial(deadline)
+	return w, false, err
 }
 
-func (h *hostConns) dial(deadline time.Time) (net.Conn, error) {
+func (h *hostConns) dial(deadline time.Time) (wire, error) {
 	d := net.Dialer{Deadline: deadline, KeepAlive: 30 * time.Second}
 	c, err := d.Dial("tcp", h.addr)
 	if err != nil {
-		return nil, err
+		return wire{}, err
 	}
 	if !h.isTLS {
-		return c, nil
+		w := wire{c: c}
+		if sc, ok := c.(syscall.Conn); ok {
+			w.raw, _ = sc.SyscallConn() // kept: SyscallConn allocates
+		}
+		return w, nil
 	}
 	tc := tls.Client(c, h.tls)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {
 		c.Close()
-		return nil, explainTLS(err)
+		return wire{}, explainTLS(err)
 	}
-	return tc, nil
+	return wire{c: tc}, nil
 }
 
-// put keeps c for the next request; beyond maxIdlePerHost the oldest goes.
-func (h *hostConns) put(c net.Conn) {
+// put keeps w for the next request; beyond maxIdlePerHost the oldest goes.
+func (h *hostConns) put(w wire) {
 	if len(h.idle) >= maxIdlePerHost {
 		h.idle[0].c.Close()
 		copy(h.idle, h.idle[1:])
 		h.idle = h.idle[:len(h.idle)-1]
 	}
-	h.idle = append(h.idle, idleConn{c: c, last: time.Now()})
+	h.idle = append(h.idle, idleConn{wire: w, last: time.Now()})
 }
 
 // closeIdle closes every idle connection.
@@ -172,22 +167,12 @@ type roundTrip struct {
 	truncated, untilClose bool
 }
 
-// run writes the request and reads the response on c. retryable reports
+// run writes the request and reads the response on w. retryable reports
 // that no response byte was read, so the server cannot have answered.
-func (rt *roundTrip) run(c net.Conn, deadline time.Time) (retryable bool, err error) {
+func (rt *roundTrip) run(w wire, deadline time.Time) (retryable bool, err error) {
 	req, resp := rt.req, rt.resp
+	c := w.c
 	if err := c.SetDeadline(deadline); err != nil {
-		return true, err
-	}
-	bw := writerPool.Get().(*bufio.Writer)
-	bw.Reset(c)
-	err = req.Write(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	bw.Reset(nil)
-	writerPool.Put(bw)
-	if err != nil {
 		return true, err
 	}
 	// The first read goes into a small buffer, so that a user waiting for
@@ -199,7 +184,24 @@ func (rt *roundTrip) run(c net.Conn, deadline time.Time) (retryable bool, err er
 		hr.head, hr.r = nil, nil
 		headPool.Put(hr)
 	}()
-	n, err := c.Read(hr.buf[:])
+	rw := writerPool.Get().(*reqWriter)
+	rw.c = c
+	err = req.Write(rw.bw)
+	if err == nil {
+		err = rw.bw.Flush()
+	}
+	var n int
+	switch {
+	case err != nil:
+	case !rw.through && w.raw != nil:
+		n, err = hr.exchange(w, rw.held)
+	default:
+		if err = rw.flush(); err == nil {
+			n, err = c.Read(hr.buf[:])
+		}
+	}
+	rw.release()
+	writerPool.Put(rw)
 	if n == 0 {
 		if err == nil || errors.Is(err, io.EOF) {
 			err = fasthttp.ErrConnectionClosed
