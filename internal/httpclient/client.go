@@ -44,6 +44,10 @@ type Request struct {
 	Cookies []Header
 	// TLS, when set, replaces the client's TLS settings for this request.
 	TLS *TLSConfig
+	// Start is when the caller began the request, if it read the clock
+	// already: Elapsed and the timeout count from it. Zero: from when
+	// Do is called.
+	Start time.Time
 }
 
 // Response is what came back. Body is decoded (Content-Encoding removed).

@@ -279,6 +279,29 @@ func TestTimeouts(t *testing.T) {
 	})
 }
 
+func TestRequestStart(t *testing.T) {
+	// A caller that read the clock already passes its reading: the
+	// response time and the timeout count from it.
+	forEach(t, func(t *testing.T, o Options) {
+		srv := newServer(t)
+		c := New(o)
+		defer c.CloseIdle()
+		r := do(t, c, &Request{Method: "GET", URL: srv.URL + "/echo", Start: time.Now().Add(-time.Second)})
+		if r.Elapsed < time.Second || r.Elapsed > 10*time.Second {
+			t.Errorf("Elapsed %v, want the second before Do and the request", r.Elapsed)
+		}
+		before := time.Now()
+		_, err := c.Do(context.Background(), &Request{Method: "GET", URL: srv.URL + "/slow?ms=5000",
+			Timeout: time.Second, Start: before.Add(-900 * time.Millisecond)})
+		if te := (*TimeoutError)(nil); !errors.As(err, &te) || te.After != time.Second {
+			t.Errorf("error %v, want a timeout after 1s", err)
+		}
+		if waited := time.Since(before); waited > 700*time.Millisecond {
+			t.Errorf("timed out %v after Do, want ~100ms (1s from Start)", waited)
+		}
+	})
+}
+
 func TestGzipBodiesAreDecoded(t *testing.T) {
 	forEach(t, func(t *testing.T, o Options) {
 		srv := newServer(t)

@@ -72,9 +72,12 @@ var (
 //
 // The body is read by readBody, not fasthttp: into one allocation with
 // the header block (raw), keeping at most max bytes.
-func (h *hostConns) do(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time, max int64) (raw []byte, headLen int, truncated bool, err error) {
+//
+// now is when the request began: connections are aged by it rather than
+// by another reading of the clock.
+func (h *hostConns) do(req *fasthttp.Request, resp *fasthttp.Response, now, deadline time.Time, max int64) (raw []byte, headLen int, truncated bool, err error) {
 	for attempt := 0; ; attempt++ {
-		conn, reused, err := h.conn(deadline)
+		conn, reused, err := h.conn(now, deadline)
 		if err != nil {
 			return nil, 0, false, err
 		}
@@ -84,7 +87,7 @@ func (h *hostConns) do(req *fasthttp.Request, resp *fasthttp.Response, deadline 
 			if req.ConnectionClose() || resp.ConnectionClose() || rt.untilClose {
 				conn.c.Close()
 			} else {
-				h.put(conn)
+				h.put(conn, now)
 			}
 			return rt.raw, rt.headLen, rt.truncated, nil
 		}
@@ -97,8 +100,7 @@ func (h *hostConns) do(req *fasthttp.Request, resp *fasthttp.Response, deadline 
 }
 
 // conn returns an idle connection that has not expired, or dials one.
-func (h *hostConns) conn(deadline time.Time) (w wire, reused bool, err error) {
-	now := time.Now()
+func (h *hostConns) conn(now, deadline time.Time) (w wire, reused bool, err error) {
 	for len(h.idle) > 0 {
 		ic := h.idle[len(h.idle)-1]
 		h.idle[len(h.idle)-1] = idleConn{}
@@ -135,14 +137,16 @@ func (h *hostConns) dial(deadline time.Time) (wire, error) {
 	return wire{c: tc}, nil
 }
 
-// put keeps w for the next request; beyond maxIdlePerHost the oldest goes.
-func (h *hostConns) put(w wire) {
+// put keeps w for the next request, last used at now (the start of its
+// last request: a connection is aged a little early, never late); beyond
+// maxIdlePerHost the oldest goes.
+func (h *hostConns) put(w wire, now time.Time) {
 	if len(h.idle) >= maxIdlePerHost {
 		h.idle[0].c.Close()
 		copy(h.idle, h.idle[1:])
 		h.idle = h.idle[:len(h.idle)-1]
 	}
-	h.idle = append(h.idle, idleConn{wire: w, last: time.Now()})
+	h.idle = append(h.idle, idleConn{wire: w, last: now})
 }
 
 // closeIdle closes every idle connection.

@@ -107,7 +107,10 @@ func (c *fastClient) Do(ctx context.Context, r *Request) (*Response, error) {
 	if timeout <= 0 {
 		timeout = c.opts.Timeout
 	}
-	start := time.Now()
+	start := r.Start
+	if start.IsZero() {
+		start = time.Now()
+	}
 	deadline := start.Add(timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -124,7 +127,7 @@ func (c *fastClient) Do(ctx context.Context, r *Request) (*Response, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		resp, err := c.once(method, target, hdr, cookies, body, r.TLS, deadline)
+		resp, err := c.once(method, target, hdr, cookies, body, r.TLS, start, deadline)
 		if err != nil {
 			if isTimeout(err) {
 				err = &TimeoutError{After: timeout}
@@ -161,7 +164,7 @@ func (c *fastClient) Do(ctx context.Context, r *Request) (*Response, error) {
 	}
 }
 
-func (c *fastClient) once(method, target string, hdr, cookies []Header, body []byte, tc *TLSConfig, deadline time.Time) (*Response, error) {
+func (c *fastClient) once(method, target string, hdr, cookies []Header, body []byte, tc *TLSConfig, start, deadline time.Time) (*Response, error) {
 	hc, err := c.hostClient(target, tc)
 	if err != nil {
 		return nil, err
@@ -198,7 +201,7 @@ func (c *fastClient) once(method, target string, hdr, cookies []Header, body []b
 	req.URI().DisablePathNormalizing = true
 	resp.Header.DisableNormalizing()
 	max := c.opts.limit()
-	buf, n, truncated, err := hc.do(req, resp, deadline, max)
+	buf, n, truncated, err := hc.do(req, resp, start, deadline, max)
 	if err != nil {
 		return nil, err
 	}

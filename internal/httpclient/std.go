@@ -88,7 +88,11 @@ func (s *stdClient) Do(ctx context.Context, r *Request) (*Response, error) {
 	if timeout <= 0 {
 		timeout = s.opts.Timeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	start := r.Start
+	if start.IsZero() {
+		start = time.Now()
+	}
+	ctx, cancel := context.WithDeadline(ctx, start.Add(timeout))
 	defer cancel()
 	var body io.Reader
 	if len(r.Body) > 0 {
@@ -123,7 +127,6 @@ func (s *stdClient) Do(ctx context.Context, r *Request) (*Response, error) {
 		s.jar.extra, s.jar.origin = r.Cookies, req.URL.Scheme+"://"+req.URL.Host
 		defer func() { s.jar.extra, s.jar.origin = nil, "" }()
 	}
-	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/stampede-load/stampede/internal/httpclient"
 	"go.starlark.net/starlark"
@@ -97,6 +98,7 @@ func (v *VU) doDigest(req *httpclient.Request, d *digestAuth) (resp *httpclient.
 		v.digests = map[string]*httpclient.Digest{}
 	}
 	v.digests[key] = sess
+	req.Start = time.Time{} // the answer is a request of its own: its own timeout
 	req.Header = setHeader(req.Header, "Authorization", sess.Authorization(req.Method, uri, d.user, d.password))
 	resp, err = v.client.Do(v.ctx, req)
 	return resp, nil, err

@@ -97,6 +97,7 @@ func NewGoClass(g GoClass) (*UserClass, error) {
 	if err := c.finish(what); err != nil {
 		return nil, err
 	}
+	c.markTimed()
 	if g.OnStart != nil {
 		c.OnStart = goBuiltin("on_start", g.OnStart)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stampede-load/stampede/internal/httpclient"
@@ -12,6 +13,10 @@ import (
 	"go.starlark.net/starlark"
 	"golang.org/x/net/http/httpguts"
 )
+
+// requestPool holds the requests u.http.* hands the client: one is in use
+// per user at a time, for the length of the call.
+var requestPool = sync.Pool{New: func() any { return new(httpclient.Request) }}
 
 // maxStatName bounds a name a script gives a statistics row (name=,
 // r.rename, u.record): names travel to the master, the UI and every report.
@@ -32,7 +37,12 @@ func (h *httpValue) do(method string, b *starlark.Builtin, args starlark.Tuple, 
 	if v.interrupted.Load() {
 		return nil, errInterrupted
 	}
-	req := &httpclient.Request{Method: method, FollowRedirects: a.kw[kwAllowRedirects] == nil || bool(a.kw[kwAllowRedirects].Truth())}
+	req := requestPool.Get().(*httpclient.Request)
+	defer func() {
+		*req = httpclient.Request{} // holds no body or header for the pool
+		requestPool.Put(req)
+	}()
+	*req = httpclient.Request{Method: method, FollowRedirects: a.kw[kwAllowRedirects] == nil || bool(a.kw[kwAllowRedirects].Truth())}
 	target := a.path
 	if q, err := encodeParams(a.kw[kwParams]); err != nil {
 		return nil, fmt.Errorf("%s: params: %w", fn, err)
@@ -82,6 +92,7 @@ func (h *httpValue) do(method string, b *starlark.Builtin, args starlark.Tuple, 
 // task returns with the verdict the task gave it.
 func (v *VU) send(method, statName string, req *httpclient.Request, dig *digestAuth) *response {
 	start := time.Now()
+	req.Start = start // the client times the request from here: one clock reading fewer
 	var resp *httpclient.Response
 	var authErr, err error
 	if dig != nil {
@@ -89,17 +100,16 @@ func (v *VU) send(method, statName string, req *httpclient.Request, dig *digestA
 	} else {
 		resp, err = v.client.Do(v.ctx, req)
 	}
-	r := &response{method: method, name: statName, url: req.URL, service: time.Since(start), lag: v.lag, open: v.open}
+	r := &response{method: method, name: statName, url: req.URL, lag: v.lag, open: v.open}
 	switch {
 	case err != nil:
-		r.err = err.Error()
+		r.err, r.service = err.Error(), time.Since(start)
 	case authErr != nil:
-		r.resp, r.err = resp, authErr.Error()
+		r.resp, r.err, r.service = resp, authErr.Error(), time.Since(start)
+	case dig != nil: // a digest exchange is timed as a whole: both round trips
+		r.resp, r.service = resp, time.Since(start)
 	default:
-		r.resp = resp
-		if dig == nil { // a digest exchange is timed as a whole: both round trips
-			r.service = resp.Elapsed
-		}
+		r.resp, r.service = resp, resp.Elapsed
 	}
 	v.pending = append(v.pending, r)
 	return r
@@ -118,7 +128,10 @@ func (v *VU) resolve(method, target string) (url, statName string, err error) {
 	if !strings.HasPrefix(target, "/") {
 		target = "/" + target
 	}
-	return v.host + target, target, nil
+	if target != v.lastPath { // a user requesting the same path again reuses its URL
+		v.lastPath, v.lastURL = target, v.host+target
+	}
+	return v.lastURL, target, nil
 }
 
 // maxTimeoutSeconds keeps a timeout inside time.Duration.

@@ -33,6 +33,9 @@ type TaskSet struct {
 	// applies (Locust's TaskSet.wait_time defaults to the user's).
 	Wait            *WaitTime
 	OnStart, OnStop starlark.Callable
+	// timed: a wait time of this set or of a set under it is
+	// constant_pacing, which needs to know how long each task took
+	timed bool
 
 	name  string
 	cum   []int // cumulative weights, for weighted picking
@@ -156,6 +159,7 @@ func (s *TaskSet) fill(what string, tasks, waitTime, onStart, onStop starlark.Va
 			return err
 		}
 	}
+	s.markTimed()
 	if s.OnStart, err = optCallable(what, "on_start", onStart); err != nil {
 		return err
 	}
@@ -186,6 +190,14 @@ func defaultSetName(tasks []Task) string {
 		names = append(names, t.Name)
 	}
 	return "taskset[" + strings.Join(names, ",") + "]"
+}
+
+// markTimed sets timed, once Wait and the tasks are known.
+func (s *TaskSet) markTimed() {
+	s.timed = s.Wait != nil && s.Wait.Kind == WaitPacing
+	for _, t := range s.Tasks {
+		s.timed = s.timed || t.Set != nil && t.Set.timed
+	}
 }
 
 // finish checks a task list can run and indexes it.

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stampede-load/stampede/internal/httpclient"
+	"github.com/stampede-load/stampede/internal/stats"
 )
 
 // paths is what the target received, in order.
@@ -296,7 +299,9 @@ u2 = user(tasks=[long])
 u3 = user(tasks=[bad])
 `, Options{})
 	ctx := context.Background()
-	if d := h.vu(1, "u1", tg.URL, 1).RunTask(ctx); d < 50*time.Millisecond {
+	start := time.Now()
+	h.vu(1, "u1", tg.URL, 1).RunTask(ctx)
+	if d := time.Since(start); d < 50*time.Millisecond {
 		t.Errorf("task with u.sleep(0.05) took %v", d)
 	}
 
@@ -305,7 +310,9 @@ u3 = user(tasks=[bad])
 		time.Sleep(100 * time.Millisecond)
 		v.Interrupt()
 	}()
-	if d := v.RunTask(ctx); d > 10*time.Second {
+	start = time.Now()
+	v.RunTask(ctx)
+	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("u.sleep(60) of a stopped user returned after %v", d)
 	}
 	if got, want := strings.Join(tg.paths(), " "), "/before /after /before-long"; got != want {
@@ -318,5 +325,46 @@ u3 = user(tasks=[bad])
 	h.vu(3, "u3", tg.URL, 1).RunTask(ctx)
 	if k, _ := onlyException(t, h.flush()); !strings.Contains(k.Message, "seconds must be a finite number >= 0, got -1") {
 		t.Errorf("exception %q", k.Message)
+	}
+}
+
+func TestTaskTimeOnlyWherePacingNeedsIt(t *testing.T) {
+	s := mustLoad(t, `
+def nap(u):
+    u.sleep(0.03)
+
+inner = taskset(tasks=[nap], wait_time=constant_pacing(0.1))
+paced = user(tasks=[nap], wait_time=constant_pacing(0.1))
+nested = user(tasks=[inner], wait_time=constant(0))
+plain = user(tasks=[nap], wait_time=between(0, 0))
+`, Options{})
+	h := &harness{t: t, s: s, rec: stats.NewRecorder(1, time.Now(), false)}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		class string
+		timed bool
+	}{{"paced", true}, {"nested", true}, {"plain", false}} {
+		v := h.vu(1, tc.class, "http://x.test", 1)
+		d := v.RunTask(ctx) // nested: enters the set and runs its task
+		switch {
+		case tc.timed && d < 30*time.Millisecond:
+			t.Errorf("%s: task time %v, want >= 30ms (constant_pacing needs it)", tc.class, d)
+		case tc.timed && v.NextWait(ctx, d) > 70*time.Millisecond:
+			t.Errorf("%s: wait %v after a 30 ms task paced at 100 ms", tc.class, v.NextWait(ctx, d))
+		case !tc.timed && d != 0:
+			t.Errorf("%s: task time %v, want 0 (no wait time needs it: the clock is not read)", tc.class, d)
+		}
+	}
+	// A Go class (package load) paced too.
+	nap := GoTask{Name: "nap", Weight: 1, Fn: func(v *VU) error { return v.Sleep(30 * time.Millisecond) }}
+	for _, w := range []*WaitTime{{Kind: WaitPacing, Min: 100 * time.Millisecond, Max: 100 * time.Millisecond}, nil} {
+		c, err := NewGoClass(GoClass{Name: "g", Weight: 1, Wait: w, Tasks: []GoTask{nap}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := s.NewVU(1, c, VUConfig{Client: httpclient.New(httpclient.Options{}), Shard: h.rec.Shard(1)})
+		if d := v.RunTask(ctx); (w != nil) != (d >= 30*time.Millisecond) {
+			t.Errorf("Go class with wait %v: task time %v", w, d)
+		}
 	}
 }
