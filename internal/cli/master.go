@@ -211,9 +211,12 @@ func (app *App) master(ctx context.Context, o *testOptions, mo *masterOptions) e
 
 	// Workers get --stop-timeout to finish their tasks, then the master
 	// waits a little longer for their final reports.
-	sess.driver = plan.masterDriver(m, s, app, sess.stopWith)
+	sess.models = sess.perTest(func(pl *workloadPlan, p engine.Params) engine.Driver {
+		m.SetOpen(pl.clusterOpen())
+		return pl.masterDriver(m, scriptFor(s, p), app, sess.stopWith)
+	})
 	app.Log.Info("workload", plan.describe()...)
-	sess.eng = engine.New(engine.Config{Driver: sess.driver, Log: app.Log, OnTick: sess.tickHooks(), StopGrace: o.stopTimeout + 30*time.Second,
+	sess.eng = engine.New(engine.Config{Driver: sess.models, Log: app.Log, OnTick: sess.tickHooks(), StopGrace: o.stopTimeout + 30*time.Second,
 		MaxNames: o.limits.nameLimit(), Hooks: sess.hooks()})
 	gctx, stopGuard := context.WithCancel(ctx)
 	defer stopGuard()

@@ -109,6 +109,13 @@ func (o *testOptions) loadScript() (*script.Script, error) {
 	if err != nil {
 		return nil, configErr("%v", err)
 	}
+	return o.loadScriptVars(vars)
+}
+
+// loadScriptVars loads the script with these --var values (the web
+// form's custom parameters load it again with theirs).
+func (o *testOptions) loadScriptVars(vars map[string]string) (*script.Script, error) {
+	var err error
 	var s *script.Script
 	opts := script.Options{Vars: vars, Go: o.goClasses}
 	switch file, ferr := mainScript(o.file); {
@@ -251,9 +258,10 @@ type session struct {
 	// decorate, when set, completes the JSON document (the master adds
 	// its workers, lost workers and regions).
 	decorate func(*output.Document)
-	// plan is the workload model; driver the engine's driver for it.
+	// plan is the command line's workload model; models the engine's
+	// driver, which runs each test with its own (pertest.go).
 	plan   *workloadPlan
-	driver engine.Driver
+	models *perTest
 
 	// finished makes the outputs be written once, by the normal end or by
 	// a second signal, whichever comes first (the other waits for it).
@@ -304,7 +312,7 @@ func (app *App) run(ctx context.Context, o *testOptions) error {
 	if err := sess.openOutputs(); err != nil {
 		return err
 	}
-	driver := &engine.LocalDriver{NewRunner: func(p engine.Params) (*runner.Runner, error) {
+	local := &engine.LocalDriver{NewRunner: func(p engine.Params) (*runner.Runner, error) {
 		sel, err := selectTags(s, p, app.Log)
 		if err != nil {
 			return nil, err
@@ -316,18 +324,20 @@ func (app *App) run(ctx context.Context, o *testOptions) error {
 			MaxNames: o.limits.nameLimit(),
 		}), nil
 	}}
-	sess.driver = plan.driver(o, s, driver, app, sess)
+	sess.models = sess.perTest(func(pl *workloadPlan, p engine.Params) engine.Driver {
+		return pl.driver(o, scriptFor(s, p), local, app, sess)
+	})
 	app.Log.Info("workload", plan.describe()...)
 	// As on the master: users get --stop-timeout to finish their tasks, and
 	// the engine must not give up on them (losing their last requests)
 	// before that is over.
-	sess.eng = engine.New(engine.Config{Driver: sess.driver, Log: app.Log, OnTick: sess.tickHooks(), StopGrace: o.stopTimeout + 30*time.Second,
+	sess.eng = engine.New(engine.Config{Driver: sess.models, Log: app.Log, OnTick: sess.tickHooks(), StopGrace: o.stopTimeout + 30*time.Second,
 		Hooks: sess.hooks(), MaxNames: o.limits.nameLimit()})
 	gctx, stopGuard := context.WithCancel(ctx)
 	defer stopGuard()
 	sess.guardMemory(gctx)
 	if !o.headless {
-		return sess.serveUI(ctx, driver)
+		return sess.serveUI(ctx, local)
 	}
 
 	return sess.headless(ctx, "users")
@@ -450,8 +460,8 @@ func (sess *session) tickHooks() []engine.TickFunc {
 		if rt := sess.o.runTime; rt > 0 {
 			line.Remaining = max(0, rt-line.Elapsed)
 		}
-		if sess.plan != nil {
-			line.Extra = sess.plan.progress(sess.driver)
+		if drv, plan := sess.current(); plan != nil {
+			line.Extra = plan.progress(drv)
 		}
 		prog.Update(line)
 	})
@@ -535,8 +545,8 @@ func (sess *session) document(sum *stats.Summary, aborted bool) *output.Document
 		Stats:            sum,
 		ThresholdsPassed: true,
 	}
-	if sess.plan != nil {
-		sess.plan.runInfo(&doc.Run, sess.driver, sum)
+	if drv, plan := sess.current(); plan != nil {
+		plan.runInfo(&doc.Run, drv, sum)
 	}
 	doc.Ratios = sess.ratios(p)
 	if sess.decorate != nil {

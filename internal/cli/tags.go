@@ -21,7 +21,7 @@ func registerTags(fs *pflag.FlagSet, tags, exclude *[]string) {
 // keeps, for the runner or the open model. A selection that leaves
 // nothing is an error on the tags field; classes it empties are logged.
 func selectTags(s *script.Script, p engine.Params, log *slog.Logger) (*script.Script, error) {
-	sel, err := s.SelectTags(p.Tags, p.ExcludeTags)
+	sel, err := scriptFor(s, p).SelectTags(p.Tags, p.ExcludeTags)
 	if err != nil {
 		return nil, &engine.FieldError{Field: "tags", Msg: err.Error()}
 	}

@@ -159,6 +159,10 @@ type webServe struct {
 	Report func(io.Writer, *stats.Summary) error
 	// Title names the page (default "Stampede").
 	Title string
+	// Vars are the --var values, which LoadScript loads the script with
+	// again when the start form changes them.
+	Vars       map[string]string
+	LoadScript func(vars map[string]string) (*script.Script, error)
 	// OnTestEnd, when set, runs each time a test has stopped, on
 	// serveWeb's goroutine (nil: outputs are only written at exit).
 	OnTestEnd func()
@@ -189,7 +193,7 @@ func (app *App) serveWeb(ctx context.Context, o *webOptions, ws webServe) (inter
 		Engine: ws.Engine, Script: ws.Script, Defaults: ws.Defaults, Auth: creds, Title: ws.Title,
 		AllowedHosts: append([]string{o.bindHost()}, o.hostAllow...),
 		Version:      Version, Report: ws.Report, Document: ws.Document, History: ws.History,
-		UsersByClass: ws.UsersByClass, Log: app.Log, Logs: app.logs,
+		UsersByClass: ws.UsersByClass, Log: app.Log, Logs: app.logs, Vars: ws.Vars, LoadScript: ws.LoadScript,
 	})
 	if err != nil {
 		return false, err
@@ -352,8 +356,15 @@ func (sess *session) serveUIAndFinish(ctx context.Context, title string, usersBy
 		defer sess.webHistory.Close()
 	}
 	sess.started = time.Now()
+	defaults := sess.o.params(sess.script)
+	defaults.Workload = sess.plan.workloadDefaults(&sess.o.wl)
+	vars, err := parseVars(sess.o.vars)
+	if err != nil {
+		return configErr("%v", err)
+	}
 	interrupted, err := sess.app.serveWeb(ctx, &sess.o.web, webServe{
-		Engine: sess.eng, Script: sess.script, Defaults: sess.o.params(sess.script), History: sess.webHistory,
+		Engine: sess.eng, Script: sess.script, Defaults: defaults, History: sess.webHistory,
+		Vars: vars, LoadScript: sess.o.loadScriptVars,
 		UsersByClass: usersByClass,
 		Document:     func(sum *stats.Summary) *output.Document { return sess.document(sum, false) },
 		Title:        title,

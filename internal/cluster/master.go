@@ -115,11 +115,14 @@ type Master struct {
 	// those not logged since.
 	refusedAt    time.Time
 	refusedQuiet int
-	changed      chan struct{} // closed and replaced whenever worker state changes
-	gen          uint64
-	closed       bool
-	monitor      context.CancelFunc
-	monDone      chan struct{}
+	// open is the workload of the next test (SetOpen): the open model,
+	// or nil for the closed one.
+	open    *OpenModel
+	changed chan struct{} // closed and replaced whenever worker state changes
+	gen     uint64
+	closed  bool
+	monitor context.CancelFunc
+	monDone chan struct{}
 }
 
 type testState struct {
@@ -128,6 +131,12 @@ type testState struct {
 	stopping bool
 	params   engine.Params
 	classes  []runner.Class
+	// script and vars are what the workers load for this test (the
+	// config's, or the web form's custom parameters: engine.Params.Script);
+	// open is its open model (nil: closed). All fixed at its start.
+	script *script.Script
+	vars   map[string]string
+	open   *OpenModel
 	// tags and excludeTags are the test's task selection, fixed at its
 	// start (an edit does not change them) and sent to every worker.
 	tags, excludeTags []string
@@ -206,7 +215,7 @@ func NewMaster(cfg MasterConfig) *Master {
 	}
 	tl := cfg.TokenLimit
 	tl.What, tl.Log = "worker port: wrong cluster tokens", cfg.Log
-	m := &Master{cfg: cfg, pendingLimit: maxPendingCost, id: randomHex(8), workers: map[string]*workerState{}, changed: make(chan struct{}), tokens: guard.New(tl),
+	m := &Master{cfg: cfg, open: cfg.Open, pendingLimit: maxPendingCost, id: randomHex(8), workers: map[string]*workerState{}, changed: make(chan struct{}), tokens: guard.New(tl),
 		awaitingHello: make(chan struct{}, maxAwaitingHello)}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.monitor, m.monDone = cancel, make(chan struct{})

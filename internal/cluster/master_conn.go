@@ -140,10 +140,14 @@ func (m *Master) Connect(stream pb.Cluster_ConnectServer) error {
 // isClass says whether name is a user class of the script: a worker
 // reports users only of those.
 func (m *Master) isClass(name string) bool {
-	if m.cfg.Script == nil {
+	s := m.cfg.Script
+	if m.test.script != nil {
+		s = m.test.script
+	}
+	if s == nil {
 		return true
 	}
-	for _, c := range m.cfg.Script.Classes {
+	for _, c := range s.Classes {
 		if c.Name == name {
 			return true
 		}
@@ -343,12 +347,12 @@ func stopMsg(id uint64) *pb.MasterMessage {
 }
 
 func (m *Master) prepareMsg(w *workerState) *pb.MasterMessage {
-	s := m.cfg.Script
+	s := m.test.script
 	h := m.cfg.HTTP
 	p := &pb.Prepare{
 		TestId: m.test.id, Main: mainName(s), Files: s.Files, ScriptSha256: s.Hash,
-		Vars: m.cfg.Vars, Seed: m.cfg.Seed, StopTimeoutMs: m.cfg.StopTimeout.Milliseconds(),
-		IdOffset: int64(w.index) * idStride, Host: m.test.params.Host, OpenModel: m.cfg.Open != nil,
+		Vars: m.test.vars, Seed: m.cfg.Seed, StopTimeoutMs: m.cfg.StopTimeout.Milliseconds(),
+		IdOffset: int64(w.index) * idStride, Host: m.test.params.Host, OpenModel: m.test.open != nil,
 		Tags: m.test.tags, ExcludeTags: m.test.excludeTags, MaxNames: int64(m.cfg.MaxNames),
 		Http: &pb.HTTPOptions{Http2: h.HTTP2, InsecureSkipVerify: h.InsecureSkipVerify, UserAgent: h.UserAgent, TimeoutMs: h.Timeout.Milliseconds(), MaxBody: h.MaxBody},
 	}

@@ -18,11 +18,17 @@ import (
 func (m *Master) Apply(_ context.Context, p engine.Params) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	// The tag selection is the test's from its start: an edit keeps it.
-	if m.test.active {
+	// The tag selection and the script are the test's from its start:
+	// an edit keeps them.
+	s := m.cfg.Script
+	switch {
+	case m.test.active:
 		p.Tags, p.ExcludeTags = m.test.tags, m.test.excludeTags
+		s = m.test.script
+	case p.Script != nil:
+		s = p.Script
 	}
-	sel, err := m.cfg.Script.SelectTags(p.Tags, p.ExcludeTags)
+	sel, err := s.SelectTags(p.Tags, p.ExcludeTags)
 	if err != nil {
 		return &engine.FieldError{Field: "tags", Msg: err.Error()}
 	}
@@ -37,8 +43,12 @@ func (m *Master) Apply(_ context.Context, p engine.Params) error {
 		if m.connectedLocked() == 0 {
 			return errors.New("no workers are connected")
 		}
+		vars := m.cfg.Vars
+		if p.Script != nil {
+			vars = p.Vars
+		}
 		m.test = testState{id: m.test.id + 1, active: true, params: p, classes: classes, origin: time.Now(),
-			tags: p.Tags, excludeTags: p.ExcludeTags}
+			tags: p.Tags, excludeTags: p.ExcludeTags, script: s, vars: vars, open: m.open}
 		if len(sel.Excluded) > 0 {
 			m.cfg.Log.Warn("user classes left with no task by the tag selection get no users",
 				"classes", sel.Excluded, "selection", script.DescribeTags(p.Tags, p.ExcludeTags))
@@ -60,6 +70,15 @@ func (m *Master) Apply(_ context.Context, p engine.Params) error {
 	m.test.params, m.test.classes = p, classes
 	m.rebalanceLocked("apply")
 	return nil
+}
+
+// SetOpen sets the workload of the tests that start from now on: the
+// open model o, or the closed model when nil. A running test keeps its
+// own.
+func (m *Master) SetOpen(o *OpenModel) {
+	m.mu.Lock()
+	m.open = o
+	m.mu.Unlock()
 }
 
 // Stop stops the test on every worker and waits (until ctx ends) for each

@@ -26,7 +26,7 @@ func (m *Master) eligibleLocked() []*workerState {
 // changed its new absolute targets.
 func (m *Master) rebalanceLocked(why string) {
 	ws := m.eligibleLocked()
-	if m.cfg.Open != nil {
+	if m.test.open != nil {
 		m.rebalanceOpenLocked(ws, why)
 		return
 	}

@@ -43,7 +43,7 @@ func (m *Master) shareOutLocked() {
 	plan := m.placeLocked(ws)
 	for i, w := range ws {
 		weights[i] = 1
-		if m.cfg.Open == nil {
+		if m.test.open == nil {
 			weights[i] = 0
 			for _, n := range plan[w.id] {
 				weights[i] += int64(n)

@@ -63,7 +63,7 @@ func (m *Master) rebalanceOpenLocked(ws []*workerState, why string) {
 		w.assignedGen = m.gen
 		w.conn.send(&pb.MasterMessage{Msg: &pb.MasterMessage_Targets{Targets: &pb.Targets{
 			TestId: m.test.id, Generation: m.gen, Host: m.test.params.Host,
-			Model: &pb.Targets_Open{Open: m.cfg.Open.targets(shares[i], phases[i], m.test.origin, m.test.params.RunTime, catchUp)},
+			Model: &pb.Targets_Open{Open: m.test.open.targets(shares[i], phases[i], m.test.origin, m.test.params.RunTime, catchUp)},
 		}}})
 	}
 	m.cfg.Log.Debug("open-model placement", "why", why, "workers", len(ws))

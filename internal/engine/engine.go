@@ -20,6 +20,7 @@ import (
 	"github.com/stampede-load/stampede/internal/redact"
 	"github.com/stampede-load/stampede/internal/script"
 	"github.com/stampede-load/stampede/internal/stats"
+	"github.com/stampede-load/stampede/internal/workload"
 )
 
 // State is the state of a test, with Locust's names.
@@ -56,6 +57,67 @@ type Params struct {
 	// SetupData is what the script's setup returned: the engine fills it
 	// in after Hooks.Setup, and keeps it for edits of the test.
 	SetupData *script.SetupData
+	// Script, when set, is the script this test runs: the process's
+	// script loaded again with Vars (the web form's custom parameters);
+	// nil: the process's script with the command line's --var values.
+	// Vars go with it: a master sends them to its workers. Like Classes,
+	// both are chosen when a test starts.
+	Script *script.Script
+	Vars   map[string]string
+	// Workload, when set, is the test's workload model as the web form
+	// chooses it; nil: the command line's (or the script's). Chosen when
+	// a test starts.
+	Workload *Workload
+}
+
+// Workload is a workload model spelled as the flags spell it; all empty
+// is the plain closed model of Users and SpawnRate (or the script's own
+// stages, shape or arrival rate).
+type Workload struct {
+	Stages        string // --stages: closed model, DURATION:USERS:SPAWN_RATE,...
+	ArrivalRate   string // --arrival-rate: open model, e.g. 50/s
+	ArrivalStages string // --arrival-stages: open model, DURATION:RATE,...
+	MaxUsers      int    // --max-users: the open model's pool (0: default)
+}
+
+// Open reports whether w is the open (arrival-rate) model.
+func (w *Workload) Open() bool { return w != nil && (w.ArrivalRate != "" || w.ArrivalStages != "") }
+
+// Shaped reports whether w sets the users over time: stages or an
+// arrival rate, rather than a user count.
+func (w *Workload) Shaped() bool { return w.Open() || w != nil && w.Stages != "" }
+
+// Validate checks the formats, naming the web form's fields.
+func (w *Workload) Validate() error {
+	if w.Stages != "" {
+		if _, err := workload.ParseStages(w.Stages); err != nil {
+			return &FieldError{"stages", err.Error()}
+		}
+		if w.Open() {
+			return &FieldError{"stages", "stages are the closed model (users); an arrival rate is the open model: choose one"}
+		}
+	}
+	if w.ArrivalRate != "" {
+		r, err := workload.ParseRate(w.ArrivalRate)
+		switch {
+		case err != nil:
+			return &FieldError{"arrival_rate", err.Error()}
+		case r <= 0 && w.ArrivalStages == "":
+			return &FieldError{"arrival_rate", fmt.Sprintf("must be > 0, got %q", w.ArrivalRate)}
+		}
+	}
+	if w.ArrivalStages != "" {
+		if _, err := workload.ParseArrivalStages(w.ArrivalStages); err != nil {
+			return &FieldError{"arrival_stages", err.Error()}
+		}
+	}
+	if err := bounds.Int(int64(w.MaxUsers), 0, bounds.MaxUsers); err != nil {
+		return &FieldError{"max_users", err.Error()}
+	}
+	if w.MaxUsers > 0 && !w.Open() {
+		return &FieldError{"max_users", "only for the open model (an arrival rate)"}
+	}
+	return nil
 }
 
 // Bounds of a tag selection: it comes from the web form too.
@@ -87,6 +149,11 @@ func (p Params) Validate() error {
 	}
 	if err := validTags("tags", p.Tags); err != nil {
 		return err
+	}
+	if p.Workload != nil {
+		if err := p.Workload.Validate(); err != nil {
+			return err
+		}
 	}
 	return validTags("exclude_tags", p.ExcludeTags)
 }
@@ -217,7 +284,8 @@ func (e *Engine) Start(ctx context.Context, p Params) error {
 			return &SetupError{err}
 		}
 	} else {
-		p.SetupData = e.params.SetupData
+		// What a test chose at its start stays for its edits.
+		p.SetupData, p.Script, p.Vars, p.Workload = e.params.SetupData, e.params.Script, e.params.Vars, e.params.Workload
 	}
 	if err := e.cfg.Driver.Apply(ctx, p); err != nil {
 		if fresh && e.cfg.Hooks != nil && p.SetupData != nil {

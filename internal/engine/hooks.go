@@ -48,10 +48,19 @@ func NewScriptHooks(s *script.Script, o httpclient.Options, log *slog.Logger) *S
 	return &ScriptHooks{script: s, http: o, log: log, rec: stats.NewRecorder(1, time.Now(), false)}
 }
 
+// scriptOf is the script of test p: the one loaded with its vars, if
+// any.
+func (h *ScriptHooks) scriptOf(p Params) *script.Script {
+	if p.Script != nil {
+		return p.Script
+	}
+	return h.script
+}
+
 func (h *ScriptHooks) config(p Params) (script.HookConfig, func()) {
 	c := httpclient.New(h.http)
 	host := p.Host
-	if host == h.script.Host {
+	if host == h.scriptOf(p).Host {
 		host = "" // as for users: the script's host must not hide a class's
 	}
 	return script.HookConfig{Client: c, Shard: h.rec.Shard(0), Host: host, Log: h.log}, c.CloseIdle
@@ -59,23 +68,25 @@ func (h *ScriptHooks) config(p Params) (script.HookConfig, func()) {
 
 // Setup runs the script's setup, if it has one.
 func (h *ScriptHooks) Setup(ctx context.Context, p Params) (*script.SetupData, error) {
-	if !h.script.HasSetup() {
+	s := h.scriptOf(p)
+	if !s.HasSetup() {
 		return nil, nil
 	}
 	cfg, done := h.config(p)
 	defer done()
-	return h.script.Setup(ctx, cfg)
+	return s.Setup(ctx, cfg)
 }
 
 // Teardown runs the script's teardown, if it has one. Its error is
 // logged (the script records it as an exception of the test).
 func (h *ScriptHooks) Teardown(ctx context.Context, p Params) {
-	if !h.script.HasTeardown() {
+	s := h.scriptOf(p)
+	if !s.HasTeardown() {
 		return
 	}
 	cfg, done := h.config(p)
 	defer done()
-	if err := h.script.Teardown(ctx, cfg, p.SetupData); err != nil {
+	if err := s.Teardown(ctx, cfg, p.SetupData); err != nil {
 		h.log.Error(err.Error())
 	}
 }

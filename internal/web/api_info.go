@@ -50,6 +50,17 @@ type info struct {
 	Tags        []string `json:"tags"`
 	ExcludeTags []string `json:"exclude_tags"`
 	TaskTags    []string `json:"task_tags"`
+	// Iterations is -i (0: none); the workload fields are the command
+	// line's model as --stages, --arrival-rate, --arrival-stages and
+	// --max-users spell it; Vars the custom parameters (api_vars.go).
+	Iterations    int64     `json:"iterations"`
+	Stages        string    `json:"stages"`
+	ArrivalRate   string    `json:"arrival_rate"`
+	ArrivalStages string    `json:"arrival_stages"`
+	MaxUsers      int       `json:"max_users"`
+	Vars          []varInfo `json:"vars"`
+	// VarsEditable is false when the custom parameters can only be read.
+	VarsEditable bool `json:"vars_editable"`
 }
 
 func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
@@ -57,6 +68,10 @@ func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
 	in := info{Title: s.cfg.Title, Version: s.cfg.Version, Classes: s.classes, Host: redact.Host(d.Host), Users: d.Users,
 		SpawnRate: d.SpawnRate, Report: s.cfg.Report != nil, FullHistory: s.cfg.History != nil}
 	in.Tags, in.ExcludeTags, in.TaskTags = nonNil(d.Tags), nonNil(d.ExcludeTags), []string{}
+	in.Iterations, in.Vars, in.VarsEditable = d.Iterations, s.varInfos(), s.cfg.LoadScript != nil
+	if wl := d.Workload; wl != nil {
+		in.Stages, in.ArrivalRate, in.ArrivalStages, in.MaxUsers = wl.Stages, wl.ArrivalRate, wl.ArrivalStages, wl.MaxUsers
+	}
 	if s.cfg.Script != nil {
 		in.Script = s.cfg.Script.Main
 		in.TaskTags = s.cfg.Script.TaskTags()

@@ -28,6 +28,14 @@ type swarmRequest struct {
 	// string, as the form sends them.
 	Tags        json.RawMessage `json:"tags"`
 	ExcludeTags json.RawMessage `json:"exclude_tags"`
+	// The workload model (api_workload.go) and the custom parameters
+	// (api_vars.go; the form's var.KEY fields).
+	Iterations    json.RawMessage   `json:"iterations"`
+	Stages        *string           `json:"stages"`
+	ArrivalRate   *string           `json:"arrival_rate"`
+	ArrivalStages *string           `json:"arrival_stages"`
+	MaxUsers      json.RawMessage   `json:"max_users"`
+	Vars          map[string]string `json:"vars"`
 }
 
 // fieldValues reads the request's fields as strings: value, present.
@@ -66,8 +74,15 @@ func readSwarmFields(w http.ResponseWriter, r *http.Request) (fieldValues, error
 		raw("user_count", req.UserCount)
 		raw("spawn_rate", req.SpawnRate)
 		raw("run_time", req.RunTime)
-		if req.Host != nil {
-			f["host"] = []string{*req.Host}
+		raw("iterations", req.Iterations)
+		raw("max_users", req.MaxUsers)
+		for k, v := range map[string]*string{"host": req.Host, "stages": req.Stages, "arrival_rate": req.ArrivalRate, "arrival_stages": req.ArrivalStages} {
+			if v != nil {
+				f[k] = []string{*v}
+			}
+		}
+		for k, v := range req.Vars {
+			f[varField+k] = []string{v}
 		}
 		if req.UserClasses != nil {
 			f["user_classes"] = req.UserClasses
@@ -106,14 +121,18 @@ func (s *Server) swarmParams(f fieldValues) (engine.Params, error) {
 		// Locust, where the stop scheduled at start still fires.
 		p.RunTime = max(s.remaining(), 0)
 	}
-	if v, ok := f.get("user_count"); ok {
+	if err := s.swarmWorkload(f, running, &p); err != nil {
+		return p, err
+	}
+	if v, ok := f.get("user_count"); ok && (v != "" || !p.Workload.Shaped()) {
 		n, err := strconv.Atoi(v)
 		if err != nil {
 			return p, &engine.FieldError{Field: "user_count", Msg: fmt.Sprintf("%q is not a whole number", v)}
 		}
 		p.Users = n
-	} else if !running && len(f["class_users"]) == 0 {
-		// class_users counts the users otherwise.
+	} else if !running && len(f["class_users"]) == 0 && !p.Workload.Shaped() {
+		// class_users counts the users otherwise; stages and an arrival
+		// rate set them over time.
 		return p, &engine.FieldError{Field: "user_count", Msg: "required"}
 	}
 	if v, ok := f.get("spawn_rate"); ok {
@@ -162,6 +181,9 @@ func (s *Server) swarmParams(f fieldValues) (engine.Params, error) {
 		return p, err
 	}
 	if err := s.swarmTags(f, running, &p); err != nil {
+		return p, err
+	}
+	if err := s.swarmVars(f, running, &p); err != nil {
 		return p, err
 	}
 	if p.Host == "" {
@@ -337,6 +359,12 @@ func (s *Server) handleSwarm(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(p.Classes) > 0 {
 		resp["user_classes"] = p.Classes
+	}
+	if p.Iterations > 0 {
+		resp["iterations"] = p.Iterations
+	}
+	if wl := p.Workload; wl != nil {
+		resp["stages"], resp["arrival_rate"], resp["arrival_stages"], resp["max_users"] = wl.Stages, wl.ArrivalRate, wl.ArrivalStages, wl.MaxUsers
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

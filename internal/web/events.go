@@ -44,6 +44,9 @@ type event struct {
 	P50         float64        `json:"p50"`
 	P95         float64        `json:"p95"`
 	Dropped     int64          `json:"dropped"`
+	// Arrival is the open model's arrival rate (or stages) of the
+	// current or last test, "" for the closed model.
+	Arrival string `json:"arrival"`
 	Entries     [][]any        `json:"entries"`
 	Total       []any          `json:"total"`
 	Errors      [][]any        `json:"errors"`
@@ -152,6 +155,12 @@ func (s *Server) buildEvent(st *eventStream) *event {
 		RPS: num(sum.Total.CurrentRPS), FailPerSec: num(sum.Total.CurrentFailPerSec), FailRatio: sum.FailRatio(),
 		P50: sum.CurrentP50, P95: sum.CurrentP95, Dropped: sum.Dropped,
 		Total: row(&sum.Total), ErrorCount: len(sum.Errors), ExcCount: len(sum.Exceptions),
+	}
+	if wl := p.Workload; wl.Open() {
+		ev.Arrival = wl.ArrivalRate
+		if wl.ArrivalStages != "" {
+			ev.Arrival = strings.TrimPrefix(wl.ArrivalRate+" then "+wl.ArrivalStages, " then ")
+		}
 	}
 	if isActive(e.State()) {
 		ev.Remaining = math.Max(0, s.remaining().Seconds())

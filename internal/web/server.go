@@ -66,6 +66,11 @@ type Config struct {
 	// Logs, when set, are the process's recent log lines, for the Logs
 	// tab (nil: the tab says there are none).
 	Logs *LogRing
+	// Vars are the command line's --var values: the start form's custom
+	// parameters (api_vars.go). LoadScript loads the script again with
+	// changed ones (nil: they cannot be changed).
+	Vars       map[string]string
+	LoadScript func(vars map[string]string) (*script.Script, error)
 }
 
 // Server is the web UI of one engine.
