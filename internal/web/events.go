@@ -24,36 +24,33 @@ const (
 // event is the compact snapshot pushed every second. Rows are arrays, in
 // the order of rowColumns, to keep 2,000 request names small on the wire.
 type event struct {
-	Time        int64    `json:"t"`
-	State       string   `json:"state"`
-	Users       int      `json:"users"`
-	Target      int      `json:"target"`
-	SpawnRate   float64  `json:"spawn_rate"`
-	Host        string   `json:"host"`
-	RunTime     float64  `json:"run_time"`
-	Remaining   float64  `json:"remaining"`
-	Started     int64    `json:"started"`
-	Ended       int64    `json:"ended"`
-	Reason      string   `json:"reason"`
-	Classes     []string `json:"classes"`
-	Tags        []string `json:"tags"`
-	ExcludeTags []string `json:"exclude_tags"`
-	RPS         float64  `json:"rps"`
-	FailPerSec  float64  `json:"fail_per_sec"`
-	FailRatio   float64  `json:"fail_ratio"`
-	P50         float64  `json:"p50"`
-	P95         float64  `json:"p95"`
-	Dropped     int64    `json:"dropped"`
-	// Arrival is the open model's arrival rate (or stages) of the
-	// current or last test, "" for the closed model.
-	Arrival    string         `json:"arrival"`
-	Entries    [][]any        `json:"entries"`
-	Total      []any          `json:"total"`
-	Errors     [][]any        `json:"errors"`
-	ErrorCount int            `json:"error_count"`
-	Exceptions []exceptionRow `json:"exceptions"`
-	ExcCount   int            `json:"exception_count"`
-	Workers    []workerJSON   `json:"workers"`
+	Time        int64          `json:"t"`
+	State       string         `json:"state"`
+	Users       int            `json:"users"`
+	Target      int            `json:"target"`
+	SpawnRate   float64        `json:"spawn_rate"`
+	Host        string         `json:"host"`
+	RunTime     float64        `json:"run_time"`
+	Remaining   float64        `json:"remaining"`
+	Started     int64          `json:"started"`
+	Ended       int64          `json:"ended"`
+	Reason      string         `json:"reason"`
+	Classes     []string       `json:"classes"`
+	Tags        []string       `json:"tags"`
+	ExcludeTags []string       `json:"exclude_tags"`
+	RPS         float64        `json:"rps"`
+	FailPerSec  float64        `json:"fail_per_sec"`
+	FailRatio   float64        `json:"fail_ratio"`
+	P50         float64        `json:"p50"`
+	P95         float64        `json:"p95"`
+	Dropped     int64          `json:"dropped"`
+	Entries     [][]any        `json:"entries"`
+	Total       []any          `json:"total"`
+	Errors      [][]any        `json:"errors"`
+	ErrorCount  int            `json:"error_count"`
+	Exceptions  []exceptionRow `json:"exceptions"`
+	ExcCount    int            `json:"exception_count"`
+	Workers     []workerJSON   `json:"workers"`
 	// Distributed is set when the engine's driver has workers (a master),
 	// even before any has connected.
 	Distributed bool        `json:"distributed"`
@@ -68,6 +65,9 @@ type event struct {
 	// Logs are the log lines after the ones already sent: unix ms, level,
 	// message, attributes, source ("local" or "master").
 	Logs [][]any `json:"logs"`
+	// Arrival is the open model's arrival rate (or stages) of the
+	// current or last test, "" for the closed model.
+	Arrival string `json:"arrival"`
 }
 
 type exceptionRow struct {
