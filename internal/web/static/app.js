@@ -650,7 +650,11 @@
       $("announce").textContent = "Test " + ev.state;
     }
     const active = ev.state === "running" || ev.state === "spawning";
-    $("kpi-users").textContent = fmtInt(ev.users) + (active && ev.target !== ev.users ? " → " + fmtInt(ev.target) : "");
+    // The open model has no user target: the pool grows as the arrival
+    // rate needs.
+    $("kpi-users").textContent = fmtInt(ev.users) + (active && !ev.arrival && ev.target !== ev.users ? " → " + fmtInt(ev.target) : "");
+    $("kpi-arrival-box").hidden = !ev.arrival;
+    $("kpi-arrival").textContent = ev.arrival || "";
     // A stopped test has no current rate or percentiles (the server sends
     // zeros too): the last second's figures must not stay on display.
     $("kpi-rps").textContent = fmtRate(active ? ev.rps : 0);
@@ -674,7 +678,8 @@
       $("kpi-time-box").hidden = true;
     }
     $("target-host").textContent = ev.host || (state.info && state.info.host) || "";
-    $("edit-btn").hidden = !active;
+    // An open-model test has no users to edit: its rate is fixed.
+    $("edit-btn").hidden = !active || !!ev.arrival;
     $("stop-btn").hidden = !active;
     $("reset-btn").hidden = !(active || ev.state === "stopped");
     $("new-btn").hidden = ev.state !== "stopped";
@@ -760,7 +765,8 @@
     form.querySelectorAll("input").forEach((i) => i.classList.remove("invalid"));
     let msg = err.message;
     if (err.field) {
-      const input = form.querySelector('[name="' + err.field + '"]');
+      // by name, not a selector: a var's key may hold any character
+      const input = [...form.elements].find((i) => i.name === err.field);
       if (input) {
         const box = input.closest("details");
         if (box) box.open = true; // an advanced option: show it
@@ -796,6 +802,26 @@
     }
     body.set("tags", $("tags").value.trim());
     body.set("exclude_tags", $("exclude-tags").value.trim());
+    body.set("iterations", $("iterations").value.trim());
+    // The workload model: the fields of the chosen one (an empty stages
+    // field chooses plain users over the command line's model).
+    const model = currentModel();
+    if (model === "open") {
+      body.delete("user_count");
+      body.delete("class_users");
+      body.set("arrival_rate", $("arrival-rate").value.trim());
+      body.set("arrival_stages", $("arrival-stages").value.trim());
+      body.set("max_users", $("max-users").value.trim());
+    } else if (model === "stages") {
+      body.delete("user_count");
+      body.delete("class_users");
+      body.set("stages", $("stages").value.trim());
+    } else {
+      body.set("stages", "");
+    }
+    // Custom parameters: a secret's box is empty unless retyped, and
+    // empty keeps the command line's value.
+    document.querySelectorAll("#vars input").forEach((v) => body.set(v.name, v.value));
     $("start-btn").disabled = true;
     try {
       await post("swarm", body);
@@ -854,6 +880,52 @@
     es.onerror = () => { $("conn").hidden = false; };
   }
 
+  // ---------------------------------------------------- workload and vars
+  function currentModel() {
+    const r = document.querySelector('input[name="model"]:checked');
+    return r ? r.value : "closed";
+  }
+  function showModel() {
+    const m = currentModel();
+    document.querySelectorAll("#start-form [data-model]").forEach((el) => { el.hidden = el.dataset.model !== m; });
+  }
+  document.querySelectorAll('input[name="model"]').forEach((r) => r.addEventListener("change", showModel));
+
+  // fillStartForm puts the command line's model, iterations and custom
+  // parameters in the form once: later tests keep what was typed.
+  function fillStartForm(i) {
+    $("stages").value = i.stages || "";
+    $("arrival-rate").value = i.arrival_rate || "";
+    $("arrival-stages").value = i.arrival_stages || "";
+    $("max-users").value = i.max_users || "";
+    $("iterations").value = i.iterations || "";
+    const model = i.arrival_rate || i.arrival_stages ? "open" : i.stages ? "stages" : "closed";
+    $("model-" + model).checked = true;
+    showModel();
+    const vars = i.vars || [];
+    $("vars-box").hidden = vars.length === 0;
+    for (const v of vars) {
+      const l = document.createElement("label");
+      l.append(document.createTextNode(v.name));
+      const input = document.createElement("input");
+      input.name = "var." + v.name;
+      input.autocomplete = "off";
+      input.spellcheck = false;
+      input.disabled = !i.vars_editable;
+      if (v.secret) {
+        // never shown, never prefilled: empty keeps the command line's
+        input.type = "password";
+        input.placeholder = "unchanged (secret)";
+        input.autocomplete = "new-password";
+      } else {
+        input.type = "text";
+        input.value = v.value;
+      }
+      l.append(input);
+      $("vars").appendChild(l);
+    }
+  }
+
   async function init() {
     try {
       const res = await fetch(api("api/info"), { credentials: "same-origin" });
@@ -871,6 +943,7 @@
     const taskTags = i.task_tags || [];
     $("task-tags").hidden = taskTags.length === 0;
     $("task-tags").textContent = "Tags in this script: " + taskTags.join(", ");
+    fillStartForm(i);
     const classes = i.user_classes || [];
     $("classes-box").hidden = classes.length < 2;
     for (const c of classes) {
