@@ -115,14 +115,15 @@ type Master struct {
 	// those not logged since.
 	refusedAt    time.Time
 	refusedQuiet int
+	changed      chan struct{} // closed and replaced whenever worker state changes
+	gen          uint64
+	closed       bool
+	monitor      context.CancelFunc
+	monDone      chan struct{}
+
 	// open is the workload of the next test (SetOpen): the open model,
 	// or nil for the closed one.
-	open    *OpenModel
-	changed chan struct{} // closed and replaced whenever worker state changes
-	gen     uint64
-	closed  bool
-	monitor context.CancelFunc
-	monDone chan struct{}
+	open *OpenModel
 }
 
 type testState struct {
