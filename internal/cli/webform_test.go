@@ -64,19 +64,28 @@ def hit(u):
 visitor = user(tasks=[hit], wait_time=constant(0.05))
 `
 
-// startWebRun runs `stampede run` with the web UI in this process and
-// returns its URL and its result channel.
-func startWebRun(t *testing.T, args ...string) (string, chan result) {
+func freeTCPPort(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+// startWebRun runs `stampede run` (or the command given first) with the
+// web UI in this process and returns its URL and its result channel.
+func startWebRun(t *testing.T, args ...string) (string, chan result) {
+	t.Helper()
+	port := freeTCPPort(t)
+	cmd := "run"
+	if args[0] == "master" {
+		cmd, args = args[0], args[1:]
+	}
 	done := make(chan result, 1)
 	go func() {
-		done <- runMain(t, append([]string{"run", "--web-host", "127.0.0.1", "--web-port", port, "--autoquit", "3"}, args...)...)
+		done <- runMain(t, append([]string{cmd, "--web-host", "127.0.0.1", "--web-port", port, "--autoquit", "3"}, args...)...)
 	}()
 	ui := "http://127.0.0.1:" + port
 	waitFor(t, "the web UI", func() bool {
@@ -87,6 +96,23 @@ func startWebRun(t *testing.T, args ...string) (string, chan result) {
 		return err == nil
 	})
 	return ui, done
+}
+
+// testState is the state /stats/requests reports.
+func testState(t *testing.T, ui string) string {
+	t.Helper()
+	resp, err := http.Get(ui + "/stats/requests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s struct {
+		State string `json:"state"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s.State
 }
 
 // post sends a form to the API and returns the status and body.
@@ -226,21 +252,7 @@ func TestWebFormWorkloadModels(t *testing.T) {
 		defer tg.mu.Unlock()
 		return tg.hits
 	}
-	state := func() string {
-		resp, err := http.Get(ui + "/stats/requests")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var s struct {
-			State     string `json:"state"`
-			UserCount int    `json:"user_count"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
-			t.Fatal(err)
-		}
-		return s.State
-	}
+	state := func() string { return testState(t, ui) }
 
 	for _, c := range []struct {
 		form  url.Values
@@ -300,5 +312,55 @@ func TestWebFormWorkloadModels(t *testing.T) {
 	r := <-done
 	if r.code != ExitOK {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// On a master, the form's model and custom parameters reach the workers:
+// an open-model test with a changed var at the requested rate, then a
+// closed one with another value.
+func TestWebFormMaster(t *testing.T) {
+	tg := newFormTarget(t)
+	file := filepath.Join(t.TempDir(), "vars.star")
+	if err := os.WriteFile(file, []byte(formScript), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mport := freeTCPPort(t)
+	ui, done := startWebRun(t, "master", "-f", file, "--host", tg.URL, "--var", "mode=one", "--var", "api_token=tok",
+		"--master-bind-host", "127.0.0.1", "--master-bind-port", mport)
+	wdone := make(chan result, 1)
+	go func() { wdone <- runMain(t, "worker", "--master-host", "127.0.0.1", "--master-port", mport) }()
+
+	// 409 until the worker has joined
+	var code int
+	var body string
+	waitFor(t, "the open-model start", func() bool {
+		code, body = post(t, ui+"/swarm", url.Values{"arrival_rate": {"30/s"}, "max_users": {"10"}, "run_time": {"3s"}, "var.mode": {"two"}})
+		return code != http.StatusConflict
+	})
+	if code != http.StatusOK {
+		t.Fatalf("open-model start: %d %s", code, body)
+	}
+	waitFor(t, "requests to /v/two", func() bool { return tg.count("/v/two tok") > 0 })
+	t0, n0 := time.Now(), tg.count("/v/two tok")
+	time.Sleep(1500 * time.Millisecond)
+	if rate := float64(tg.count("/v/two tok")-n0) / time.Since(t0).Seconds(); rate < 30*0.7 || rate > 30*1.3 {
+		t.Errorf("open model at 30/s on the worker: the target saw %.1f/s", rate)
+	}
+	waitFor(t, "the open-model test's end", func() bool { return testState(t, ui) == "stopped" })
+	waitFor(t, "a closed start", func() bool {
+		code, body = post(t, ui+"/swarm", url.Values{"user_count": {"2"}, "spawn_rate": {"10"}, "stages": {""}, "run_time": {"1s"}, "var.mode": {"three"}})
+		return code != http.StatusConflict
+	})
+	if code != http.StatusOK {
+		t.Fatalf("closed start: %d %s", code, body)
+	}
+	waitFor(t, "requests to /v/three", func() bool { return tg.count("/v/three tok") > 0 })
+	r := <-done
+	<-wdone
+	if r.code != ExitOK {
+		t.Fatalf("master: exit %d\n%s", r.code, r.stderr)
+	}
+	if n := tg.count("/v/one tok"); n != 0 {
+		t.Errorf("%d requests with the command line's mode", n)
 	}
 }
