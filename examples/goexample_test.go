@@ -253,12 +253,20 @@ func worker(t *testing.T, bin, port, name string) *proc {
 	return start(t, bin, "worker", "--master-host", "127.0.0.1", "--master-port", port, "--name", name)
 }
 
+// The example as a master with a worker of the same program, with a
+// script's class beside its Go class: the master ships the script, the
+// worker runs both classes.
 func TestGoExampleMasterAndWorker(t *testing.T) {
 	bin := build(t, "go", "shop")
 	target := newShop(t)
-	out := filepath.Join(t.TempDir(), "master.json")
+	dir := t.TempDir()
+	out, star := filepath.Join(dir, "master.json"), filepath.Join(dir, "health.star")
+	src := "def health(u):\n    u.http.get(\"/api/health\")\nHealth = user(tasks=[health], wait_time=constant(1))\n"
+	if err := os.WriteFile(star, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	port := freePort(t)
-	m := master(t, bin, port, target.URL, out, "--expect-workers", "1", "-u", "20", "-r", "200", "-i", "80", "-t", "30s")
+	m := master(t, bin, port, target.URL, out, "-f", star, "--expect-workers", "1", "-u", "20", "-r", "200", "-i", "120", "-t", "30s")
 	w := worker(t, bin, port, "w-go")
 	if code := m.exit(t, time.Minute); code != 0 {
 		t.Fatalf("master exit code %d", code)
@@ -268,6 +276,10 @@ func TestGoExampleMasterAndWorker(t *testing.T) {
 		t.Fatalf("%d workers took part, want 1", workers)
 	}
 	checkAgree(t, got, target)
+	if got["GET /api/health"][0] == 0 {
+		t.Fatalf("the script's class made no request: %v", got)
+	}
+	t.Logf("statistics: %v", got)
 	_ = syscall.Kill(w.cmd.Process.Pid, syscall.SIGTERM)
 	w.exit(t, 30*time.Second)
 }
