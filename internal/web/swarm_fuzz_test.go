@@ -26,7 +26,9 @@ func FuzzSwarmForm(f *testing.F) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	eng := engine.New(engine.Config{Driver: &fakeDriver{}, Log: log})
-	srv, err := New(Config{Engine: eng, Script: sc, Defaults: engine.Params{Host: sc.Host, Users: 5, SpawnRate: 2}, Log: log})
+	srv, err := New(Config{Engine: eng, Script: sc, Defaults: engine.Params{Host: sc.Host, Users: 5, SpawnRate: 2}, Log: log,
+		Vars:       map[string]string{"env": "staging", "api_token": "t"},
+		LoadScript: func(map[string]string) (*script.Script, error) { return sc, nil }})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -46,6 +48,10 @@ func FuzzSwarmForm(f *testing.F) {
 		{kindJSON, `{"user_count": 10, "spawn_rate": 2.5, "host": "https://example.test", "run_time": "90", "user_classes": ["writer"]}`},
 		{kindJSON, `{"user_count": "10", "spawn_rate": 1e309, "tags": ["read"], "exclude_tags": "write"}`},
 		{kindJSON, `{"user_count": 99999999999999999999}`},
+		{kindForm, "arrival_rate=50%2Fs&arrival_stages=10s:100/s&max_users=20&iterations=9&var.env=prod&var.api_token="},
+		{kindForm, "stages=1s:2:1,1s:0:5&var.nope=1"},
+		{kindJSON, `{"arrival_rate": "0/s", "arrival_stages": "1s:5/s", "max_users": "7", "vars": {"env": "x", "api_token": "y"}}`},
+		{kindJSON, `{"stages": "", "user_count": 2, "iterations": -3}`},
 		{kindMultipart, "--B\r\nContent-Disposition: form-data; name=\"user_count\"\r\n\r\n3\r\n--B\r\nContent-Disposition: form-data; name=\"spawn_rate\"\r\n\r\n1\r\n--B--\r\n"},
 	} {
 		f.Add(s.kind, s.body)
@@ -84,6 +90,11 @@ func FuzzSwarmForm(f *testing.F) {
 		}
 		if _, err := sc.SelectTags(p.Tags, p.ExcludeTags); err != nil {
 			t.Fatalf("accepted tags that leave no task: %v", err)
+		}
+		for k, v := range p.Vars {
+			if _, ok := srv.cfg.Vars[k]; !ok || len(v) > maxVarValue {
+				t.Fatalf("accepted var %q of %d bytes", k, len(v))
+			}
 		}
 	})
 }
