@@ -306,7 +306,7 @@ type simWorker struct {
 }
 
 func (s *simWorker) run(ctx context.Context) error {
-	cc, err := grpc.NewClient(s.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cc, err := grpc.NewClient(s.addr, cluster.WorkerDialOptions(insecure.NewCredentials())...)
 	if err != nil {
 		return err
 	}

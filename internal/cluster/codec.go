@@ -58,10 +58,11 @@ func encodeTiming(t *stats.Timing) (*pb.Timing, error) {
 }
 
 // maxDeltaBins bounds the histogram bins one decoded report may span (8
-// bytes each: 64 MB, as much as the largest message). A report is at most
-// maxMessage on the wire, but a histogram of a few bytes can span 142k
-// dense bins (1.1 MB), so without a total a worker could make the master
-// allocate terabytes with one message. A real report stays far below: 1,000
+// bytes each in the master's dense tables it is merged into: 64 MB, as much
+// as the largest message). A report is at most maxMessage on the wire, but
+// a histogram of a few bytes can span 142k dense bins (1.1 MB), so without
+// a total a worker could make the master allocate terabytes with one
+// message. A real report stays far below: 1,000
 // names whose latencies run from 1 µs to a day span 2.5M bins.
 const maxDeltaBins = 8 << 20
 
@@ -84,6 +85,7 @@ func decodeDelta(p *pb.Delta) (*stats.Delta, int, error) {
 			if bins += t.Hist.Bins(); bins > maxDeltaBins {
 				return nil, fmt.Errorf("the histograms span more than %d bins", maxDeltaBins)
 			}
+			cost += t.Hist.Size()
 		}
 		return t, err
 	}
@@ -148,7 +150,7 @@ func decodeDelta(p *pb.Delta) (*stats.Delta, int, error) {
 		}
 		d.Exceptions[k] = stats.AddCounts(d.Exceptions[k], px.Count)
 	}
-	return d, cost + 8*bins, nil
+	return d, cost, nil
 }
 
 // rowCost is about what a map entry of a delta costs beside its strings.

@@ -89,6 +89,9 @@ const (
 	// refused here retries with backoff like after any lost connection.
 	maxAwaitingHello = 256
 	helloTimeout     = 10 * time.Second
+	// flowWindow is the HTTP/2 flow-control window of a worker's
+	// connection and stream, both ways.
+	flowWindow = 1 << 20
 )
 
 // The overflow rows of failures and exceptions.

@@ -237,6 +237,8 @@ func (m *Master) Serve(lis net.Listener) error {
 		// a connection that never finishes its TLS and HTTP/2 handshake
 		// is closed after this, not gRPC's default two minutes
 		grpc.ConnectionTimeout(helloTimeout),
+		grpc.StaticStreamWindowSize(flowWindow),
+		grpc.StaticConnWindowSize(flowWindow),
 	}
 	if m.cfg.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(m.cfg.TLS)))

@@ -49,6 +49,18 @@ func (w *Worker) connectLoop(ctx context.Context) error {
 	}
 }
 
+// WorkerDialOptions are a worker's options for its connection to the
+// master (bench/masterscale dials as workers do). The flow-control
+// windows are static, as the master's are: gRPC's default estimates the
+// link's bandwidth with a ping after every message received, which with
+// a report and an ack a second costs the master a ping and its answer
+// per report, about as many writes as the reports' acks.
+func WorkerDialOptions(creds credentials.TransportCredentials) []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage)),
+		grpc.WithStaticStreamWindowSize(flowWindow), grpc.WithStaticConnWindowSize(flowWindow)}
+}
+
 // session is one connection. It reports whether the master welcomed the
 // worker.
 func (w *Worker) session(parent context.Context) (bool, error) {
@@ -56,8 +68,7 @@ func (w *Worker) session(parent context.Context) (bool, error) {
 	if w.cfg.TLS != nil {
 		creds = credentials.NewTLS(w.cfg.TLS)
 	}
-	cc, err := grpc.NewClient(w.cfg.MasterAddr, grpc.WithTransportCredentials(creds),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage)))
+	cc, err := grpc.NewClient(w.cfg.MasterAddr, WorkerDialOptions(creds)...)
 	if err != nil {
 		return false, fmt.Errorf("master address %q: %w", w.cfg.MasterAddr, err)
 	}

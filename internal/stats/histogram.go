@@ -102,20 +102,27 @@ func (h *Histogram) MarshalBinary() ([]byte, error) {
 
 // UnmarshalBinary replaces h with the encoded histogram.
 //
-// The bytes come from the network (a worker's report), so they are checked
-// before any dense store is allocated: a dense store spans every index
-// between its lowest and highest bin, and two bins at indexes 0 and 2^40
-// (16 bytes on the wire) would allocate 8 TB and kill the master. The first
-// pass decodes into a sparse store, whose size follows the input's.
+// The bytes come from the network (a worker's report), so nothing is
+// allocated in proportion to the bins' span: a dense store spans every
+// index between its lowest and highest bin, and two bins at indexes 0 and
+// 2^40 (16 bytes on the wire) would allocate 8 TB and kill the master.
+// The histogram lists its bins instead (binStore), which a dense one
+// merges in their number, and accepts only what Record can produce: bins
+// within the mapping's indexable range (at most ~142k), finite
+// non-negative counts, no negative values.
 func (h *Histogram) UnmarshalBinary(b []byte) error {
-	sparse, err := ddsketch.DecodeDDSketch(b, store.SparseStoreConstructor, sharedMapping)
-	if err != nil {
-		return fmt.Errorf("decoding histogram: %w", err)
+	pos, neg := &binStore{}, &binStore{negative: true}
+	s := ddsketch.NewDDSketch(sharedMapping, pos, neg)
+	err := s.DecodeAndMergeWith(b)
+	switch z := s.GetZeroCount(); {
+	case err != nil:
+	case pos.err != nil: // the sketch does not return its stores' errors
+		err = pos.err
+	case neg.err != nil:
+		err = neg.err
+	case z < 0 || math.IsNaN(z) || math.IsInf(z, 0):
+		err = fmt.Errorf("bad zero count %v", z)
 	}
-	if err := checkDecoded(sparse); err != nil {
-		return fmt.Errorf("decoding histogram: %w", err)
-	}
-	s, err := ddsketch.DecodeDDSketch(b, store.DenseStoreConstructor, sharedMapping)
 	if err != nil {
 		return fmt.Errorf("decoding histogram: %w", err)
 	}
@@ -123,33 +130,9 @@ func (h *Histogram) UnmarshalBinary(b []byte) error {
 	return nil
 }
 
-// checkDecoded accepts only what Record can produce: bins within the
-// mapping's indexable range (at most ~142k bins, 1.1 MB dense), finite
-// non-negative counts, and no negative values (Record clamps them to 0).
-func checkDecoded(s *ddsketch.DDSketch) error {
-	if z := s.GetZeroCount(); z < 0 || math.IsNaN(z) || math.IsInf(z, 0) {
-		return fmt.Errorf("bad zero count %v", z)
-	}
-	if !s.GetNegativeValueStore().IsEmpty() {
-		return fmt.Errorf("negative values")
-	}
-	lo := sharedMapping.Index(sharedMapping.MinIndexableValue())
-	hi := sharedMapping.Index(sharedMapping.MaxIndexableValue())
-	var bad error
-	s.GetPositiveValueStore().ForEach(func(index int, count float64) bool {
-		switch {
-		case index < lo || index > hi:
-			bad = fmt.Errorf("bin index %d outside the mapping's range [%d, %d]", index, lo, hi)
-		case count < 0 || math.IsNaN(count) || math.IsInf(count, 0):
-			bad = fmt.Errorf("bin %d: bad count %v", index, count)
-		}
-		return bad != nil
-	})
-	return bad
-}
-
-// Bins is the number of bins the dense store spans (its memory is 8 bytes
-// a bin): a decoder bounds the total of many histograms with it.
+// Bins is the number of bins a dense store holding h spans (8 bytes a
+// bin), which merging h into one may allocate: a decoder bounds the total
+// of many histograms with it.
 func (h *Histogram) Bins() int {
 	st := h.s.GetPositiveValueStore()
 	lo, err1 := st.MinIndex()
@@ -160,42 +143,34 @@ func (h *Histogram) Bins() int {
 	return hi - lo + 1
 }
 
+// Size is about the bytes h holds: a decoded histogram lists its bins
+// (16 bytes each), a recorded one spans them densely (8 bytes each).
+func (h *Histogram) Size() int {
+	const overhead = 128 // the sketch and its two stores
+	if b, ok := h.s.GetPositiveValueStore().(*binStore); ok {
+		return overhead + 16*cap(b.bins)
+	}
+	return overhead + 8*h.Bins()
+}
+
 // MarshalText encodes the histogram as base64 of MarshalBinary, so that a
 // JSON summary carries it as a string (docs/json-summary.md).
 func (h *Histogram) MarshalText() ([]byte, error) {
-	enc := h
-	if _, dense := h.s.GetPositiveValueStore().(*store.DenseStore); !dense {
-		// Decoded from text (sparse): encode as a recorded histogram
-		// would be, so that a summary read and written again is the same.
-		enc = NewHistogram()
-		enc.Merge(h)
-	}
-	b, _ := enc.MarshalBinary()
+	b, _ := h.MarshalBinary()
 	out := make([]byte, base64.StdEncoding.EncodedLen(len(b)))
 	base64.StdEncoding.Encode(out, b)
 	return out, nil
 }
 
 // UnmarshalText decodes what MarshalText wrote, with UnmarshalBinary's
-// checks (a summary file may come from anywhere). The histogram keeps a
-// sparse store, whose memory follows the input's size: a summary with
-// many entries, each two bins far apart, must not allocate a dense span
-// for each.
+// checks (a summary file may come from anywhere).
 func (h *Histogram) UnmarshalText(text []byte) error {
 	b := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
 	n, err := base64.StdEncoding.Decode(b, text)
 	if err != nil {
 		return fmt.Errorf("decoding histogram: %w", err)
 	}
-	sparse, err := ddsketch.DecodeDDSketch(b[:n], store.SparseStoreConstructor, sharedMapping)
-	if err == nil {
-		err = checkDecoded(sparse)
-	}
-	if err != nil {
-		return fmt.Errorf("decoding histogram: %w", err)
-	}
-	h.s = sparse
-	return nil
+	return h.UnmarshalBinary(b[:n])
 }
 
 // Bin is one bin of a histogram: its representative value and count.
