@@ -27,6 +27,9 @@ type table struct {
 	truncated  int64
 	// recent holds the total's histograms of the last seconds, for the
 	// "current" percentiles of charts and of Locust's current_response_time_percentiles.
+	// A worker's table keeps none: nothing shows a worker's current
+	// percentiles, and with 1,000 workers their windows were most of the
+	// master's memory and a tenth of its work.
 	recent window
 	// windows are those of the names with the most requests at the last
 	// history point (entryPoints), for their percentiles over time.
@@ -74,8 +77,10 @@ func (t *table) add(d *Delta, node string) {
 		}
 	}
 	t.totalRate.add(sec, req, fail)
-	for _, e := range d.Entries {
-		t.recent.add(sec, e.Latency.Hist)
+	if t.entries != nil {
+		for _, e := range d.Entries {
+			t.recent.add(sec, e.Latency.Hist)
+		}
 	}
 	for k, n := range d.Errors {
 		t.errors[k] = AddCounts(t.errors[k], n)
