@@ -57,7 +57,7 @@ func workerDelta(sec time.Time, w, i int) *Delta {
 		}
 	}
 	if i%4 == 1 {
-		d.Exceptions[ExceptionKey{Message: "boom", Traceback: fmt.Sprintf("worker %d", w)}]++
+		d.Exceptions[ExceptionKey{Message: fmt.Sprintf("boom %d", w), Traceback: "script.star:3"}]++
 	}
 	return d
 }
@@ -101,10 +101,22 @@ func TestAggregateOfDecodedDeltas(t *testing.T) {
 	if len(got.Regions) != 2 || len(got.WorkerTotals) != 4 || got.Total.Requests == 0 || got.Total.Service == nil {
 		t.Fatalf("unexpected aggregate: %d regions, %d workers, %d requests", len(got.Regions), len(got.WorkerTotals), got.Total.Requests)
 	}
-	wj, _ := json.Marshal(want)
-	gj, _ := json.Marshal(got)
-	if string(wj) != string(gj) {
-		t.Errorf("the aggregate of decoded deltas differs:\n got %s\nwant %s", gj, wj)
+	for _, part := range []struct {
+		name      string
+		got, want any
+	}{
+		{"entries", got.Entries, want.Entries}, {"total", got.Total, want.Total},
+		{"regions", got.Regions, want.Regions}, {"worker rows", got.WorkerTotals, want.WorkerTotals},
+		{"failures", got.Errors, want.Errors}, {"exceptions", got.Exceptions, want.Exceptions},
+		{"history", got.History, want.History}, {"distribution", got.Distribution, want.Distribution},
+		{"summary", got, want},
+	} {
+		gj, _ := json.Marshal(part.got)
+		wj, _ := json.Marshal(part.want)
+		if string(gj) != string(wj) {
+			t.Errorf("%s of the aggregate of decoded deltas differ:\n got %s\nwant %s", part.name, gj, wj)
+			break
+		}
 	}
 	for w, row := range got.WorkerTotals {
 		rj, _ := json.Marshal(row.Total)
