@@ -291,6 +291,22 @@ func TestWebFormWorkloadModels(t *testing.T) {
 		t.Errorf("arrival rate %.1f/s at the target, want 25/s", rate)
 	}
 	waitFor(t, "the open-model test's end", func() bool { return state() == "stopped" })
+	var doc struct {
+		Run struct {
+			Model       string `json:"model"`
+			ArrivalRate string `json:"arrival_rate"`
+			Users       int    `json:"users"`
+		} `json:"run"`
+	}
+	resp, err := http.Get(ui + "/stats/summary.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&doc)
+	resp.Body.Close()
+	if err != nil || doc.Run.Model != "open" || doc.Run.ArrivalRate != "25/s" || doc.Run.Users != 20 {
+		t.Errorf("the summary of the open-model test: %+v (%v)", doc.Run, err)
+	}
 
 	// closed model with stages: it ramps and ends by itself
 	n0 = hits()
