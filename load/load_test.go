@@ -365,3 +365,15 @@ func TestRequestWithoutHost(t *testing.T) {
 		t.Fatalf("responses: %q", errs)
 	}
 }
+
+// The program's help names its Go classes where it says -f is optional.
+func TestHelpNamesTheGoClasses(t *testing.T) {
+	task := []load.Task[int]{{Name: "t", Fn: func(int, *load.User) error { return nil }}}
+	var out bytes.Buffer
+	if code := load.Run([]string{"run", "--help"}, &out, &out, load.Class[int]{Name: "A", Tasks: task}, load.Class[int]{Name: "B", Tasks: task}); code != 0 {
+		t.Fatalf("exit %d: %s", code, &out)
+	}
+	if !strings.Contains(out.String(), "optional here: this program's Go user classes (A, B) run beside the script's") {
+		t.Fatalf("help:\n%s", &out)
+	}
+}

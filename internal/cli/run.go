@@ -60,7 +60,11 @@ type testOptions struct {
 }
 
 func (o *testOptions) register(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.file, "file", "f", "", "test script to run: a .star file, a folder (its test.star) or a bundle (.tar.gz from stampede bundle)")
+	fileHelp := "test script to run: a .star file, a folder (its test.star) or a bundle (.tar.gz from stampede bundle)"
+	if len(o.goClasses) > 0 {
+		fileHelp += "; optional here: this program's Go user classes (" + strings.Join(goClassNames(o.goClasses), ", ") + ") run beside the script's"
+	}
+	fs.StringVarP(&o.file, "file", "f", "", fileHelp)
 	fs.IntVarP(&o.users, "users", "u", 1, "peak number of concurrent users")
 	fs.Float64VarP(&o.spawnRate, "spawn-rate", "r", 1, "users to start (or stop) per second")
 	durationFlag(fs, &o.runTime, "run-time", "t", "stop after this long, e.g. 30s, 5m, 1h30m (default: until stopped)")
@@ -156,6 +160,15 @@ func (o *testOptions) loadScriptVars(vars map[string]string) (*script.Script, er
 	return s, nil
 }
 
+// goClassNames names classes (of a script, or the program's Go classes).
+func goClassNames(classes []*script.UserClass) []string {
+	names := make([]string, len(classes))
+	for i, c := range classes {
+		names[i] = c.Name
+	}
+	return names
+}
+
 // testName names the test in messages: its script, or the program.
 func (o *testOptions) testName() string {
 	if o.file == "" {
@@ -196,13 +209,7 @@ func (o *testOptions) classArgs(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-func classNames(s *script.Script) []string {
-	names := make([]string, len(s.Classes))
-	for i, c := range s.Classes {
-		names[i] = c.Name
-	}
-	return names
-}
+func classNames(s *script.Script) []string { return goClassNames(s.Classes) }
 
 func (app *App) runCmd() *cobra.Command {
 	o := &testOptions{goClasses: app.goClasses}
