@@ -119,8 +119,10 @@ func (o *testOptions) loadScript() (*script.Script, error) {
 // loadScriptVars loads the script with these --var values (the web
 // form's custom parameters load it again with theirs).
 func (o *testOptions) loadScriptVars(vars map[string]string) (*script.Script, error) {
-	var err error
-	var s *script.Script
+	var (
+		s   *script.Script
+		err error
+	)
 	opts := script.Options{Vars: vars, Go: o.goClasses}
 	switch file, ferr := mainScript(o.file); {
 	case ferr != nil:
