@@ -377,3 +377,33 @@ func TestHelpNamesTheGoClasses(t *testing.T) {
 		t.Fatalf("help:\n%s", &out)
 	}
 }
+
+// A script's setup runs once per test and its result reaches Go users.
+func TestSetupDataFromTheScript(t *testing.T) {
+	tg := newTarget(t)
+	star := filepath.Join(t.TempDir(), "setup.star")
+	src := "def setup(ctx):\n    ctx.http.post(\"/setup\")\n    return {\"token\": \"t-42\", \"items\": [1, 2]}\n"
+	if err := os.WriteFile(star, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var noSetup error
+	c := load.Class[struct{}]{Name: "Go", Tasks: []load.Task[struct{}]{{Name: "use", Fn: func(_ struct{}, u *load.User) error {
+		var data struct {
+			Token string
+			Items []int
+		}
+		if err := u.SetupData(&data); err != nil {
+			noSetup = err
+			return err
+		}
+		u.Get("/use?token=" + data.Token + "&n=" + fmt.Sprint(len(data.Items)))
+		return nil
+	}}}}
+	code, s, stderr := run(t, []string{"run", "--headless", "-f", star, "-i", "3", "--host", tg.URL}, c)
+	if code != 0 || tg.count("POST /setup") != 1 || tg.count("GET /use?token=t-42&n=2") != 3 || s.Stats.Total.Requests != 4 {
+		t.Fatalf("exit %d, target %v, %d requests: %s", code, tg.paths, s.Stats.Total.Requests, stderr)
+	}
+	if code, _, _ := run(t, []string{"run", "--headless", "-i", "1", "--host", tg.URL}, c); code != 1 || noSetup == nil || !strings.Contains(noSetup.Error(), "no setup(ctx)") {
+		t.Fatalf("without a setup: exit %d, error %v", code, noSetup)
+	}
+}

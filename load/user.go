@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -34,6 +35,18 @@ func (u *User) Host() string { return u.vu.Host() }
 
 // Context is done when the test stops.
 func (u *User) Context() context.Context { return u.vu.Context() }
+
+// SetupData decodes into v what the -f script's setup(ctx) returned (the
+// script's u.setup_data), with encoding/json: in a test of Go and script
+// classes, setup runs once per test and every user reads its result. It
+// is an error when the test has no setup.
+func (u *User) SetupData(v any) error {
+	b := u.vu.SetupJSON()
+	if b == nil {
+		return errors.New("no setup data: the test's script has no setup(ctx)")
+	}
+	return json.Unmarshal(b, v)
+}
 
 // Rand is the user's random source: with --seed, a run repeats.
 func (u *User) Rand() *rand.Rand { return u.vu.Rand() }

@@ -113,6 +113,15 @@ func (v *VU) Context() context.Context {
 	return v.ctx
 }
 
+// SetupJSON is what the script's setup returned, as JSON (nil without
+// a setup).
+func (v *VU) SetupJSON() []byte {
+	if v.setupData == nil {
+		return nil
+	}
+	return v.setupData.JSON
+}
+
 // Rand is the user's random source (seeded by --seed).
 func (v *VU) Rand() *rand.Rand { return v.rng }
 
