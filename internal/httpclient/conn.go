@@ -41,6 +41,29 @@ type idleConn struct {
 type wire struct {
 	c   net.Conn
 	raw syscall.RawConn
+	// until is the deadline set on c (Unix ns; 0: none), kept across
+	// requests while it suits them (see setDeadline)
+	until int64
+}
+
+// setDeadline gives w the deadline of a request that began at now: the
+// one w has when it is no earlier than deadline and later by at most a
+// thousandth of the timeout, else deadline plus that much. Setting a
+// deadline costs ~300 ns (a runtime timer is moved): a user sending
+// requests back to back now sets one every ~60 ms of a 60 s timeout
+// instead of each time, and a timeout fires at most 0.1% late.
+func (w *wire) setDeadline(now, deadline time.Time) error {
+	d := deadline.UnixNano()
+	slack := int64(deadline.Sub(now) / 1024)
+	if d <= w.until && w.until <= d+slack {
+		return nil
+	}
+	w.until = 0
+	if err := w.c.SetDeadline(deadline.Add(time.Duration(slack))); err != nil {
+		return err
+	}
+	w.until = d + slack
+	return nil
 }
 
 const (
@@ -82,7 +105,11 @@ func (h *hostConns) do(req *fasthttp.Request, resp *fasthttp.Response, now, dead
 			return nil, 0, false, err
 		}
 		rt := roundTrip{req: req, resp: resp, max: max}
-		retryable, err := rt.run(conn, deadline)
+		retryable := true
+		err = conn.setDeadline(now, deadline)
+		if err == nil {
+			retryable, err = rt.run(conn)
+		}
 		if err == nil {
 			if req.ConnectionClose() || resp.ConnectionClose() || rt.untilClose {
 				conn.c.Close()
@@ -164,7 +191,7 @@ type roundTrip struct {
 	resp *fasthttp.Response
 	max  int64
 	// results: the header block and the kept body in one slice (the body
-	// starts at len(resp.Header.Header())), whether the body was cut, and
+	// starts at headLen), whether the body was cut, and
 	// whether it ran until the connection closed
 	raw                   []byte
 	headLen               int
@@ -173,19 +200,16 @@ type roundTrip struct {
 
 // run writes the request and reads the response on w. retryable reports
 // that no response byte was read, so the server cannot have answered.
-func (rt *roundTrip) run(w wire, deadline time.Time) (retryable bool, err error) {
+func (rt *roundTrip) run(w wire) (retryable bool, err error) {
 	req, resp := rt.req, rt.resp
 	c := w.c
-	if err := c.SetDeadline(deadline); err != nil {
-		return true, err
-	}
 	// The first read goes into a small buffer, so that a user waiting for
 	// its answer holds 512 bytes, not a 16 KB reader: with thousands of
 	// users waiting on a slow server, big buffers would add up to many
 	// megabytes, which the pool then keeps for two GC cycles.
 	hr := headPool.Get().(*headReader)
 	defer func() {
-		hr.head, hr.r = nil, nil
+		hr.head, hr.r, hr.more = nil, nil, false
 		headPool.Put(hr)
 	}()
 	rw := writerPool.Get().(*reqWriter)
@@ -224,7 +248,10 @@ func (rt *roundTrip) run(w wire, deadline time.Time) (retryable bool, err error)
 	if err := resp.Read(br); err != nil {
 		return false, err
 	}
-	head := resp.Header.Header()
+	head := hr.headerBlock(n-br.Buffered(), resp.StatusCode())
+	if head == nil {
+		head = resp.Header.Header() // fasthttp writes it out again
+	}
 	rt.headLen = len(head)
 	if rt.req.Header.IsHead() || noBody(resp.StatusCode()) {
 		rt.raw = append([]byte(nil), head...)

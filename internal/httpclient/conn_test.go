@@ -244,3 +244,91 @@ func BenchmarkGet(b *testing.B) {
 		})
 	}
 }
+
+// deadlineConn counts the deadlines set on it.
+type deadlineConn struct {
+	net.Conn
+	set []time.Time
+}
+
+func (c *deadlineConn) SetDeadline(t time.Time) error {
+	c.set = append(c.set, t)
+	return nil
+}
+
+func TestDeadlineKeptWhileItSuits(t *testing.T) {
+	start := time.Now()
+	c := &deadlineConn{}
+	w := wire{c: c}
+	steps := []struct {
+		at      time.Duration // when the request begins, after start
+		timeout time.Duration
+		set     bool
+	}{
+		{0, time.Minute, true},                                // a new connection
+		{time.Millisecond, time.Minute, false},                // 1 ms later: the one set is at most 58 ms late
+		{50 * time.Millisecond, time.Minute, false},           // still within a thousandth of the timeout
+		{70 * time.Millisecond, time.Minute, true},            // the one set would be early: set again
+		{80 * time.Millisecond, 100 * time.Millisecond, true}, // a shorter timeout: set at once
+		{81 * time.Millisecond, time.Minute, true},
+	}
+	for i, s := range steps {
+		now := start.Add(s.at)
+		before := len(c.set)
+		if err := w.setDeadline(now, now.Add(s.timeout)); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(c.set) > before; got != s.set {
+			t.Errorf("step %d: deadline set = %v, want %v", i, got, s.set)
+		}
+		d := c.set[len(c.set)-1]
+		if want := now.Add(s.timeout); d.Before(want) || d.Sub(want) > s.timeout/1000 {
+			t.Errorf("step %d: connection deadline %v after the request's, want 0 to %v", i, d.Sub(want), s.timeout/1000)
+		}
+	}
+}
+
+func TestShorterTimeoutOnAKeptConnection(t *testing.T) {
+	srv, conns := connCounter(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(600 * time.Millisecond)
+		}
+		io.WriteString(w, "ok")
+	})
+	c := New(Options{})
+	defer c.CloseIdle()
+	do(t, c, &Request{Method: "GET", URL: srv.URL + "/"}) // sets a 60 s deadline
+	start := time.Now()
+	_, err := c.Do(context.Background(), &Request{Method: "GET", URL: srv.URL + "/slow", Timeout: 100 * time.Millisecond})
+	if el := time.Since(start); err == nil || el > 400*time.Millisecond {
+		t.Errorf("timeout of 100 ms on a kept connection: %v after %v", err, el)
+	}
+	if conns.Load() != 1 {
+		t.Errorf("%d connections: the second request did not reuse the first's", conns.Load())
+	}
+}
+
+func TestSameOriginAs(t *testing.T) {
+	tests := []struct {
+		url, key string
+		want     bool
+	}{
+		{"http://127.0.0.1:8080/", "http://127.0.0.1:8080", true},
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8080", true},
+		{"http://127.0.0.1:8080?q=1", "http://127.0.0.1:8080", true},
+		{"http://127.0.0.1:8080#top", "http://127.0.0.1:8080", true},
+		{"http://127.0.0.1:80801/", "http://127.0.0.1:8080", false}, // another port
+		{"http://a.bc/", "http://a.b", false},                       // another host
+		{"http://a.b@evil/", "http://a.b", false},                   // userinfo: the host is evil
+		{"https://a.b/", "http://a.b", false},
+		{"http://a/", "http://a.b", false},
+	}
+	for _, tc := range tests {
+		if got := sameOriginAs(tc.url, tc.key); got != tc.want {
+			t.Errorf("sameOriginAs(%q, %q) = %v, want %v", tc.url, tc.key, got, tc.want)
+		}
+		if k, _, _, err := origin(tc.url); tc.want && (err != nil || k != tc.key) {
+			t.Errorf("origin(%q) = %q, %v: the fast path disagrees", tc.url, k, err)
+		}
+	}
+}

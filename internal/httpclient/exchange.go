@@ -2,6 +2,7 @@ package httpclient
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -68,6 +69,7 @@ type headReader struct {
 	buf  [512]byte
 	head []byte
 	r    io.Reader
+	more bool // Read went past head, to r
 
 	// exchange's state: the request, how much of it was written, and
 	// what the read got
@@ -89,7 +91,32 @@ func (h *headReader) Read(p []byte) (int, error) {
 		h.head = h.head[n:]
 		return n, nil
 	}
+	h.more = true
 	return h.r.Read(p)
+}
+
+// headerBlock is the response's header block as it came, when it is
+// the first used bytes of the first read and its status line has the
+// status fasthttp parsed (not a 100 Continue before the answer).
+// Otherwise nil.
+func (h *headReader) headerBlock(used, status int) []byte {
+	if h.more || used < 16 || used > len(h.buf) {
+		return nil
+	}
+	b := h.buf[:used]
+	if !bytes.HasSuffix(b, []byte("\r\n\r\n")) {
+		return nil
+	}
+	// "HTTP/1.1 200 ..."
+	sp := bytes.IndexByte(b[:16], ' ')
+	if sp < 0 || len(b) < sp+4 {
+		return nil
+	}
+	d := b[sp+1 : sp+4]
+	if int(d[0]-'0')*100+int(d[1]-'0')*10+int(d[2]-'0') != status {
+		return nil
+	}
+	return b
 }
 
 // exchange writes req on w and reads the first bytes of the answer into

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -152,5 +153,36 @@ func TestExchangeErrors(t *testing.T) {
 	}
 	if el := time.Since(start); el > 3*time.Second {
 		t.Errorf("timed out after %v", el)
+	}
+}
+
+func TestResponseHeaderAsSent(t *testing.T) {
+	big := strings.Repeat("h", 1000) // past the first 512-byte read
+	tests := []struct {
+		name, answer string
+		want         http.Header
+	}{
+		{"one block", "HTTP/1.1 200 OK\r\nX-A: 1\r\nX-Dup: a\r\nX-Dup: b\r\nContent-Length: 2\r\n\r\nok",
+			http.Header{"X-A": {"1"}, "X-Dup": {"a", "b"}, "Content-Length": {"2"}}},
+		{"after 100 Continue", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 2\r\n\r\nok",
+			http.Header{"X-A": {"1"}, "Content-Length": {"2"}}},
+		{"past the first read", "HTTP/1.1 200 OK\r\nX-Big: " + big + "\r\nContent-Length: 2\r\n\r\nok",
+			http.Header{"X-Big": {big}, "Content-Length": {"2"}}},
+	}
+	for _, tc := range tests {
+		addr, _ := rawServer(t, 0, tc.answer)
+		c := New(Options{})
+		for i := range 2 { // a new connection, then a kept one
+			r := do(t, c, &Request{Method: "GET", URL: "http://" + addr + "/"})
+			if r.Status != 200 || string(r.Body) != "ok" {
+				t.Fatalf("%s #%d: status %d body %q", tc.name, i, r.Status, r.Body)
+			}
+			for k, v := range tc.want {
+				if got := r.Header().Values(k); !slices.Equal(got, v) {
+					t.Errorf("%s #%d: header %s = %q, want %q", tc.name, i, k, got, v)
+				}
+			}
+		}
+		c.CloseIdle()
 	}
 }

@@ -69,12 +69,31 @@ func origin(rawURL string) (key, addr string, isTLS bool, err error) {
 	return rawURL[:i+3+end], addr, isTLS, nil
 }
 
+// sameOriginAs reports whether rawURL starts with key, an origin that
+// origin returned, followed by its end or a path, query or fragment.
+func sameOriginAs(rawURL, key string) bool {
+	if !strings.HasPrefix(rawURL, key) {
+		return false
+	}
+	if len(rawURL) == len(key) {
+		return true
+	}
+	switch rawURL[len(key)] {
+	case '/', '?', '#':
+		return true
+	}
+	return false
+}
+
 func hasPort(host string) bool {
 	c := strings.LastIndexByte(host, ':')
 	return c >= 0 && c > strings.LastIndexByte(host, ']')
 }
 
 func (c *fastClient) hostClient(rawURL string, tc *TLSConfig) (*hostConns, error) {
+	if c.last != nil && tc == c.lastKey.tls && sameOriginAs(rawURL, c.lastKey.origin) {
+		return c.last, nil // the common case, without parsing the URL
+	}
 	o, addr, isTLS, err := origin(rawURL)
 	if err != nil {
 		return nil, err
