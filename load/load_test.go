@@ -324,6 +324,9 @@ func TestGoAndScriptClassesInOneTest(t *testing.T) {
 
 func TestRecordAndSleep(t *testing.T) {
 	c := load.Class[struct{}]{Name: "Timer", Tasks: []load.Task[struct{}]{{Name: "work", Fn: func(_ struct{}, u *load.User) error {
+		if i, n := u.Partition(); i != 0 || n != 1 {
+			return fmt.Errorf("a local test's partition is %d of %d, want 0 of 1", i, n)
+		}
 		start := time.Now()
 		if err := u.Sleep(2 * time.Millisecond); err != nil {
 			return err

@@ -48,6 +48,16 @@ func (u *User) SetupData(v any) error {
 	return json.Unmarshal(b, v)
 }
 
+// Partition is this process's share of a distributed test, as the
+// script's shared.queue uses it: the worker is number index of count
+// (0 of 1 in a local test; index -1 for a worker that joined after the
+// test was shared out). Go users take the data items i with i % count ==
+// index to use each item on one worker only.
+func (u *User) Partition() (index, count int) {
+	p := u.vu.Partition()
+	return p.Index, p.Count
+}
+
 // Rand is the user's random source: with --seed, a run repeats.
 func (u *User) Rand() *rand.Rand { return u.vu.Rand() }
 

@@ -89,6 +89,8 @@ type testCluster struct {
 	stop map[string]context.CancelFunc
 	done map[string]chan error
 	ws   map[string]*Worker
+	// goClasses are the master's Go user classes; workers carry them too.
+	goClasses []*script.UserClass
 }
 
 func newTestCluster(t *testing.T, cfg MasterConfig) *testCluster {
@@ -105,7 +107,8 @@ func newTestCluster(t *testing.T, cfg MasterConfig) *testCluster {
 		cfg.ReportInterval = 200 * time.Millisecond
 	}
 	m, addr := startMaster(t, cfg)
-	c := &testCluster{t: t, m: m, addr: addr, stop: map[string]context.CancelFunc{}, done: map[string]chan error{}, ws: map[string]*Worker{}}
+	c := &testCluster{t: t, m: m, addr: addr, stop: map[string]context.CancelFunc{}, done: map[string]chan error{}, ws: map[string]*Worker{},
+		goClasses: cfg.GoClasses}
 	c.eng = engine.New(engine.Config{Driver: m, Log: quietLog(), Interval: 200 * time.Millisecond, StopGrace: 20 * time.Second})
 	t.Cleanup(func() {
 		_ = c.eng.Stop()
@@ -124,7 +127,7 @@ func (c *testCluster) startWorker(id, region, token string) {
 	c.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	w := NewWorker(WorkerConfig{MasterAddr: c.addr, ID: id, Region: region, Version: "v1", Token: token, Log: quietLog(),
-		Heartbeat: 150 * time.Millisecond, ReportInterval: 200 * time.Millisecond, ReconnectAfter: testMissingAfter})
+		Heartbeat: 150 * time.Millisecond, ReportInterval: 200 * time.Millisecond, ReconnectAfter: testMissingAfter, GoClasses: c.goClasses})
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
 	c.mu.Lock()

@@ -73,7 +73,7 @@ func NewGoClass(g GoClass) (*UserClass, error) {
 	if c.Wait == nil {
 		c.Wait = &WaitTime{Kind: WaitConstant}
 	}
-	if c.Wait.Kind == WaitFunc || c.Wait.Min < 0 || c.Wait.Max < c.Wait.Min {
+	if w := c.Wait; w.Kind == WaitFunc || w.Min < 0 || w.Kind == WaitBetween && w.Max < w.Min {
 		return nil, fmt.Errorf("%s: Wait %s is not a valid wait time", what, c.Wait)
 	}
 	for _, t := range g.Tasks {

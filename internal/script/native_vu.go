@@ -122,6 +122,15 @@ func (v *VU) SetupJSON() []byte {
 	return v.setupData.JSON
 }
 
+// Partition is this process's share of the test (StartTest's): {0, 1}
+// in a local test.
+func (v *VU) Partition() Partition {
+	if v.script.part.Count <= 0 {
+		return Partition{Index: 0, Count: 1}
+	}
+	return v.script.part
+}
+
 // Rand is the user's random source (seeded by --seed).
 func (v *VU) Rand() *rand.Rand { return v.rng }
 

@@ -75,6 +75,8 @@ type Script struct {
 	opts Options
 	// shared are the script's shared.queue and shared.counter values.
 	shared []resetter
+	// part is this process's share, set by StartTest (VU.Partition).
+	part Partition
 	// setup and teardown are the test-level hooks (hooks.go).
 	setup, teardown *starlark.Function
 	// usesHTTP: some file mentions <x>.http (lint.go).

@@ -28,6 +28,7 @@ func (s *Script) StartTest(p Partition) {
 	if p.Count <= 0 {
 		p = Partition{Index: 0, Count: 1}
 	}
+	s.part = p
 	for _, r := range s.shared {
 		r.reset(p)
 	}
