@@ -27,6 +27,7 @@
 // ones; `prog master` and `prog worker` run it distributed (a master
 // refuses workers built with other Go classes). See docs/go-users.md.
 //
-// The package is versioned with Stampede's releases: a program built on
-// vX.Y.Z runs with workers and masters of vX.Y.
+// The package is versioned with Stampede's releases: requiring vX.Y.Z
+// gives that release's engine, command line and cluster protocol (see
+// docs/go-users.md for the version a program reports).
 package load
