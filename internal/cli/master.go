@@ -195,7 +195,7 @@ func (app *App) master(ctx context.Context, o *testOptions, mo *masterOptions) e
 	}
 	m := cluster.NewMaster(cluster.MasterConfig{
 		Script: s, Vars: vars, Seed: o.seed, HTTP: o.httpOptions(), StopTimeout: o.stopTimeout,
-		Token: token, TLS: tlsCfg, Version: Version, GoClasses: app.goClasses, Log: app.Log, Open: plan.clusterOpen(),
+		Token: token, TLS: tlsCfg, Version: Version, GoClasses: app.goClasses, Log: app.Log, Logs: app.logs, Open: plan.clusterOpen(),
 		OnTestEnd:  sess.stopWith,
 		MaxWorkers: mo.maxWorkers, ForgetAfter: mo.forgetAfter, MaxNames: o.limits.nameLimit(),
 	})

@@ -15,8 +15,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/stampede-load/stampede/internal/logring"
 	"github.com/stampede-load/stampede/internal/script"
-	"github.com/stampede-load/stampede/internal/web"
 )
 
 // Version is set at build time with -ldflags "-X .../internal/cli.Version=v1.2.3".
@@ -56,7 +56,7 @@ func configErr(format string, args ...any) error {
 type App struct {
 	Stdout, Stderr io.Writer
 	Log            *slog.Logger
-	logs           *web.LogRing
+	logs           *logring.Ring
 	logLevel       string
 	configFile     string
 	// goClasses are the user classes written in Go that the program
@@ -123,7 +123,7 @@ func (app *App) setupLog() error {
 		return configErr("--loglevel: %q is not one of debug, info, warn, error", app.logLevel)
 	}
 	// The web UI's Logs tab shows the last lines the process printed.
-	app.logs = web.NewLogRing(1000)
+	app.logs = logring.New(1000)
 	app.Log = slog.New(app.logs.Handler(slog.NewTextHandler(app.Stderr, &slog.HandlerOptions{Level: lvl})))
 	return nil
 }

@@ -122,7 +122,7 @@ func (app *App) worker(ctx context.Context, o *workerOptions) error {
 	defer stop()
 	w := cluster.NewWorker(cluster.WorkerConfig{
 		MasterAddr: net.JoinHostPort(o.masterHost, strconv.Itoa(o.masterPort)),
-		ID:         name, Region: region, Token: token, TLS: tlsCfg, Version: Version, Log: app.Log,
+		ID:         name, Region: region, Token: token, TLS: tlsCfg, Version: Version, Log: app.Log, Logs: app.logs,
 		GoClasses: app.goClasses,
 	})
 	if tokenInClear(token, tlsCfg, o.masterHost) {

@@ -27,6 +27,7 @@ import (
 	"github.com/stampede-load/stampede/internal/engine"
 	"github.com/stampede-load/stampede/internal/guard"
 	"github.com/stampede-load/stampede/internal/httpclient"
+	"github.com/stampede-load/stampede/internal/logring"
 	"github.com/stampede-load/stampede/internal/output"
 	"github.com/stampede-load/stampede/internal/runner"
 	"github.com/stampede-load/stampede/internal/script"
@@ -65,6 +66,10 @@ type MasterConfig struct {
 	// program carries: a worker must carry the same (goclasses.go).
 	GoClasses []*script.UserClass
 	Log       *slog.Logger
+	// Logs, when set, is the ring the web UI reads: the workers' log
+	// lines go into it, tagged with worker and region (worker_logs.go).
+	// They are printed with Log either way.
+	Logs *logring.Ring
 	// Heartbeat is how often heartbeats go both ways; MissingAfter is the
 	// silence after which a worker is marked missing and its users are
 	// placed elsewhere; ReportInterval is how often workers send deltas.

@@ -101,11 +101,18 @@ func (m *Master) Connect(stream pb.Cluster_ConnectServer) error {
 		m.sendLoop(ctx, stream, c)
 	}()
 	var recvErr error
+	// The worker's log lines are printed on this goroutine, without the
+	// master's lock.
+	logs := &logGate{worker: hello.WorkerId, region: hello.Region}
 	for {
 		msg, err := stream.Recv()
 		if err != nil {
 			recvErr = err
 			break
+		}
+		if lg := msg.GetLogs(); lg != nil {
+			m.workerLogs(logs, lg)
+			continue
 		}
 		var dec *decodedReport
 		if r := msg.GetReport(); r != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stampede-load/stampede/internal/cluster/pb"
 	"github.com/stampede-load/stampede/internal/httpclient"
+	"github.com/stampede-load/stampede/internal/logring"
 	"github.com/stampede-load/stampede/internal/openmodel"
 	"github.com/stampede-load/stampede/internal/runner"
 	"github.com/stampede-load/stampede/internal/script"
@@ -35,6 +36,9 @@ type WorkerConfig struct {
 	// worker runs them beside the script the master sends.
 	GoClasses []*script.UserClass
 	Log       *slog.Logger
+	// Logs, when set, is the ring Log writes to: its lines are forwarded
+	// to the master (worker_logs.go).
+	Logs *logring.Ring
 	// Heartbeat and ReportInterval are the worker's defaults until the
 	// master's welcome says otherwise.
 	Heartbeat      time.Duration
@@ -77,8 +81,9 @@ type Worker struct {
 	usage     procUsage
 	reportInt time.Duration
 	hbInt     time.Duration
-	masterID  string // the master that welcomed this worker last
-	leaving   bool   // a goodbye is queued: a closed stream is the end
+	masterID  string        // the master that welcomed this worker last
+	leaving   bool          // a goodbye is queued: a closed stream is the end
+	logs      *logForwarder // nil: no forwarding
 	// silent, set by tests, makes the worker leave without a goodbye, as
 	// a killed process does.
 	silent atomic.Bool
@@ -129,8 +134,12 @@ func NewWorker(cfg WorkerConfig) *Worker {
 	if cfg.ID == "" {
 		cfg.ID = DefaultWorkerID(host)
 	}
-	return &Worker{cfg: cfg, incarnation: randomHex(8), hostname: host, outWake: make(chan struct{}, 1), ends: newQueue[*pb.WorkerMessage](),
+	w := &Worker{cfg: cfg, incarnation: randomHex(8), hostname: host, outWake: make(chan struct{}, 1), ends: newQueue[*pb.WorkerMessage](),
 		reportInt: cfg.ReportInterval, hbInt: cfg.Heartbeat}
+	if cfg.Logs != nil {
+		w.logs = &logForwarder{ring: cfg.Logs}
+	}
+	return w
 }
 
 // DefaultWorkerID is the host name and a random suffix, as Locust names

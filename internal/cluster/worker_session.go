@@ -200,6 +200,8 @@ func (w *Worker) sendLoop(ctx context.Context, stream pb.Cluster_ConnectClient, 
 	var sent uint64
 	hb := time.NewTimer(0)
 	defer hb.Stop()
+	logTick := time.NewTicker(logFlush)
+	defer logTick.Stop()
 	for {
 		w.mu.Lock()
 		var batch []*pb.Report
@@ -246,6 +248,12 @@ func (w *Worker) sendLoop(ctx context.Context, stream pb.Cluster_ConnectClient, 
 		case <-w.outWake:
 		case <-control.wake:
 		case <-w.ends.wake:
+		case <-logTick.C:
+			if m := w.logsMsg(); m != nil {
+				if err := stream.Send(m); err != nil {
+					return err
+				}
+			}
 		case <-hb.C:
 			if err := stream.Send(&pb.WorkerMessage{Msg: &pb.WorkerMessage_Heartbeat{Heartbeat: w.heartbeat()}}); err != nil {
 				return err

@@ -62,8 +62,7 @@ type event struct {
 	// the client must drop what it has (first event, or a new test).
 	History [][]any `json:"history"`
 	Reset   bool    `json:"reset"`
-	// Logs are the log lines after the ones already sent: unix ms, level,
-	// message, attributes, source ("local" or "master").
+	// Logs are the log lines after the ones already sent (logRow).
 	Logs [][]any `json:"logs"`
 	// Arrival is the open model's arrival rate (or stages) of the
 	// current or last test, "" for the closed model.
@@ -224,12 +223,12 @@ func (s *Server) buildEvent(st *eventStream) *event {
 			limit = firstEventLogs
 		}
 		lines, next := ring.Since(st.logSeq, limit)
-		source := "local"
+		own := "local"
 		if ev.Distributed {
-			source = "master"
+			own = "master"
 		}
-		for _, l := range lines {
-			ev.Logs = append(ev.Logs, []any{l.Time.UnixMilli(), l.Level.String(), l.Msg, l.Attrs, source})
+		for i := range lines {
+			ev.Logs = append(ev.Logs, logRow(&lines[i], own))
 		}
 		st.logSeq = next
 	}

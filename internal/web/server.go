@@ -20,6 +20,7 @@ import (
 
 	"github.com/stampede-load/stampede/internal/engine"
 	"github.com/stampede-load/stampede/internal/guard"
+	"github.com/stampede-load/stampede/internal/logring"
 	"github.com/stampede-load/stampede/internal/output"
 	"github.com/stampede-load/stampede/internal/script"
 	"github.com/stampede-load/stampede/internal/stats"
@@ -65,7 +66,7 @@ type Config struct {
 	Log      *slog.Logger
 	// Logs, when set, are the process's recent log lines, for the Logs
 	// tab (nil: the tab says there are none).
-	Logs *LogRing
+	Logs *logring.Ring
 	// Vars are the command line's --var values: the start form's custom
 	// parameters (api_vars.go). LoadScript loads the script again with
 	// changed ones (nil: they cannot be changed).
@@ -144,6 +145,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /stats/report", s.handleReport)
 	m.HandleFunc("GET /exceptions", s.handleExceptions)
 	m.HandleFunc("GET /tasks", s.handleTasks)
+	m.HandleFunc("GET /logs", s.handleLogs)
 	m.Handle("GET /metrics", s.metricsHandler())
 }
 

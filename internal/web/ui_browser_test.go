@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/stampede-load/stampede/internal/browsertest"
+	"github.com/stampede-load/stampede/internal/logring"
 )
 
 // browser is one headless Chromium for an in-package browser test, with
@@ -601,7 +602,7 @@ func TestBrowserClassUsers(t *testing.T) {
 // filters them by level.
 func TestBrowserLogs(t *testing.T) {
 	f := newFixture(t, "", false)
-	ring := NewLogRing(100)
+	ring := logring.New(100)
 	f.srv.cfg.Logs = ring // before any page connects
 	log := slog.New(ring.Handler(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	log.Debug("a debug line")

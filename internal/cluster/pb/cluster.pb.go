@@ -37,6 +37,7 @@ type WorkerMessage struct {
 	//	*WorkerMessage_Stopped
 	//	*WorkerMessage_TestEnd
 	//	*WorkerMessage_Goodbye
+	//	*WorkerMessage_Logs
 	Msg           isWorkerMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -142,6 +143,15 @@ func (x *WorkerMessage) GetGoodbye() *Goodbye {
 	return nil
 }
 
+func (x *WorkerMessage) GetLogs() *Logs {
+	if x != nil {
+		if x, ok := x.Msg.(*WorkerMessage_Logs); ok {
+			return x.Logs
+		}
+	}
+	return nil
+}
+
 type isWorkerMessage_Msg interface {
 	isWorkerMessage_Msg()
 }
@@ -174,6 +184,10 @@ type WorkerMessage_Goodbye struct {
 	Goodbye *Goodbye `protobuf:"bytes,7,opt,name=goodbye,proto3,oneof"`
 }
 
+type WorkerMessage_Logs struct {
+	Logs *Logs `protobuf:"bytes,8,opt,name=logs,proto3,oneof"`
+}
+
 func (*WorkerMessage_Hello) isWorkerMessage_Msg() {}
 
 func (*WorkerMessage_Heartbeat) isWorkerMessage_Msg() {}
@@ -187,6 +201,8 @@ func (*WorkerMessage_Stopped) isWorkerMessage_Msg() {}
 func (*WorkerMessage_TestEnd) isWorkerMessage_Msg() {}
 
 func (*WorkerMessage_Goodbye) isWorkerMessage_Msg() {}
+
+func (*WorkerMessage_Logs) isWorkerMessage_Msg() {}
 
 // Hello is the first message of every stream.
 type Hello struct {
@@ -709,6 +725,133 @@ func (x *Goodbye) GetReason() string {
 	return ""
 }
 
+// Logs are the worker's recent log lines (those its --loglevel prints),
+// for the master's Logs tab and console. A worker sends at most 50 lines a
+// second (100 at once) and counts the ones over that bound in dropped; the
+// master bounds them again (internal/cluster/worker_logs.go).
+type Logs struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Lines []*LogLine             `protobuf:"bytes,1,rep,name=lines,proto3" json:"lines,omitempty"`
+	// dropped counts the lines not forwarded since the last Logs message.
+	Dropped       int64 `protobuf:"varint,2,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Logs) Reset() {
+	*x = Logs{}
+	mi := &file_cluster_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Logs) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Logs) ProtoMessage() {}
+
+func (x *Logs) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Logs.ProtoReflect.Descriptor instead.
+func (*Logs) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Logs) GetLines() []*LogLine {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+func (x *Logs) GetDropped() int64 {
+	if x != nil {
+		return x.Dropped
+	}
+	return 0
+}
+
+type LogLine struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	TimeUnixNano int64                  `protobuf:"varint,1,opt,name=time_unix_nano,json=timeUnixNano,proto3" json:"time_unix_nano,omitempty"`
+	// level is a log/slog level: -4 debug, 0 info, 4 warn, 8 error.
+	Level   int32  `protobuf:"zigzag32,2,opt,name=level,proto3" json:"level,omitempty"`
+	Message string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	// attrs are the line's attributes as key=value text.
+	Attrs         string `protobuf:"bytes,4,opt,name=attrs,proto3" json:"attrs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogLine) Reset() {
+	*x = LogLine{}
+	mi := &file_cluster_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogLine) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogLine) ProtoMessage() {}
+
+func (x *LogLine) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogLine.ProtoReflect.Descriptor instead.
+func (*LogLine) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *LogLine) GetTimeUnixNano() int64 {
+	if x != nil {
+		return x.TimeUnixNano
+	}
+	return 0
+}
+
+func (x *LogLine) GetLevel() int32 {
+	if x != nil {
+		return x.Level
+	}
+	return 0
+}
+
+func (x *LogLine) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *LogLine) GetAttrs() string {
+	if x != nil {
+		return x.Attrs
+	}
+	return ""
+}
+
 type MasterMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Msg:
@@ -728,7 +871,7 @@ type MasterMessage struct {
 
 func (x *MasterMessage) Reset() {
 	*x = MasterMessage{}
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -740,7 +883,7 @@ func (x *MasterMessage) String() string {
 func (*MasterMessage) ProtoMessage() {}
 
 func (x *MasterMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -753,7 +896,7 @@ func (x *MasterMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MasterMessage.ProtoReflect.Descriptor instead.
 func (*MasterMessage) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{8}
+	return file_cluster_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *MasterMessage) GetMsg() isMasterMessage_Msg {
@@ -907,7 +1050,7 @@ type Welcome struct {
 
 func (x *Welcome) Reset() {
 	*x = Welcome{}
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -919,7 +1062,7 @@ func (x *Welcome) String() string {
 func (*Welcome) ProtoMessage() {}
 
 func (x *Welcome) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[9]
+	mi := &file_cluster_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -932,7 +1075,7 @@ func (x *Welcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Welcome.ProtoReflect.Descriptor instead.
 func (*Welcome) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{9}
+	return file_cluster_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Welcome) GetMasterVersion() string {
@@ -981,7 +1124,7 @@ type Reject struct {
 
 func (x *Reject) Reset() {
 	*x = Reject{}
-	mi := &file_cluster_proto_msgTypes[10]
+	mi := &file_cluster_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -993,7 +1136,7 @@ func (x *Reject) String() string {
 func (*Reject) ProtoMessage() {}
 
 func (x *Reject) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[10]
+	mi := &file_cluster_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1006,7 +1149,7 @@ func (x *Reject) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reject.ProtoReflect.Descriptor instead.
 func (*Reject) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{10}
+	return file_cluster_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Reject) GetReason() string {
@@ -1025,7 +1168,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_cluster_proto_msgTypes[11]
+	mi := &file_cluster_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1037,7 +1180,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[11]
+	mi := &file_cluster_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1050,7 +1193,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{11}
+	return file_cluster_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Ack) GetSeq() uint64 {
@@ -1101,7 +1244,7 @@ type Prepare struct {
 
 func (x *Prepare) Reset() {
 	*x = Prepare{}
-	mi := &file_cluster_proto_msgTypes[12]
+	mi := &file_cluster_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1113,7 +1256,7 @@ func (x *Prepare) String() string {
 func (*Prepare) ProtoMessage() {}
 
 func (x *Prepare) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[12]
+	mi := &file_cluster_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1126,7 +1269,7 @@ func (x *Prepare) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Prepare.ProtoReflect.Descriptor instead.
 func (*Prepare) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{12}
+	return file_cluster_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Prepare) GetTestId() uint64 {
@@ -1270,7 +1413,7 @@ type HTTPOptions struct {
 
 func (x *HTTPOptions) Reset() {
 	*x = HTTPOptions{}
-	mi := &file_cluster_proto_msgTypes[13]
+	mi := &file_cluster_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1282,7 +1425,7 @@ func (x *HTTPOptions) String() string {
 func (*HTTPOptions) ProtoMessage() {}
 
 func (x *HTTPOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[13]
+	mi := &file_cluster_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1295,7 +1438,7 @@ func (x *HTTPOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPOptions.ProtoReflect.Descriptor instead.
 func (*HTTPOptions) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{13}
+	return file_cluster_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *HTTPOptions) GetHttp2() bool {
@@ -1350,7 +1493,7 @@ type Targets struct {
 
 func (x *Targets) Reset() {
 	*x = Targets{}
-	mi := &file_cluster_proto_msgTypes[14]
+	mi := &file_cluster_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1362,7 +1505,7 @@ func (x *Targets) String() string {
 func (*Targets) ProtoMessage() {}
 
 func (x *Targets) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[14]
+	mi := &file_cluster_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1375,7 +1518,7 @@ func (x *Targets) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Targets.ProtoReflect.Descriptor instead.
 func (*Targets) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{14}
+	return file_cluster_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Targets) GetTestId() uint64 {
@@ -1469,7 +1612,7 @@ type OpenModel struct {
 
 func (x *OpenModel) Reset() {
 	*x = OpenModel{}
-	mi := &file_cluster_proto_msgTypes[15]
+	mi := &file_cluster_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1481,7 +1624,7 @@ func (x *OpenModel) String() string {
 func (*OpenModel) ProtoMessage() {}
 
 func (x *OpenModel) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[15]
+	mi := &file_cluster_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1494,7 +1637,7 @@ func (x *OpenModel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenModel.ProtoReflect.Descriptor instead.
 func (*OpenModel) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{15}
+	return file_cluster_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *OpenModel) GetConstant() bool {
@@ -1577,7 +1720,7 @@ type ArrivalStage struct {
 
 func (x *ArrivalStage) Reset() {
 	*x = ArrivalStage{}
-	mi := &file_cluster_proto_msgTypes[16]
+	mi := &file_cluster_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1589,7 +1732,7 @@ func (x *ArrivalStage) String() string {
 func (*ArrivalStage) ProtoMessage() {}
 
 func (x *ArrivalStage) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[16]
+	mi := &file_cluster_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1602,7 +1745,7 @@ func (x *ArrivalStage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArrivalStage.ProtoReflect.Descriptor instead.
 func (*ArrivalStage) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{16}
+	return file_cluster_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ArrivalStage) GetDurationMs() int64 {
@@ -1631,7 +1774,7 @@ type ClosedModel struct {
 
 func (x *ClosedModel) Reset() {
 	*x = ClosedModel{}
-	mi := &file_cluster_proto_msgTypes[17]
+	mi := &file_cluster_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1643,7 +1786,7 @@ func (x *ClosedModel) String() string {
 func (*ClosedModel) ProtoMessage() {}
 
 func (x *ClosedModel) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[17]
+	mi := &file_cluster_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1656,7 +1799,7 @@ func (x *ClosedModel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosedModel.ProtoReflect.Descriptor instead.
 func (*ClosedModel) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{17}
+	return file_cluster_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ClosedModel) GetUsers() map[string]int32 {
@@ -1682,7 +1825,7 @@ type Stop struct {
 
 func (x *Stop) Reset() {
 	*x = Stop{}
-	mi := &file_cluster_proto_msgTypes[18]
+	mi := &file_cluster_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1694,7 +1837,7 @@ func (x *Stop) String() string {
 func (*Stop) ProtoMessage() {}
 
 func (x *Stop) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[18]
+	mi := &file_cluster_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1707,7 +1850,7 @@ func (x *Stop) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stop.ProtoReflect.Descriptor instead.
 func (*Stop) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{18}
+	return file_cluster_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Stop) GetTestId() uint64 {
@@ -1727,7 +1870,7 @@ type Quit struct {
 
 func (x *Quit) Reset() {
 	*x = Quit{}
-	mi := &file_cluster_proto_msgTypes[19]
+	mi := &file_cluster_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1739,7 +1882,7 @@ func (x *Quit) String() string {
 func (*Quit) ProtoMessage() {}
 
 func (x *Quit) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[19]
+	mi := &file_cluster_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1752,7 +1895,7 @@ func (x *Quit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quit.ProtoReflect.Descriptor instead.
 func (*Quit) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{19}
+	return file_cluster_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Quit) GetReason() string {
@@ -1778,7 +1921,7 @@ type Delta struct {
 
 func (x *Delta) Reset() {
 	*x = Delta{}
-	mi := &file_cluster_proto_msgTypes[20]
+	mi := &file_cluster_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1790,7 +1933,7 @@ func (x *Delta) String() string {
 func (*Delta) ProtoMessage() {}
 
 func (x *Delta) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[20]
+	mi := &file_cluster_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1803,7 +1946,7 @@ func (x *Delta) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delta.ProtoReflect.Descriptor instead.
 func (*Delta) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{20}
+	return file_cluster_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Delta) GetStartUnixNano() int64 {
@@ -1871,7 +2014,7 @@ type Entry struct {
 
 func (x *Entry) Reset() {
 	*x = Entry{}
-	mi := &file_cluster_proto_msgTypes[21]
+	mi := &file_cluster_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1883,7 +2026,7 @@ func (x *Entry) String() string {
 func (*Entry) ProtoMessage() {}
 
 func (x *Entry) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[21]
+	mi := &file_cluster_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1896,7 +2039,7 @@ func (x *Entry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Entry.ProtoReflect.Descriptor instead.
 func (*Entry) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{21}
+	return file_cluster_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Entry) GetMethod() string {
@@ -1963,7 +2106,7 @@ type Timing struct {
 
 func (x *Timing) Reset() {
 	*x = Timing{}
-	mi := &file_cluster_proto_msgTypes[22]
+	mi := &file_cluster_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1975,7 +2118,7 @@ func (x *Timing) String() string {
 func (*Timing) ProtoMessage() {}
 
 func (x *Timing) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[22]
+	mi := &file_cluster_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1988,7 +2131,7 @@ func (x *Timing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Timing.ProtoReflect.Descriptor instead.
 func (*Timing) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{22}
+	return file_cluster_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Timing) GetCount() int64 {
@@ -2038,7 +2181,7 @@ type ErrorCount struct {
 
 func (x *ErrorCount) Reset() {
 	*x = ErrorCount{}
-	mi := &file_cluster_proto_msgTypes[23]
+	mi := &file_cluster_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2050,7 +2193,7 @@ func (x *ErrorCount) String() string {
 func (*ErrorCount) ProtoMessage() {}
 
 func (x *ErrorCount) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[23]
+	mi := &file_cluster_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2063,7 +2206,7 @@ func (x *ErrorCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorCount.ProtoReflect.Descriptor instead.
 func (*ErrorCount) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{23}
+	return file_cluster_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ErrorCount) GetMethod() string {
@@ -2105,7 +2248,7 @@ type ExceptionCount struct {
 
 func (x *ExceptionCount) Reset() {
 	*x = ExceptionCount{}
-	mi := &file_cluster_proto_msgTypes[24]
+	mi := &file_cluster_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2117,7 +2260,7 @@ func (x *ExceptionCount) String() string {
 func (*ExceptionCount) ProtoMessage() {}
 
 func (x *ExceptionCount) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[24]
+	mi := &file_cluster_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2130,7 +2273,7 @@ func (x *ExceptionCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExceptionCount.ProtoReflect.Descriptor instead.
 func (*ExceptionCount) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{24}
+	return file_cluster_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ExceptionCount) GetMessage() string {
@@ -2158,7 +2301,7 @@ var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\x13stampede.cluster.v1\"\xad\x03\n" +
+	"\rcluster.proto\x12\x13stampede.cluster.v1\"\xde\x03\n" +
 	"\rWorkerMessage\x122\n" +
 	"\x05hello\x18\x01 \x01(\v2\x1a.stampede.cluster.v1.HelloH\x00R\x05hello\x12>\n" +
 	"\theartbeat\x18\x02 \x01(\v2\x1e.stampede.cluster.v1.HeartbeatH\x00R\theartbeat\x125\n" +
@@ -2166,7 +2309,8 @@ const file_cluster_proto_rawDesc = "" +
 	"\bprepared\x18\x04 \x01(\v2\x1d.stampede.cluster.v1.PreparedH\x00R\bprepared\x128\n" +
 	"\astopped\x18\x05 \x01(\v2\x1c.stampede.cluster.v1.StoppedH\x00R\astopped\x129\n" +
 	"\btest_end\x18\x06 \x01(\v2\x1c.stampede.cluster.v1.TestEndH\x00R\atestEnd\x128\n" +
-	"\agoodbye\x18\a \x01(\v2\x1c.stampede.cluster.v1.GoodbyeH\x00R\agoodbyeB\x05\n" +
+	"\agoodbye\x18\a \x01(\v2\x1c.stampede.cluster.v1.GoodbyeH\x00R\agoodbye\x12/\n" +
+	"\x04logs\x18\b \x01(\v2\x19.stampede.cluster.v1.LogsH\x00R\x04logsB\x05\n" +
 	"\x03msg\"\x95\x02\n" +
 	"\x05Hello\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12 \n" +
@@ -2209,7 +2353,15 @@ const file_cluster_proto_rawDesc = "" +
 	"\x10stop_test_reason\x18\x02 \x01(\tR\x0estopTestReason\x12'\n" +
 	"\x0fiterations_done\x18\x03 \x01(\bR\x0eiterationsDone\"!\n" +
 	"\aGoodbye\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\"\xd8\x03\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"T\n" +
+	"\x04Logs\x122\n" +
+	"\x05lines\x18\x01 \x03(\v2\x1c.stampede.cluster.v1.LogLineR\x05lines\x12\x18\n" +
+	"\adropped\x18\x02 \x01(\x03R\adropped\"u\n" +
+	"\aLogLine\x12$\n" +
+	"\x0etime_unix_nano\x18\x01 \x01(\x03R\ftimeUnixNano\x12\x14\n" +
+	"\x05level\x18\x02 \x01(\x11R\x05level\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\x12\x14\n" +
+	"\x05attrs\x18\x04 \x01(\tR\x05attrs\"\xd8\x03\n" +
 	"\rMasterMessage\x128\n" +
 	"\awelcome\x18\x01 \x01(\v2\x1c.stampede.cluster.v1.WelcomeH\x00R\awelcome\x12K\n" +
 	"\x10master_heartbeat\x18\x02 \x01(\v2\x1e.stampede.cluster.v1.HeartbeatH\x00R\x0fmasterHeartbeat\x12,\n" +
@@ -2357,7 +2509,7 @@ func file_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_proto_rawDescData
 }
 
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_cluster_proto_goTypes = []any{
 	(*WorkerMessage)(nil),  // 0: stampede.cluster.v1.WorkerMessage
 	(*Hello)(nil),          // 1: stampede.cluster.v1.Hello
@@ -2367,27 +2519,29 @@ var file_cluster_proto_goTypes = []any{
 	(*Stopped)(nil),        // 5: stampede.cluster.v1.Stopped
 	(*TestEnd)(nil),        // 6: stampede.cluster.v1.TestEnd
 	(*Goodbye)(nil),        // 7: stampede.cluster.v1.Goodbye
-	(*MasterMessage)(nil),  // 8: stampede.cluster.v1.MasterMessage
-	(*Welcome)(nil),        // 9: stampede.cluster.v1.Welcome
-	(*Reject)(nil),         // 10: stampede.cluster.v1.Reject
-	(*Ack)(nil),            // 11: stampede.cluster.v1.Ack
-	(*Prepare)(nil),        // 12: stampede.cluster.v1.Prepare
-	(*HTTPOptions)(nil),    // 13: stampede.cluster.v1.HTTPOptions
-	(*Targets)(nil),        // 14: stampede.cluster.v1.Targets
-	(*OpenModel)(nil),      // 15: stampede.cluster.v1.OpenModel
-	(*ArrivalStage)(nil),   // 16: stampede.cluster.v1.ArrivalStage
-	(*ClosedModel)(nil),    // 17: stampede.cluster.v1.ClosedModel
-	(*Stop)(nil),           // 18: stampede.cluster.v1.Stop
-	(*Quit)(nil),           // 19: stampede.cluster.v1.Quit
-	(*Delta)(nil),          // 20: stampede.cluster.v1.Delta
-	(*Entry)(nil),          // 21: stampede.cluster.v1.Entry
-	(*Timing)(nil),         // 22: stampede.cluster.v1.Timing
-	(*ErrorCount)(nil),     // 23: stampede.cluster.v1.ErrorCount
-	(*ExceptionCount)(nil), // 24: stampede.cluster.v1.ExceptionCount
-	nil,                    // 25: stampede.cluster.v1.Heartbeat.UsersByClassEntry
-	nil,                    // 26: stampede.cluster.v1.Prepare.FilesEntry
-	nil,                    // 27: stampede.cluster.v1.Prepare.VarsEntry
-	nil,                    // 28: stampede.cluster.v1.ClosedModel.UsersEntry
+	(*Logs)(nil),           // 8: stampede.cluster.v1.Logs
+	(*LogLine)(nil),        // 9: stampede.cluster.v1.LogLine
+	(*MasterMessage)(nil),  // 10: stampede.cluster.v1.MasterMessage
+	(*Welcome)(nil),        // 11: stampede.cluster.v1.Welcome
+	(*Reject)(nil),         // 12: stampede.cluster.v1.Reject
+	(*Ack)(nil),            // 13: stampede.cluster.v1.Ack
+	(*Prepare)(nil),        // 14: stampede.cluster.v1.Prepare
+	(*HTTPOptions)(nil),    // 15: stampede.cluster.v1.HTTPOptions
+	(*Targets)(nil),        // 16: stampede.cluster.v1.Targets
+	(*OpenModel)(nil),      // 17: stampede.cluster.v1.OpenModel
+	(*ArrivalStage)(nil),   // 18: stampede.cluster.v1.ArrivalStage
+	(*ClosedModel)(nil),    // 19: stampede.cluster.v1.ClosedModel
+	(*Stop)(nil),           // 20: stampede.cluster.v1.Stop
+	(*Quit)(nil),           // 21: stampede.cluster.v1.Quit
+	(*Delta)(nil),          // 22: stampede.cluster.v1.Delta
+	(*Entry)(nil),          // 23: stampede.cluster.v1.Entry
+	(*Timing)(nil),         // 24: stampede.cluster.v1.Timing
+	(*ErrorCount)(nil),     // 25: stampede.cluster.v1.ErrorCount
+	(*ExceptionCount)(nil), // 26: stampede.cluster.v1.ExceptionCount
+	nil,                    // 27: stampede.cluster.v1.Heartbeat.UsersByClassEntry
+	nil,                    // 28: stampede.cluster.v1.Prepare.FilesEntry
+	nil,                    // 29: stampede.cluster.v1.Prepare.VarsEntry
+	nil,                    // 30: stampede.cluster.v1.ClosedModel.UsersEntry
 }
 var file_cluster_proto_depIdxs = []int32{
 	1,  // 0: stampede.cluster.v1.WorkerMessage.hello:type_name -> stampede.cluster.v1.Hello
@@ -2397,36 +2551,38 @@ var file_cluster_proto_depIdxs = []int32{
 	5,  // 4: stampede.cluster.v1.WorkerMessage.stopped:type_name -> stampede.cluster.v1.Stopped
 	6,  // 5: stampede.cluster.v1.WorkerMessage.test_end:type_name -> stampede.cluster.v1.TestEnd
 	7,  // 6: stampede.cluster.v1.WorkerMessage.goodbye:type_name -> stampede.cluster.v1.Goodbye
-	25, // 7: stampede.cluster.v1.Heartbeat.users_by_class:type_name -> stampede.cluster.v1.Heartbeat.UsersByClassEntry
-	20, // 8: stampede.cluster.v1.Report.delta:type_name -> stampede.cluster.v1.Delta
-	2,  // 9: stampede.cluster.v1.Report.status:type_name -> stampede.cluster.v1.Heartbeat
-	9,  // 10: stampede.cluster.v1.MasterMessage.welcome:type_name -> stampede.cluster.v1.Welcome
-	2,  // 11: stampede.cluster.v1.MasterMessage.master_heartbeat:type_name -> stampede.cluster.v1.Heartbeat
-	11, // 12: stampede.cluster.v1.MasterMessage.ack:type_name -> stampede.cluster.v1.Ack
-	12, // 13: stampede.cluster.v1.MasterMessage.prepare:type_name -> stampede.cluster.v1.Prepare
-	14, // 14: stampede.cluster.v1.MasterMessage.targets:type_name -> stampede.cluster.v1.Targets
-	18, // 15: stampede.cluster.v1.MasterMessage.stop:type_name -> stampede.cluster.v1.Stop
-	19, // 16: stampede.cluster.v1.MasterMessage.quit:type_name -> stampede.cluster.v1.Quit
-	10, // 17: stampede.cluster.v1.MasterMessage.reject:type_name -> stampede.cluster.v1.Reject
-	26, // 18: stampede.cluster.v1.Prepare.files:type_name -> stampede.cluster.v1.Prepare.FilesEntry
-	27, // 19: stampede.cluster.v1.Prepare.vars:type_name -> stampede.cluster.v1.Prepare.VarsEntry
-	13, // 20: stampede.cluster.v1.Prepare.http:type_name -> stampede.cluster.v1.HTTPOptions
-	17, // 21: stampede.cluster.v1.Targets.closed:type_name -> stampede.cluster.v1.ClosedModel
-	15, // 22: stampede.cluster.v1.Targets.open:type_name -> stampede.cluster.v1.OpenModel
-	16, // 23: stampede.cluster.v1.OpenModel.stages:type_name -> stampede.cluster.v1.ArrivalStage
-	28, // 24: stampede.cluster.v1.ClosedModel.users:type_name -> stampede.cluster.v1.ClosedModel.UsersEntry
-	21, // 25: stampede.cluster.v1.Delta.entries:type_name -> stampede.cluster.v1.Entry
-	23, // 26: stampede.cluster.v1.Delta.errors:type_name -> stampede.cluster.v1.ErrorCount
-	24, // 27: stampede.cluster.v1.Delta.exceptions:type_name -> stampede.cluster.v1.ExceptionCount
-	22, // 28: stampede.cluster.v1.Entry.latency:type_name -> stampede.cluster.v1.Timing
-	22, // 29: stampede.cluster.v1.Entry.service:type_name -> stampede.cluster.v1.Timing
-	0,  // 30: stampede.cluster.v1.Cluster.Connect:input_type -> stampede.cluster.v1.WorkerMessage
-	8,  // 31: stampede.cluster.v1.Cluster.Connect:output_type -> stampede.cluster.v1.MasterMessage
-	31, // [31:32] is the sub-list for method output_type
-	30, // [30:31] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	8,  // 7: stampede.cluster.v1.WorkerMessage.logs:type_name -> stampede.cluster.v1.Logs
+	27, // 8: stampede.cluster.v1.Heartbeat.users_by_class:type_name -> stampede.cluster.v1.Heartbeat.UsersByClassEntry
+	22, // 9: stampede.cluster.v1.Report.delta:type_name -> stampede.cluster.v1.Delta
+	2,  // 10: stampede.cluster.v1.Report.status:type_name -> stampede.cluster.v1.Heartbeat
+	9,  // 11: stampede.cluster.v1.Logs.lines:type_name -> stampede.cluster.v1.LogLine
+	11, // 12: stampede.cluster.v1.MasterMessage.welcome:type_name -> stampede.cluster.v1.Welcome
+	2,  // 13: stampede.cluster.v1.MasterMessage.master_heartbeat:type_name -> stampede.cluster.v1.Heartbeat
+	13, // 14: stampede.cluster.v1.MasterMessage.ack:type_name -> stampede.cluster.v1.Ack
+	14, // 15: stampede.cluster.v1.MasterMessage.prepare:type_name -> stampede.cluster.v1.Prepare
+	16, // 16: stampede.cluster.v1.MasterMessage.targets:type_name -> stampede.cluster.v1.Targets
+	20, // 17: stampede.cluster.v1.MasterMessage.stop:type_name -> stampede.cluster.v1.Stop
+	21, // 18: stampede.cluster.v1.MasterMessage.quit:type_name -> stampede.cluster.v1.Quit
+	12, // 19: stampede.cluster.v1.MasterMessage.reject:type_name -> stampede.cluster.v1.Reject
+	28, // 20: stampede.cluster.v1.Prepare.files:type_name -> stampede.cluster.v1.Prepare.FilesEntry
+	29, // 21: stampede.cluster.v1.Prepare.vars:type_name -> stampede.cluster.v1.Prepare.VarsEntry
+	15, // 22: stampede.cluster.v1.Prepare.http:type_name -> stampede.cluster.v1.HTTPOptions
+	19, // 23: stampede.cluster.v1.Targets.closed:type_name -> stampede.cluster.v1.ClosedModel
+	17, // 24: stampede.cluster.v1.Targets.open:type_name -> stampede.cluster.v1.OpenModel
+	18, // 25: stampede.cluster.v1.OpenModel.stages:type_name -> stampede.cluster.v1.ArrivalStage
+	30, // 26: stampede.cluster.v1.ClosedModel.users:type_name -> stampede.cluster.v1.ClosedModel.UsersEntry
+	23, // 27: stampede.cluster.v1.Delta.entries:type_name -> stampede.cluster.v1.Entry
+	25, // 28: stampede.cluster.v1.Delta.errors:type_name -> stampede.cluster.v1.ErrorCount
+	26, // 29: stampede.cluster.v1.Delta.exceptions:type_name -> stampede.cluster.v1.ExceptionCount
+	24, // 30: stampede.cluster.v1.Entry.latency:type_name -> stampede.cluster.v1.Timing
+	24, // 31: stampede.cluster.v1.Entry.service:type_name -> stampede.cluster.v1.Timing
+	0,  // 32: stampede.cluster.v1.Cluster.Connect:input_type -> stampede.cluster.v1.WorkerMessage
+	10, // 33: stampede.cluster.v1.Cluster.Connect:output_type -> stampede.cluster.v1.MasterMessage
+	33, // [33:34] is the sub-list for method output_type
+	32, // [32:33] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_cluster_proto_init() }
@@ -2442,8 +2598,9 @@ func file_cluster_proto_init() {
 		(*WorkerMessage_Stopped)(nil),
 		(*WorkerMessage_TestEnd)(nil),
 		(*WorkerMessage_Goodbye)(nil),
+		(*WorkerMessage_Logs)(nil),
 	}
-	file_cluster_proto_msgTypes[8].OneofWrappers = []any{
+	file_cluster_proto_msgTypes[10].OneofWrappers = []any{
 		(*MasterMessage_Welcome)(nil),
 		(*MasterMessage_MasterHeartbeat)(nil),
 		(*MasterMessage_Ack)(nil),
@@ -2453,8 +2610,8 @@ func file_cluster_proto_init() {
 		(*MasterMessage_Quit)(nil),
 		(*MasterMessage_Reject)(nil),
 	}
-	file_cluster_proto_msgTypes[12].OneofWrappers = []any{}
-	file_cluster_proto_msgTypes[14].OneofWrappers = []any{
+	file_cluster_proto_msgTypes[14].OneofWrappers = []any{}
+	file_cluster_proto_msgTypes[16].OneofWrappers = []any{
 		(*Targets_Closed)(nil),
 		(*Targets_Open)(nil),
 	}
@@ -2464,7 +2621,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   29,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
