@@ -107,6 +107,13 @@ func TestThreeWorkersThreeRegions(t *testing.T) {
 	if !strings.Contains(m.stdout.String(), "Per-region statistics") {
 		t.Errorf("summary without the per-region table:\n%s", m.stdout)
 	}
+	// The headless master's log (a CI log) shows the workers' lines,
+	// tagged with worker and region.
+	for _, r := range []string{"eu", "us", "ap"} {
+		if want := `msg="test prepared" worker=w-` + r + ` region=` + r + ` attrs="test=1 `; !strings.Contains(m.stderr.String(), want) {
+			t.Errorf("the master's log lacks %s", want)
+		}
+	}
 }
 
 // A worker with the wrong token is refused and exits non-zero; the master

@@ -264,6 +264,7 @@ var allRoutes = []struct{ method, path string }{
 	{"GET", "/stats/report"},
 	{"GET", "/exceptions"},
 	{"GET", "/tasks"},
+	{"GET", "/logs"},
 	{"GET", "/metrics"},
 	{"GET", "/no/such/page"},
 	{"POST", "/swarm"},

@@ -33,8 +33,9 @@
   const base = location.origin + location.pathname.replace(/[^/]*$/, "");
   const api = (path) => base + path;
 
-  // The last log lines of the process, oldest first, at most MAX_LOGS.
-  const MAX_LOGS = 1000;
+  // The last log lines of the process and its workers, oldest first, at
+  // most MAX_LOGS (the server keeps 1,000 of each).
+  const MAX_LOGS = 2000;
   state.logs = [];
   function newHistory() {
     return { t: [], users: [], rps: [], fps: [], p50: [], p95: [], p99: [], regions: {} };
@@ -576,26 +577,38 @@
     }
   }
 
-  // The Logs tab: the process's recent log lines from the event stream,
-  // filtered by level.
+  // The Logs tab: the process's recent log lines and its workers' from the
+  // event stream, filtered by level and source. A worker's line has its
+  // id as source and its region as a sixth element.
   const LEVELS = { DEBUG: 0, INFO: 1, WARN: 2, ERROR: 3 };
   let logsDirty = true;
-  $("log-level").addEventListener("change", () => { logsDirty = true; renderLogs(); });
+  for (const id of ["log-level", "log-source"]) $(id).addEventListener("change", () => { logsDirty = true; renderLogs(); });
+  const logSource = (l) => l.length > 5 ? l[4] + " @ " + (l[5] || "(no region)") : l[4];
   function renderLogs() {
     if (!logsDirty) return;
     logsDirty = false;
     const min = LEVELS[$("log-level").value] || 0;
+    const sel = $("log-source");
+    const want = sel.value;
+    const sources = new Set(state.logs.map(logSource));
+    if (want) sources.add(want);
+    if (sel.options.length !== sources.size + 1) { // a new source: rebuild the options, keeping the choice
+      sel.length = 1;
+      for (const src of [...sources].sort(natural)) sel.add(new Option(src, src, false, src === want));
+    }
     const body = $("logs-body");
     body.textContent = "";
     const frag = document.createDocumentFragment();
     let shown = 0;
     for (let k = state.logs.length - 1; k >= 0; k--) { // newest first
-      const [t, level, msg, attrs, source] = state.logs[k];
-      if ((LEVELS[level] ?? 1) < min) continue;
+      const l = state.logs[k];
+      const [t, level, msg, attrs] = l;
+      const src = logSource(l);
+      if ((LEVELS[level] ?? 1) < min || (want && src !== want)) continue;
       const tr = document.createElement("tr");
       tr.className = "log-" + level.toLowerCase();
       tr.append(td(new Date(t).toLocaleTimeString("en-GB")), td(level, level === "ERROR" ? "fail" : level === "WARN" ? "warn" : ""),
-        td(source), td(msg + (attrs ? " " + attrs : ""), "wrap"));
+        td(src), td(msg + (attrs ? " " + attrs : ""), "wrap"));
       frag.appendChild(tr);
       shown++;
     }
