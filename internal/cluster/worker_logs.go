@@ -68,9 +68,11 @@ func (f *logForwarder) take(now time.Time) *pb.Logs {
 	if k == 0 && f.dropped == 0 {
 		return nil
 	}
-	msg := &pb.Logs{Lines: make([]*pb.LogLine, len(lines)), Dropped: f.dropped}
-	for i, l := range lines {
-		msg.Lines[i] = &pb.LogLine{TimeUnixNano: l.Time.UnixNano(), Level: int32(l.Level), Message: l.Msg, Attrs: l.Attrs}
+	msg := &pb.Logs{Lines: make([]*pb.LogLine, 0, len(lines)), Dropped: f.dropped}
+	for _, l := range lines {
+		if l.Worker == "" { // a line forwarded to this process is not its own
+			msg.Lines = append(msg.Lines, &pb.LogLine{TimeUnixNano: l.Time.UnixNano(), Level: int32(l.Level), Message: l.Msg, Attrs: l.Attrs})
+		}
 	}
 	f.dropped = 0
 	return msg

@@ -7,7 +7,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,9 +16,9 @@ import (
 
 // logMaster is a master whose log goes to a ring (as the CLI's does) and
 // to console, at info.
-func logMaster(t *testing.T) (*logring.Ring, *lockedBuffer, string) {
+func logMaster(t *testing.T) (*logring.Ring, *syncLog, string) {
 	t.Helper()
-	ring, console := logring.New(1000), &lockedBuffer{}
+	ring, console := logring.New(1000), &syncLog{}
 	m := NewMaster(MasterConfig{Version: "v1", Logs: ring, Heartbeat: 150 * time.Millisecond, ReportInterval: 200 * time.Millisecond,
 		Log: slog.New(ring.Handler(slog.NewTextHandler(console, &slog.HandlerOptions{Level: slog.LevelInfo})))})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -29,24 +28,6 @@ func logMaster(t *testing.T) (*logring.Ring, *lockedBuffer, string) {
 	go func() { _ = m.Serve(ln) }()
 	t.Cleanup(func() { m.Close("test over") })
 	return ring, console, ln.Addr().String()
-}
-
-// lockedBuffer is a console several goroutines print to.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // forwarded returns the lines of worker id in the master's ring.
