@@ -43,7 +43,7 @@ import (
 
 type options struct {
 	bin, targetCPU, loadCPU string
-	rate, users             int
+	rate, users, nice       int
 	delay, duration         time.Duration
 	serve                   string
 }
@@ -57,6 +57,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 20*time.Second, "length of each Stampede run")
 	flag.StringVar(&o.targetCPU, "target-cpu", "0", "taskset CPU list of the target (empty: not pinned)")
 	flag.StringVar(&o.loadCPU, "load-cpu", "1", "taskset CPU list of Stampede (empty: not pinned)")
+	flag.IntVar(&o.nice, "nice", 0, "run the target and Stampede at this niceness (e.g. -10 on a shared machine, as root): other processes' CPU use then delays them less")
 	flag.StringVar(&o.serve, "serve", "", "internal: be the target on this loopback address")
 	flag.Parse()
 	if o.serve != "" {
@@ -79,6 +80,8 @@ func run(o options) error {
 		return fmt.Errorf("-delay must be 0 to 10s, got %v", o.delay)
 	case o.duration < time.Second || o.duration > 10*time.Minute:
 		return fmt.Errorf("-duration must be 1s to 10m, got %v", o.duration)
+	case o.nice < -20 || o.nice > 19:
+		return fmt.Errorf("-nice must be -20 to 19, got %d", o.nice)
 	}
 	if _, err := exec.LookPath("taskset"); err != nil {
 		o.targetCPU, o.loadCPU = "", ""
@@ -104,8 +107,8 @@ func run(o options) error {
 	base := "http://" + addr
 
 	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Printf("latency accuracy: target answers after %v (child process, core %s), Stampede on core %s, %d requests/s, %v per run\n",
-		o.delay, orNone(o.targetCPU), orNone(o.loadCPU), o.rate, o.duration)
+	fmt.Printf("latency accuracy: target answers after %v (child process, core %s), Stampede on core %s, niceness %d, %d requests/s, %v per run\n",
+		o.delay, orNone(o.targetCPU), orNone(o.loadCPU), o.nice, o.rate, o.duration)
 	fmt.Printf("%s, load average %s\n\n", time.Now().UTC().Format("2006-01-02T15:04Z"), strings.Join(strings.Fields(string(load))[:3], " "))
 
 	rtt, err := roundTrips(addr, 2000, time.Millisecond)
@@ -194,6 +197,7 @@ func stampede(o options, script, host, dir string, extra []string) (*summary, er
 	if o.loadCPU != "" {
 		args = append([]string{"taskset", "-c", o.loadCPU}, args...)
 	}
+	args = niced(o.nice, args)
 	cmd := exec.Command(args[0], args[1:]...)
 	var stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
@@ -266,6 +270,7 @@ func startTarget(o options) (string, func(), error) {
 	if o.targetCPU != "" {
 		args = append([]string{"taskset", "-c", o.targetCPU}, args...)
 	}
+	args = niced(o.nice, args)
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stderr = os.Stderr
 	// a handler sleeping in the kernel (sleepUntil) holds its P: more Ps
@@ -374,6 +379,14 @@ func pct(xs []float64, p float64) float64 {
 	}
 	i := int(p/100*float64(len(xs))+0.999999) - 1
 	return xs[min(max(i, 0), len(xs)-1)]
+}
+
+// niced runs args at niceness n (nice(1)), unless n is 0.
+func niced(n int, args []string) []string {
+	if n == 0 {
+		return args
+	}
+	return append([]string{"nice", "-n", strconv.Itoa(n)}, args...)
 }
 
 func ms(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
