@@ -166,17 +166,13 @@ func decodeTiming(p *pb.Timing) (*stats.Timing, error) {
 	if p.Count < 0 || !nonNegative(p.Sum) || !nonNegative(p.Max) || (p.Count > 0 && !nonNegative(p.Min)) {
 		return nil, fmt.Errorf("timing out of range (count %d, sum %v, min %v, max %v)", p.Count, p.Sum, p.Min, p.Max)
 	}
-	t := stats.NewTiming()
-	if len(p.Hist) > 0 {
-		if err := t.Hist.UnmarshalBinary(p.Hist); err != nil {
-			return nil, err
-		}
+	h, err := stats.DecodeHistogram(p.Hist)
+	if err != nil {
+		return nil, err
 	}
-	t.Count, t.Sum, t.Max = p.Count, p.Sum, p.Max
+	t := &stats.Timing{Count: p.Count, Sum: p.Sum, Min: math.Inf(1), Max: p.Max, Hist: h}
 	if p.Count > 0 {
 		t.Min = p.Min
-	} else {
-		t.Min = math.Inf(1)
 	}
 	return t, nil
 }

@@ -45,6 +45,9 @@ var (
 	maxBinIndex = sharedMapping.Index(sharedMapping.MaxIndexableValue())
 )
 
+// maxPresized bounds the bins a list makes room for before they come.
+const maxPresized = 4096
+
 // maxUnsorted bounds the bins appended out of order before they are
 // sorted and combined: a store never lists more than the mapping's range.
 var maxUnsorted = 2 * (maxBinIndex - minBinIndex + 1)
@@ -116,6 +119,13 @@ func (s *binStore) tidy() {
 }
 
 func (s *binStore) DecodeAndMergeWith(b *[]byte, mode enc.SubFlag) error {
+	// Every encoding starts with its number of bins, each at least a
+	// byte: room for them at once rather than growing the list bin by
+	// bin (most of a master's allocations).
+	peek := *b
+	if n, err := enc.DecodeUvarint64(&peek); err == nil {
+		s.bins = slices.Grow(s.bins, int(min(n, uint64(len(peek)), maxPresized)))
+	}
 	s.decoding = true
 	err := store.DecodeAndMergeWith(s, b, mode)
 	s.decoding = false

@@ -121,6 +121,16 @@ func (h *Histogram) MarshalBinary() ([]byte, error) {
 // within the mapping's indexable range (at most ~142k), finite
 // non-negative counts, no negative values.
 func (h *Histogram) UnmarshalBinary(b []byte) error {
+	d, err := DecodeHistogram(b)
+	if err == nil {
+		h.s = d.s
+	}
+	return err
+}
+
+// DecodeHistogram returns the histogram b encodes, as UnmarshalBinary
+// decodes it, without first making an empty one.
+func DecodeHistogram(b []byte) (*Histogram, error) {
 	pos, neg := &binStore{}, &binStore{negative: true}
 	s := ddsketch.NewDDSketch(sharedMapping, pos, neg)
 	err := s.DecodeAndMergeWith(b)
@@ -134,10 +144,9 @@ func (h *Histogram) UnmarshalBinary(b []byte) error {
 		err = fmt.Errorf("bad zero count %v", z)
 	}
 	if err != nil {
-		return fmt.Errorf("decoding histogram: %w", err)
+		return nil, fmt.Errorf("decoding histogram: %w", err)
 	}
-	h.s = s
-	return nil
+	return &Histogram{s: s}, nil
 }
 
 // Bins is the number of bins a dense store holding h spans (8 bytes a
