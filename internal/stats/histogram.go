@@ -60,7 +60,18 @@ func (h *Histogram) Merge(o *Histogram) {
 	// compares the two mappings first: every histogram has sharedMapping
 	// (decoding refuses another), and with 1,000 workers that comparison
 	// and the always-empty negative stores were a tenth of the merging.
-	h.s.GetPositiveValueStore().MergeWith(o.s.GetPositiveValueStore())
+	dst, src := h.s.GetPositiveValueStore(), o.s.GetPositiveValueStore()
+	dense, isDense := dst.(*store.DenseStore)
+	list, isList := src.(*binStore)
+	if isDense && isList {
+		// A report's bins into a table: the store's MergeWith would
+		// allocate a closure for each merge.
+		for _, b := range list.bins {
+			dense.AddWithCount(b.index, b.count)
+		}
+	} else {
+		dst.MergeWith(src)
+	}
 	if n := o.s.GetNegativeValueStore(); !n.IsEmpty() {
 		h.s.GetNegativeValueStore().MergeWith(n)
 	}
