@@ -66,6 +66,17 @@ func TestEntryResponseTimeChartsFromRun(t *testing.T) {
 	if c, ok := cs["Requests per second by request"]; !ok || len(c.Series) != n {
 		t.Errorf("requests per second by request: %d series, want %d", len(c.Series), n)
 	}
+	// One chart compares the top names' p95 side by side.
+	cmp, ok := cs["p95 response time by request"]
+	if !ok || len(cmp.Series) != maxEntryCharts {
+		t.Errorf("p95 by request: %d series (present %v), want %d", len(cmp.Series), ok, maxEntryCharts)
+	}
+	for k := n - maxEntryCharts; k < n && ok; k++ {
+		v := seriesNamed(cmp, fmt.Sprintf("GET /n%02d", k))
+		if len(v) != len(doc.Stats.History) || v[0] != nil || v[1] == nil || *v[1] != float64(20*k+1) {
+			t.Errorf("p95 by request, GET /n%02d: %v", k, v)
+		}
+	}
 	for k := range n {
 		c, ok := cs[fmt.Sprintf("Response time of GET /n%02d", k)]
 		if k < n-maxEntryCharts { // the names with the fewest requests

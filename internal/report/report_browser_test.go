@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,59 +23,13 @@ import (
 // on a legend entry hides that line. The page must request nothing but
 // itself and throw nothing.
 func TestReportChartsInteractiveOffline(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	chromium := browsertest.Chromium(t)
-	dir := t.TempDir()
-	file := filepath.Join(dir, "report.html")
+	file := filepath.Join(t.TempDir(), "report.html")
 	if err := WriteFile(file, FromDocument(fullDocument(), "this run")); err != nil {
 		t.Fatal(err)
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.Flag("headless", true), chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true), chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(filepath.Join(dir, "profile")), chromedp.WindowSize(1280, 900),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	defer cancelCtx()
-	// Networking off: every request but the file itself fails, and the
-	// page sees navigator.onLine false.
-	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
-	if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
-		MatchedNetworkConditions: []*network.Conditions{{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	var mu sync.Mutex
-	var requests, problems []string
-	if err := chromedp.Listen(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev := ev.(type) {
-		case *network.EventRequestWillBeSent:
-			requests = append(requests, ev.Request.URL)
-		case *cdpruntime.EventExceptionThrown:
-			problems = append(problems, "exception: "+ev.ExceptionDetails.Text)
-		case *cdpruntime.EventConsoleAPICalled:
-			if ev.Type == cdpruntime.ConsoleAPICalledTypeError {
-				problems = append(problems, "console error")
-			}
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-
+	o := openOffline(t, file)
+	ctx := o.ctx
 	fileURL := "file://" + file
 	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -138,14 +93,186 @@ func TestReportChartsInteractiveOffline(t *testing.T) {
 		t.Errorf("after clicking the failures/s legend entry the series is shown: %v", shown)
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	for _, u := range requests {
-		if u != fileURL && !strings.HasPrefix(u, "data:") {
-			t.Errorf("the report requested %q", u)
+	o.check()
+}
+
+// TestReportFromLocustCSVOffline opens reports made from Locust's CSV
+// files with networking off: without a history file the run's times,
+// users and charts read "not available" (no made-up zeros, no empty
+// charts); with --csv-full-history every name's response-time chart and
+// the comparison across names are drawn, each with lines on its canvas.
+func TestReportFromLocustCSVOffline(t *testing.T) {
+	t.Run("no history", func(t *testing.T) {
+		dir := t.TempDir()
+		for _, suffix := range []string{"_stats.csv", "_failures.csv", "_exceptions.csv"} {
+			b, err := os.ReadFile(filepath.Join("testdata", "locust", "locust"+suffix))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "locust"+suffix), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d, err := FromCSV(filepath.Join(dir, "locust"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(dir, "report.html")
+		if err := WriteFile(file, d); err != nil {
+			t.Fatal(err)
+		}
+		o := openOffline(t, file)
+		text := o.open(`document.readyState === "complete"`)
+		for _, want := range []string{"Start not recorded in CSV files", "End not recorded in CSV files",
+			"Users not recorded in CSV files", "Spawn rate not recorded in CSV files", "Workers not recorded in CSV files",
+			"charts over time are not available", "No history was recorded, so there are no charts over time.",
+			"Not available: CSV files hold percentiles", "Not available: CSV files do not record the script's classes"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("the page lacks %q", want)
+			}
+		}
+		if strings.Contains(text, "Peak users") {
+			t.Error("the page shows peak users, which CSV files without history do not hold")
+		}
+		if n := o.eval(`document.querySelectorAll("figure.chart, canvas, svg").length`); n != 0.0 {
+			t.Errorf("%v charts drawn without any history", n)
+		}
+		o.check()
+	})
+	t.Run("full history", func(t *testing.T) {
+		d, err := FromCSV(filepath.Join("testdata", "locust", "locust_full"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(t.TempDir(), "report.html")
+		if err := WriteFile(file, d); err != nil {
+			t.Fatal(err)
+		}
+		o := openOffline(t, file)
+		o.open(`(() => { const f = document.querySelectorAll("figure.chart"); return f.length > 0 && [...f].every(x => x.matches(".live") && x.querySelector(".uplot canvas")); })()`)
+		// Every chart: its title, its width, and how many of its canvas
+		// pixels are painted (the lines, not just the axes on their own).
+		got := o.eval(`[...document.querySelectorAll("figure.chart.live")].map(f => {
+			const c = f.querySelector(".uplot canvas"), px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+			let painted = 0;
+			for (let i = 3; i < px.length; i += 4) if (px[i] > 0) painted++;
+			return [f.querySelector(".u-title").textContent, Math.round(c.getBoundingClientRect().width), painted];
+		})`).([]any)
+		titles := map[string]bool{}
+		for _, c := range got {
+			c := c.([]any)
+			title, width, painted := c[0].(string), c[1].(float64), c[2].(float64)
+			titles[title] = true
+			if width < 500 || painted < 500 {
+				t.Errorf("chart %q: %v px wide, %v pixels painted", title, width, painted)
+			}
+		}
+		for _, want := range []string{"Response time of GET /", "Response time of POST /api/login", "Response time of GET /api/products/[id]",
+			"Response time of GET /api/products?page=[n]", "Response time of GET /no-such-page", "p95 response time by request",
+			"Requests per second by request (from --csv-full-history)", "Requests and failures per second", "Response time percentiles", "Users"} {
+			if !titles[want] {
+				t.Errorf("no drawn chart %q; charts: %v", want, got)
+			}
+		}
+		o.check()
+	})
+}
+
+// open loads the file, waits until the expression holds and returns the
+// page's text.
+func (o *offline) open(ready string) string {
+	o.t.Helper()
+	if err := chromedp.Do(o.ctx, chromedp.Navigate("file://"+o.file),
+		chromedp.Poll[chromedp.Void](ready, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		o.t.Fatalf("opening the report, waiting for %s: %v", ready, err)
+	}
+	return strings.Join(strings.Fields(o.eval(`document.body.innerText`).(string)), " ")
+}
+
+func (o *offline) eval(js string) any {
+	o.t.Helper()
+	v, err := chromedp.Run(o.ctx, chromedp.Evaluate[any](js))
+	if err != nil {
+		o.t.Fatalf("%s: %v", js, err)
+	}
+	return v
+}
+
+// offline is a headless Chromium with networking off, on one report file.
+type offline struct {
+	t        *testing.T
+	ctx      context.Context
+	file     string
+	mu       sync.Mutex
+	requests []string
+	problems []string
+}
+
+// openOffline starts Chromium with networking off (every request but the
+// file itself fails, and the page sees navigator.onLine false) and records
+// what the page requests and throws.
+func openOffline(t *testing.T, file string) *offline {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	chromium := browsertest.Chromium(t)
+	dir := t.TempDir()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium), chromedp.Flag("headless", true), chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true), chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(filepath.Join(dir, "profile")), chromedp.WindowSize(1280, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	t.Cleanup(cancelCtx)
+	// Networking off: every request but the file itself fails, and the
+	// page sees navigator.onLine false.
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+		MatchedNetworkConditions: []*network.Conditions{{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	t.Cleanup(cancel)
+	o := &offline{t: t, ctx: ctx, file: file}
+	if err := chromedp.Listen(ctx, func(ev any) {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		switch ev := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			o.requests = append(o.requests, ev.Request.URL)
+		case *cdpruntime.EventExceptionThrown:
+			o.problems = append(o.problems, "exception: "+ev.ExceptionDetails.Text)
+		case *cdpruntime.EventConsoleAPICalled:
+			if ev.Type == cdpruntime.ConsoleAPICalledTypeError {
+				o.problems = append(o.problems, "console error")
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// check fails the test if the page requested anything but itself or threw.
+func (o *offline) check() {
+	o.t.Helper()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, u := range o.requests {
+		if u != "file://"+o.file && !strings.HasPrefix(u, "data:") {
+			o.t.Errorf("the report requested %q", u)
 		}
 	}
-	if len(problems) > 0 {
-		t.Errorf("page problems: %v", problems)
+	if len(o.problems) > 0 {
+		o.t.Errorf("page problems: %v", o.problems)
 	}
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"html/template"
 	"math"
 	"sort"
 	"strconv"
@@ -207,6 +208,10 @@ func (d *Data) entryCharts(v *view) {
 	last := func(k string) int64 { h := hist[k]; return h[len(h)-1].Requests }
 	byCount := append([]string(nil), keys...)
 	sort.SliceStable(byCount, func(i, j int) bool { return last(byCount[i]) > last(byCount[j]) })
+	// Each of them gets its own p50/p95/p99 chart, after one chart that
+	// compares their p95 side by side.
+	var compare []series
+	var each []template.HTML
 	for _, k := range byCount[:min(len(byCount), maxEntryCharts)] {
 		p50, p95, p99 := newSeries("p50", 2), newSeries("p95", 0), newSeries("p99", 1)
 		has := false
@@ -220,7 +225,14 @@ func (d *Data) entryCharts(v *view) {
 			has = true
 		}
 		if has {
-			v.EntryCharts = append(v.EntryCharts, lineChart("Response time of "+k, "ms", ts, []series{p50, p95, p99}))
+			each = append(each, lineChart("Response time of "+k, "ms", ts, []series{p50, p95, p99}))
+			c := p95
+			c.name, c.colour = k, colour(len(compare))
+			compare = append(compare, c)
 		}
 	}
+	if len(compare) > 1 {
+		v.EntryCharts = append(v.EntryCharts, lineChart("p95 response time by request", "ms", ts, compare))
+	}
+	v.EntryCharts = append(v.EntryCharts, each...)
 }
