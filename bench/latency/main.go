@@ -39,6 +39,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/stampede-load/stampede/bench/internal/childserver"
 )
 
 type options struct {
@@ -254,41 +256,17 @@ func roundTrips(addr string, n int, gap time.Duration) ([]float64, error) {
 	return out, nil
 }
 
-// startTarget starts this program as the target, in a child process.
+// startTarget starts this program as the target, in a child process. A
+// handler sleeping in the kernel (sleepUntil) holds its P: it gets more
+// Ps than requests in that stretch at once, so that the others still run.
 func startTarget(o options) (string, func(), error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	addr := l.Addr().String()
-	l.Close()
-	exe, err := os.Executable()
-	if err != nil {
-		return "", nil, err
-	}
-	args := []string{exe, "-serve", addr, "-delay", o.delay.String()}
-	if o.targetCPU != "" {
-		args = append([]string{"taskset", "-c", o.targetCPU}, args...)
-	}
-	args = niced(o.nice, args)
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stderr = os.Stderr
-	// a handler sleeping in the kernel (sleepUntil) holds its P: more Ps
-	// than requests in that stretch at once, so that the others still run
-	cmd.Env = append(os.Environ(), "GOMAXPROCS=64")
-	if err := cmd.Start(); err != nil {
-		return "", nil, err
-	}
-	stop := func() { cmd.Process.Kill(); cmd.Wait() }
-	for range 100 {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return addr, stop, nil
+	return childserver.Start(func(exe, addr string) []string {
+		args := []string{exe, "-serve", addr, "-delay", o.delay.String()}
+		if o.targetCPU != "" {
+			args = append([]string{"taskset", "-c", o.targetCPU}, args...)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	stop()
-	return "", nil, fmt.Errorf("target on %s did not start", addr)
+		return niced(o.nice, args)
+	}, "GOMAXPROCS=64")
 }
 
 // serverDelays fetches the delays the target applied since its last reset.

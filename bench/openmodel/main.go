@@ -21,10 +21,8 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"runtime"
 	"sort"
 	"strconv"
@@ -33,6 +31,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stampede-load/stampede/bench/internal/childserver"
 	"github.com/stampede-load/stampede/internal/openmodel"
 	"github.com/stampede-load/stampede/internal/script"
 	"github.com/stampede-load/stampede/internal/workload"
@@ -56,7 +55,9 @@ func main() {
 	host := "http://127.0.0.1:1" // never dialled by the no-op task
 	src := "def t(u):\n    pass\nv = user(tasks=[t])\n"
 	if *useHTTP {
-		addr, stop, err := startServer()
+		// the server runs in a child process, so that it does not share
+		// the load generator's core
+		addr, stop, err := childserver.Start(func(exe, addr string) []string { return []string{exe, "-serve", addr} })
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "server:", err)
 			os.Exit(1)
@@ -198,36 +199,6 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// startServer runs this program with -serve in a child process, so the
-// server does not share the load generator's core.
-func startServer() (string, func(), error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	addr := l.Addr().String()
-	l.Close()
-	exe, err := os.Executable()
-	if err != nil {
-		return "", nil, err
-	}
-	cmd := exec.Command(exe, "-serve", addr)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return "", nil, err
-	}
-	stop := func() { cmd.Process.Kill(); cmd.Wait() }
-	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return addr, stop, nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	stop()
-	return "", nil, fmt.Errorf("server on %s did not start", addr)
 }
 
 func runServer(addr string) {
