@@ -13,9 +13,9 @@ import (
 )
 
 type compareOptions struct {
-	html, json       string
-	alpha, minEffect float64
-	failOnSlower     bool
+	html, json                    string
+	alpha, minEffect, minEffectMs float64
+	failOnSlower                  bool
 }
 
 func (app *App) compareCmd() *cobra.Command {
@@ -34,7 +34,7 @@ For every name and the aggregate it prints both runs' requests, error
 rates, requests per second and p50/p95/p99, the change, and whether the
 response times changed significantly: a two-sample Kolmogorov–Smirnov test
 on the two runs' histograms rejects "same distribution" at --alpha, and p50,
-p95 or p99 moved by at least --min-effect. CSV files carry no histograms:
+p95 or p99 moved by at least --min-effect and --min-effect-ms. CSV files carry no histograms:
 their rows get percentile changes only, marked "percentiles only". See
 docs/compare.md.
 
@@ -53,8 +53,10 @@ slower (or an output could not be written); 2 bad input.`,
 	fs.StringVar(&o.json, "json", "", "also write the comparison as JSON to this file (- for standard output instead of the table)")
 	fs.Float64Var(&o.alpha, "alpha", compare.DefaultAlpha, "significance level of the Kolmogorov–Smirnov test")
 	fs.Float64Var(&o.minEffect, "min-effect", compare.DefaultMinEffect, "smallest relative change of p50, p95 or p99 that counts as significant (0.05 = 5%; 0: any change the test finds)")
+	fs.Float64Var(&o.minEffectMs, "min-effect-ms", compare.DefaultMinEffectMs, "smallest absolute change of p50, p95 or p99, in milliseconds, that counts as significant (0: any)")
 	floatIn(fs, "alpha", &o.alpha, 0, 1)
 	floatIn(fs, "min-effect", &o.minEffect, 0, 10)
+	floatIn(fs, "min-effect-ms", &o.minEffectMs, 0, 3.6e6)
 	fs.BoolVar(&o.failOnSlower, "fail-on-slower", false, "exit 1 when a name or the aggregate is significantly slower")
 	return cmd
 }
@@ -74,11 +76,14 @@ func (app *App) compare(ctx context.Context, baseSrc, newSrc string, o *compareO
 	if err != nil {
 		return configErr("NEW: %v", err)
 	}
-	minEffect := o.minEffect
-	if minEffect == 0 {
-		minEffect = -1 // none, not the default
+	// 0 on the command line is none, not the package's default.
+	none := func(v float64) float64 {
+		if v == 0 {
+			return -1
+		}
+		return v
 	}
-	res := compare.Compare(base, next, compare.Options{Alpha: o.alpha, MinEffect: minEffect})
+	res := compare.Compare(base, next, compare.Options{Alpha: o.alpha, MinEffect: none(o.minEffect), MinEffectMs: none(o.minEffectMs)})
 	// Through output.MarshalJSON, as every other output: a relative
 	// change against a zero baseline must not cost the whole document.
 	var js []byte

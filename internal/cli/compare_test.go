@@ -38,6 +38,7 @@ func demoRunCount(t *testing.T, scale float64, extra ...string) (prefix string, 
 	src := `def browse(u):
     u.http.get("/api/products")
     u.http.get("/api/products/1", name="/api/products/{id}")
+    u.http.get("/health")  # no simulated latency: unchanged by --latency-scale
 
 shopper = user(tasks=[browse], wait_time=constant(0))
 `
@@ -83,14 +84,21 @@ func TestCompareDemoRuns(t *testing.T) {
 		t.Fatalf("slow run: exit %d\n%s", r.code, r.stderr)
 	}
 
-	// JSON summaries: both names are 50% slower, with histograms tested.
+	// JSON summaries: the shop's names are 50% slower, with histograms
+	// tested; /health, which the demo answers at once, is unchanged.
 	res, _ := compareJSON(t, base+".json", slow+".json")
 	for _, name := range []string{"/api/products", "/api/products/{id}", "Aggregated"} {
 		if v := verdicts(res)[name]; v != compare.Slower {
 			t.Errorf("%s: verdict %q, want %q\n%+v", name, v, compare.Slower, res)
 		}
 	}
+	if v := verdicts(res)["/health"]; v != compare.Unchanged {
+		t.Errorf("/health: verdict %q, want %q\n%+v", v, compare.Unchanged, res)
+	}
 	for _, row := range res.Rows {
+		if row.Name == "/health" {
+			continue
+		}
 		if row.Test == nil || row.Test.P >= 0.01 || row.Base.Requests == 0 || row.New.Requests == 0 {
 			t.Errorf("%s: test %+v, base %+v, new %+v", row.Name, row.Test, row.Base, row.New)
 		}
@@ -115,7 +123,7 @@ func TestCompareDemoRuns(t *testing.T) {
 	}
 	assertSelfContainedPage(t, string(page))
 	if !strings.Contains(string(page), "/api/products/{id}") || !strings.Contains(string(page), `class="l bad">slower (p50`) ||
-		strings.Count(string(page), "<polyline") != 6 || !strings.Contains(string(page), "GET /api/products/{id}</text>") {
+		strings.Count(string(page), "<polyline") != 8 || !strings.Contains(string(page), "GET /api/products/{id}</text>") {
 		t.Errorf("HTML lacks the slower row:\n%s", page)
 	}
 	if r := runMain(t, "compare", base+".json", base+".json", "--fail-on-slower"); r.code != ExitOK {

@@ -6,10 +6,13 @@
 // Significance is decided on the two full response-time histograms that
 // JSON summaries carry: a two-sample Kolmogorov–Smirnov test (ks.go) must
 // reject "same distribution" at level Alpha, and at least one of p50, p95
-// and p99 must have moved by MinEffect or more. The second condition keeps
-// shifts that are real but too small to matter from being flagged once
-// runs make millions of requests, when the test alone would flag any
-// difference at all.
+// and p99 must have moved by MinEffect or more, and by MinEffectMs or more.
+// The second condition keeps shifts that are real but too small to matter
+// from being flagged once runs make millions of requests, when the test
+// alone would flag any difference at all; its absolute part keeps
+// sub-millisecond percentiles, which client scheduling on a loaded machine
+// moves by tens of percent from one run to the next, from being flagged on
+// noise.
 package compare
 
 import (
@@ -23,8 +26,9 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultAlpha     = 0.01
-	DefaultMinEffect = 0.05
+	DefaultAlpha       = 0.01
+	DefaultMinEffect   = 0.05
+	DefaultMinEffectMs = 1.0
 )
 
 // Options tune the significance decision.
@@ -34,6 +38,10 @@ type Options struct {
 	// MinEffect is the smallest relative change of p50, p95 or p99 that
 	// counts: 0 means DefaultMinEffect (5%), a negative value none.
 	MinEffect float64
+	// MinEffectMs is the smallest absolute change of p50, p95 or p99, in
+	// milliseconds, that counts: 0 means DefaultMinEffectMs (1 ms), a
+	// negative value none.
+	MinEffectMs float64
 }
 
 func (o Options) withDefaults() Options {
@@ -45,6 +53,12 @@ func (o Options) withDefaults() Options {
 		o.MinEffect = DefaultMinEffect
 	case o.MinEffect < 0:
 		o.MinEffect = 0
+	}
+	switch {
+	case o.MinEffectMs == 0:
+		o.MinEffectMs = DefaultMinEffectMs
+	case o.MinEffectMs < 0:
+		o.MinEffectMs = 0
 	}
 	return o
 }
@@ -106,7 +120,9 @@ type Row struct {
 	Test    *Test  `json:"test,omitempty"`
 	Verdict string `json:"verdict"`
 	// Significant lists the percentiles ("p50", "p95", "p99") whose change
-	// is significant: the test rejected and the change is ≥ MinEffect.
+	// is significant in the verdict's direction (those that got slower for
+	// a slower verdict): the test rejected and the change is ≥ MinEffect
+	// and ≥ MinEffectMs.
 	Significant []string `json:"significant,omitempty"`
 }
 
@@ -117,8 +133,10 @@ type Result struct {
 	New       *Run    `json:"new"`
 	Alpha     float64 `json:"alpha"`
 	MinEffect float64 `json:"min_effect"`
-	Rows      []Row   `json:"entries"`
-	Total     Row     `json:"total"`
+	// MinEffectMs is the absolute minimum change in milliseconds.
+	MinEffectMs float64 `json:"min_effect_ms"`
+	Rows        []Row   `json:"entries"`
+	Total       Row     `json:"total"`
 	// Notes say what could not be compared and why.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -142,7 +160,7 @@ func (r *Result) AnySlower() bool {
 // Compare compares new against base.
 func Compare(base, next *Run, o Options) *Result {
 	o = o.withDefaults()
-	res := &Result{Format: Format, Base: base, New: next, Alpha: o.Alpha, MinEffect: o.MinEffect}
+	res := &Result{Format: Format, Base: base, New: next, Alpha: o.Alpha, MinEffect: o.MinEffect, MinEffectMs: o.MinEffectMs}
 	tested := base.Histograms && next.Histograms
 	if !tested {
 		res.Notes = append(res.Notes, "one side has no histograms (CSV files): percentile changes are shown without a significance test")
@@ -236,26 +254,26 @@ func compareRow(method, name string, be, ne *stats.EntryStats, bd, nd float64, t
 	if t.P >= o.Alpha {
 		return r
 	}
-	slower, faster := false, false
+	var slower, faster []string
 	for _, pc := range []struct {
-		name string
-		c    *float64
-	}{{"p50", r.Changes.P50}, {"p95", r.Changes.P95}, {"p99", r.Changes.P99}} {
-		if pc.c == nil || math.Abs(*pc.c) < o.MinEffect {
+		name     string
+		c        *float64
+		bms, nms float64
+	}{{"p50", r.Changes.P50, b.P50, n.P50}, {"p95", r.Changes.P95, b.P95, n.P95}, {"p99", r.Changes.P99, b.P99, n.P99}} {
+		if pc.c == nil || math.Abs(*pc.c) < o.MinEffect || math.Abs(pc.nms-pc.bms) < o.MinEffectMs {
 			continue
 		}
-		r.Significant = append(r.Significant, pc.name)
 		if *pc.c > 0 {
-			slower = true
+			slower = append(slower, pc.name)
 		} else {
-			faster = true
+			faster = append(faster, pc.name)
 		}
 	}
 	switch {
-	case slower: // a slower tail is a regression even when the median improved
-		r.Verdict = Slower
-	case faster:
-		r.Verdict = Faster
+	case len(slower) > 0: // a slower tail is a regression even when the median improved
+		r.Verdict, r.Significant = Slower, slower
+	case len(faster) > 0:
+		r.Verdict, r.Significant = Faster, faster
 	}
 	return r
 }

@@ -69,7 +69,7 @@ func TestCompareVerdicts(t *testing.T) {
 			t.Errorf("/slow: p50 change %v, want about +50%%", row.Changes.P50)
 		}
 	}
-	for _, row := range Compare(base, next, Options{MinEffect: -1}).Rows {
+	for _, row := range Compare(base, next, Options{MinEffect: -1, MinEffectMs: -1}).Rows {
 		if row.Name == "/tiny" && row.Verdict != Slower {
 			t.Errorf("/tiny without a minimum effect: %q", row.Verdict)
 		}
@@ -88,6 +88,62 @@ func TestCompareVerdicts(t *testing.T) {
 	for _, row := range Compare(base, &noHist, Options{}).Rows {
 		if row.Name == "/slow" && (row.Verdict != PercentilesOnly || row.Test != nil) {
 			t.Errorf("without histograms: %q %+v", row.Verdict, row.Test)
+		}
+	}
+}
+
+// entryOf builds an entry whose samples are count[i] times ms[i].
+func entryOf(name string, ms []float64, count []int) stats.EntryStats {
+	tm := stats.NewTiming()
+	n := 0
+	for i, v := range ms {
+		for range count[i] {
+			tm.Record(time.Duration(v * float64(time.Millisecond)))
+		}
+		n += count[i]
+	}
+	e := stats.EntryStats{Method: "GET", Name: name, Requests: int64(n), Histogram: tm.Hist}
+	for i, p := range stats.PercentileSet {
+		e.Percentiles[i] = tm.Percentile(p)
+	}
+	return e
+}
+
+func TestSignificantListsTheVerdictsDirection(t *testing.T) {
+	// The median got twice as slow while the tail got twice as fast: the
+	// verdict is slower, and only p50 is listed as what got slower.
+	base := run(entryOf("/mixed", []float64{2, 20}, []int{1800, 200}))
+	next := run(entryOf("/mixed", []float64{4, 10}, []int{1800, 200}))
+	row := Compare(base, next, Options{}).Rows[0]
+	if row.Verdict != Slower || len(row.Significant) != 1 || row.Significant[0] != "p50" || row.Label() != "slower (p50)" {
+		t.Errorf("verdict %q, significant %v, label %q; want slower (p50)", row.Verdict, row.Significant, row.Label())
+	}
+	row = Compare(next, base, Options{}).Rows[0]
+	if row.Verdict != Slower || row.Label() != "slower (p95, p99)" {
+		t.Errorf("reversed: label %q, want slower (p95, p99)", row.Label())
+	}
+}
+
+func TestMinEffectMs(t *testing.T) {
+	// Sub-millisecond responses twice as slow: +100%, but p99 moved by
+	// about 0.3 ms, below the default absolute minimum of 1 ms (client
+	// scheduling noise on a loaded machine moves such percentiles that much).
+	base := run(entry("/fast", 3000, 0.2, 1, 1), entry("/slow", 3000, 4, 1, 2))
+	next := run(entry("/fast", 3000, 0.2, 2, 3), entry("/slow", 3000, 4, 1.5, 4))
+	r := Compare(base, next, Options{})
+	if r.MinEffectMs != DefaultMinEffectMs {
+		t.Errorf("MinEffectMs %g, want %g", r.MinEffectMs, DefaultMinEffectMs)
+	}
+	got := map[string]string{}
+	for _, row := range r.Rows {
+		got[row.Name] = row.Verdict
+	}
+	if got["/fast"] != Unchanged || got["/slow"] != Slower {
+		t.Errorf("default: %v, want /fast not significant, /slow slower", got)
+	}
+	for _, row := range Compare(base, next, Options{MinEffectMs: -1}).Rows {
+		if row.Name == "/fast" && row.Verdict != Slower {
+			t.Errorf("/fast without an absolute minimum: %q", row.Verdict)
 		}
 	}
 }
