@@ -177,6 +177,24 @@ func TestGoExampleHeadless(t *testing.T) {
 	}
 	got, _ := entries(t, out)
 	checkAgree(t, got, target)
+
+	// The program's help names it, its Go classes, and -f as optional.
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--help"}, []string{"shop [command]", "Go user classes it was built with (Shopper)"}},
+		{[]string{"run", "--help"}, []string{"shop run [-f SCRIPT] [flags] [CLASS...]"}},
+		{[]string{"master", "--help"}, []string{"shop master [-f SCRIPT] [flags] [CLASS...]"}},
+		{[]string{"check", "--help"}, []string{"shop check [-f SCRIPT]"}},
+	} {
+		b, err := exec.CommandContext(ctx, bin, tc.args...).CombinedOutput()
+		for _, w := range tc.want {
+			if err != nil || !strings.Contains(string(b), w) {
+				t.Errorf("shop %v: %v, want %q in:\n%s", tc.args, err, w, b)
+			}
+		}
+	}
 }
 
 // proc is a started process, killed at cleanup.

@@ -17,7 +17,7 @@ import (
 func (app *App) checkCmd() *cobra.Command {
 	o := &testOptions{users: 1, spawnRate: 1, goClasses: app.goClasses}
 	cmd := &cobra.Command{
-		Use:   "check -f SCRIPT",
+		Use:   "check " + app.fileUse(),
 		Short: "Load a script and show its user classes and task ratios",
 		Long: `Load a script without sending any load, report errors with file:line:col,
 and print each user class with its share of users and each task's share

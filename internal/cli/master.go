@@ -72,7 +72,7 @@ func (app *App) masterCmd() *cobra.Command {
 	mo := &masterOptions{}
 	prof := &profileOptions{} // hidden --cpuprofile/--memprofile (bench/masterscale)
 	cmd := &cobra.Command{
-		Use:   "master -f SCRIPT [flags] [CLASS...]",
+		Use:   "master " + app.fileUse() + " [flags] [CLASS...]",
 		Short: "Coordinate workers in one or many regions and merge their statistics",
 		Long: `Run the master of a distributed test. Workers (stampede worker) dial the
 master on --master-bind-port; the master sends them the script, their share

@@ -62,13 +62,21 @@ type App struct {
 	// goClasses are the user classes written in Go that the program
 	// carries (package load): every test runs them beside its script's.
 	goClasses []*script.UserClass
+	// program is the name usage lines and help give the program.
+	program string
 }
 
 // Main runs the command line and returns the process exit code. classes
 // are user classes written in Go (package load builds them), run beside
 // (or, without -f, instead of) a Starlark script's.
 func Main(args []string, stdout, stderr io.Writer, classes ...*script.UserClass) int {
-	app := &App{Stdout: stdout, Stderr: stderr, goClasses: classes}
+	return MainAs("stampede", args, stdout, stderr, classes...)
+}
+
+// MainAs is Main for a program called program in usage lines and help: a
+// Go program built with package load is not called stampede.
+func MainAs(program string, args []string, stdout, stderr io.Writer, classes ...*script.UserClass) int {
+	app := &App{Stdout: stdout, Stderr: stderr, goClasses: classes, program: program}
 	root := app.rootCmd()
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -90,10 +98,9 @@ func Main(args []string, stdout, stderr io.Writer, classes ...*script.UserClass)
 
 func (app *App) rootCmd() *cobra.Command {
 	root := &cobra.Command{
-		Use:   "stampede",
+		Use:   app.program,
 		Short: "Scriptable, distributed load testing",
-		Long: `Stampede runs load tests described in Starlark scripts (a small Python
-dialect), on one machine or as a master with workers in many regions.
+		Long: app.about() + `
 
 Every flag can also be set as an environment variable STAMPEDE_<FLAG>
 (upper case, dashes as underscores, e.g. STAMPEDE_USERS=100) or in a TOML
@@ -115,6 +122,28 @@ command line wins over the environment, which wins over the file.`,
 		root.AddCommand(extra)
 	}
 	return root
+}
+
+// about is the first paragraph of the program's help.
+func (app *App) about() string {
+	if len(app.goClasses) == 0 {
+		return `Stampede runs load tests described in Starlark scripts (a small Python
+dialect), on one machine or as a master with workers in many regions.`
+	}
+	return app.program + " runs load tests with the Go user classes it was built with (" +
+		strings.Join(goClassNames(app.goClasses), ", ") + `),
+beside or instead of those of a Starlark script (-f), on one machine or as
+a master with workers built from the same program. It is built on Stampede:
+every command and flag of stampede works here.`
+}
+
+// fileUse is the -f part of a command's usage line: optional when the
+// program carries Go classes.
+func (app *App) fileUse() string {
+	if len(app.goClasses) > 0 {
+		return "[-f SCRIPT]"
+	}
+	return "-f SCRIPT"
 }
 
 func (app *App) setupLog() error {

@@ -217,7 +217,7 @@ func (app *App) runCmd() *cobra.Command {
 	o := &testOptions{goClasses: app.goClasses}
 	prof := &profileOptions{} // hidden --cpuprofile/--memprofile (bench/engine)
 	cmd := &cobra.Command{
-		Use:   "run -f SCRIPT [flags] [CLASS...]",
+		Use:   "run " + app.fileUse() + " [flags] [CLASS...]",
 		Short: "Run a load test on this machine",
 		Long: `Run a load test on this machine.
 
