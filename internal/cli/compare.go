@@ -34,7 +34,8 @@ For every name and the aggregate it prints both runs' requests, error
 rates, requests per second and p50/p95/p99, the change, and whether the
 response times changed significantly: a two-sample Kolmogorov–Smirnov test
 on the two runs' histograms rejects "same distribution" at --alpha, and p50,
-p95 or p99 moved by at least --min-effect and --min-effect-ms. CSV files carry no histograms:
+p95 or p99 moved by at least --min-effect and --min-effect-ms, beyond its
+sampling noise. CSV files carry no histograms:
 their rows get percentile changes only, marked "percentiles only". See
 docs/compare.md.
 

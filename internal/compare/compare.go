@@ -121,8 +121,8 @@ type Row struct {
 	Verdict string `json:"verdict"`
 	// Significant lists the percentiles ("p50", "p95", "p99") whose change
 	// is significant in the verdict's direction (those that got slower for
-	// a slower verdict): the test rejected and the change is ≥ MinEffect
-	// and ≥ MinEffectMs.
+	// a slower verdict): the test rejected, the change is ≥ MinEffect and
+	// ≥ MinEffectMs, and beyond the percentile's sampling noise.
 	Significant []string `json:"significant,omitempty"`
 }
 
@@ -257,10 +257,12 @@ func compareRow(method, name string, be, ne *stats.EntryStats, bd, nd float64, t
 	var slower, faster []string
 	for _, pc := range []struct {
 		name     string
+		q        float64
 		c        *float64
 		bms, nms float64
-	}{{"p50", r.Changes.P50, b.P50, n.P50}, {"p95", r.Changes.P95, b.P95, n.P95}, {"p99", r.Changes.P99, b.P99, n.P99}} {
-		if pc.c == nil || math.Abs(*pc.c) < o.MinEffect || math.Abs(pc.nms-pc.bms) < o.MinEffectMs {
+	}{{"p50", 0.50, r.Changes.P50, b.P50, n.P50}, {"p95", 0.95, r.Changes.P95, b.P95, n.P95}, {"p99", 0.99, r.Changes.P99, b.P99, n.P99}} {
+		if pc.c == nil || math.Abs(*pc.c) < o.MinEffect || math.Abs(pc.nms-pc.bms) < o.MinEffectMs ||
+			!beyondNoise(be.Histogram, ne.Histogram, pc.q) {
 			continue
 		}
 		if *pc.c > 0 {
@@ -276,6 +278,26 @@ func compareRow(method, name string, be, ne *stats.EntryStats, bd, nd float64, t
 		r.Verdict, r.Significant = Faster, faster
 	}
 	return r
+}
+
+// zCI is the normal quantile of the percentiles' 99% confidence intervals.
+const zCI = 2.576
+
+// beyondNoise reports whether the q-quantile moved from histogram a to b
+// by more than its sampling noise: the two runs' distribution-free
+// confidence intervals for it (the values at quantiles q ± zCI·√(q(1−q)/n),
+// from the binomial distribution of order statistics) do not overlap. The
+// KS test says the distributions differ, but the difference may lie
+// elsewhere: a p99 on the edge of a 1% slow tail jumps into the tail when
+// a run happens to draw a few more slow requests.
+func beyondNoise(a, b *stats.Histogram, q float64) bool {
+	ci := func(h *stats.Histogram) (lo, hi float64) {
+		d := zCI * math.Sqrt(q*(1-q)/float64(h.Count()))
+		return h.Quantile(math.Max(0, q-d)), h.Quantile(math.Min(1, q+d))
+	}
+	alo, ahi := ci(a)
+	blo, bhi := ci(b)
+	return blo > ahi || bhi < alo
 }
 
 // rel is n/b - 1, nil when b is 0 (no relative change from nothing).

@@ -147,3 +147,44 @@ func TestMinEffectMs(t *testing.T) {
 		}
 	}
 }
+
+// tailEntry builds n samples of 4·U[0.5,1.5)·scale ms, of which a share
+// tail (drawn at random) are 20 to 60 ms instead: the demo's slow tail.
+func tailEntry(name string, n int, scale, tail float64, seed uint64) stats.EntryStats {
+	rng := rand.New(rand.NewPCG(seed, 2))
+	ms := make([]float64, n)
+	for i := range ms {
+		ms[i] = 4 * (0.5 + rng.Float64()) * scale
+		if rng.Float64() < tail {
+			ms[i] = 20 + 40*float64(i%100)/100 // spread over 20..60 ms
+		}
+	}
+	ones := make([]int, n)
+	for i := range ones {
+		ones[i] = 1
+	}
+	return entryOf(name, ms, ones)
+}
+
+func TestPercentileWithinItsSamplingNoise(t *testing.T) {
+	// The bulk moved by 3% (the test rejects, but below the minimum
+	// effect); p99 sits on the edge of a 1% slow tail, so it jumps from
+	// the bulk (~6 ms) into the tail (20–60 ms) when the tail happens to
+	// hold a few more samples: sampling noise, not a slower tail.
+	base := run(tailEntry("/edge", 20000, 1, 0.01, 4))
+	next := run(tailEntry("/edge", 20000, 1.03, 0.01, 12))
+	b, n := base.Summary.Entries[0], next.Summary.Entries[0]
+	row := Compare(base, next, Options{}).Rows[0]
+	t.Logf("p99 %g → %g, test %+v", b.Percentiles.At(99), n.Percentiles.At(99), row.Test)
+	if row.Test == nil || row.Test.P >= 0.01 || n.Percentiles.At(99) < 2*b.Percentiles.At(99) {
+		t.Fatalf("the case needs a rejected test and a p99 that jumped: %+v", row)
+	}
+	if row.Verdict != Unchanged {
+		t.Errorf("verdict %q (%v), want %q: p99 moved within its confidence interval", row.Verdict, row.Significant, Unchanged)
+	}
+	// A tail that really grew (1% → 3%) is slower at p99.
+	next = run(tailEntry("/edge", 20000, 1.03, 0.03, 12))
+	if row := Compare(base, next, Options{}).Rows[0]; row.Verdict != Slower || row.Label() != "slower (p99)" {
+		t.Errorf("grown tail: %q, want slower (p99)", row.Label())
+	}
+}

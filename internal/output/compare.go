@@ -15,7 +15,7 @@ import (
 // verdict of the significance test (docs/compare.md).
 func WriteComparison(w io.Writer, r *compare.Result) error {
 	fmt.Fprintf(w, "base: %s\nnew:  %s\n", r.Base.Label, r.New.Label)
-	fmt.Fprintf(w, "significant: Kolmogorov–Smirnov p < %s and p50, p95 or p99 changed by ≥ %s and ≥ %s ms\n\n",
+	fmt.Fprintf(w, "significant: Kolmogorov–Smirnov p < %s and p50, p95 or p99 changed by ≥ %s and ≥ %s ms, beyond its 99%% confidence interval\n\n",
 		strconv.FormatFloat(r.Alpha, 'g', -1, 64), pct(r.MinEffect), strconv.FormatFloat(r.MinEffectMs, 'g', -1, 64))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "Type\tName\t# reqs\tfail %\treq/s\tp50 ms\tp95 ms\tp99 ms\tp (KS)\tverdict")

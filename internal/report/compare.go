@@ -32,7 +32,7 @@ const compareHTML = `<!DOCTYPE html>
 <h2>Runs</h2>
 <table class="kv"><tr><td>base</td><td>{{.R.Base.Label}}{{if not .R.Base.Histograms}} <span class="na">(no histograms)</span>{{end}}</td></tr>
 <tr><td>new</td><td>{{.R.New.Label}}{{if not .R.New.Histograms}} <span class="na">(no histograms)</span>{{end}}</td></tr>
-<tr><td>significant</td><td>Kolmogorov–Smirnov p &lt; {{.Alpha}} and p50, p95 or p99 changed by at least {{.MinEffect}} and {{.R.MinEffectMs}} ms</td></tr></table>
+<tr><td>significant</td><td>Kolmogorov–Smirnov p &lt; {{.Alpha}} and p50, p95 or p99 changed by at least {{.MinEffect}} and {{.R.MinEffectMs}} ms, beyond its 99% confidence interval</td></tr></table>
 <p>{{if .Slower}}<span class="verdict fail">significantly slower</span>{{else}}<span class="verdict pass">not significantly slower</span>{{end}}</p>
 {{if .R.Notes}}<ul class="notes">{{range .R.Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
 <h2>Requests</h2>
