@@ -82,6 +82,9 @@ func (t *Threshold) Evaluate(s *stats.Summary) Result {
 		case !t.bound:
 			return t.noData(r, errUnbound.Error())
 		case t.skipped != "":
+			// The measured value is still reported (the JSON's value),
+			// only the verdict is skipped.
+			r.Value, _, _ = t.measure(s)
 			r.Passed, r.Skipped, r.Message = true, true, "skipped: "+t.skipped
 			return r
 		case t.baselineNoData != "":
