@@ -630,5 +630,64 @@ func TestBrowserLogs(t *testing.T) {
 		b.poll("all five", `document.querySelectorAll("#logs-body tr").length === 5`),
 		b.shot("34-logs"),
 	)
+	// On a phone the message is not squeezed beside the other columns:
+	// nothing scrolls sideways and each message takes the row's width.
+	b.run("the logs at 400 px", chromedp.EmulateViewport(400, 900),
+		b.poll("laid out", `document.querySelector("#logs-body td.wrap").getBoundingClientRect().width > 300`),
+		b.shot("34-logs-400"),
+	)
+	narrow := evalJS[string](b, `(() => {
+		const w = document.querySelector("#tab-logs .table-wrap"), out = [];
+		if (w.scrollWidth > w.clientWidth) out.push("the table scrolls sideways by " + (w.scrollWidth - w.clientWidth) + " px");
+		if (document.documentElement.scrollWidth > window.innerWidth) out.push("the page scrolls sideways");
+		for (const td of document.querySelectorAll("#logs-body td.wrap")) {
+			const r = td.getBoundingClientRect(), box = w.getBoundingClientRect();
+			if (r.width < box.width - 20 || r.right > box.right) out.push("a message " + Math.round(r.width) + " px wide from " + Math.round(r.left) + " in a " + Math.round(box.width) + " px box");
+		}
+		return out.join("; ");
+	})()`)
+	if narrow != "" {
+		t.Errorf("the logs at 400 px: %s", narrow)
+	}
+	// The tab strip scrolls at 400 px: the selected tab is scrolled into
+	// it, when the page opens on #logs and when the address changes to
+	// another tab.
+	inStrip := func(tab string) string {
+		return `(() => { const b = document.getElementById("tabbtn-` + tab + `"), s = b.parentElement.getBoundingClientRect(), r = b.getBoundingClientRect();
+			return b.getAttribute("aria-selected") === "true" && r.left >= s.left - 1 && r.right <= s.right + 1; })()`
+	}
+	b.run("the selected tab in the strip",
+		chromedp.Reload(),
+		b.poll("Logs selected and in view", inStrip("logs")+` && document.querySelectorAll("#logs-body tr").length > 0`),
+		chromedp.Evaluate[chromedp.Void](`location.hash = "#statistics-none"; location.hash = "#stats"`),
+		b.poll("#stats selects Statistics", inStrip("stats")+` && document.getElementById("tab-stats").checkVisibility()`),
+		chromedp.Evaluate[chromedp.Void](`location.hash = "#logs"`),
+		b.poll("#logs selects Logs again", inStrip("logs")+` && document.getElementById("tab-logs").checkVisibility()`),
+	)
+	b.noErrors()
+}
+
+// TestBrowserNarrowStartForm checks the start form on a phone: nothing
+// scrolls sideways and the class picker's counts line up in one column.
+func TestBrowserNarrowStartForm(t *testing.T) {
+	f := newFixture(t, "", false)
+	b := newBrowser(t, 400, 900)
+	b.run("the form at 400 px",
+		chromedp.EmulateViewport(400, 900),
+		chromedp.Navigate(f.ts.URL+"/"),
+		b.poll("the picker", `document.querySelectorAll("#classes .class-count").length === 2`),
+		b.shot("35-start-form-400"),
+	)
+	if over := evalJS[float64](b, `document.documentElement.scrollWidth - window.innerWidth`); over > 0 {
+		t.Errorf("the start form at 400 px scrolls the page sideways by %g px", over)
+	}
+	// The classes are reader and writer, names of different widths.
+	lefts := evalJS[string](b, `[...document.querySelectorAll("#classes .class-count")].map(n => Math.round(n.getBoundingClientRect().left)).join()`)
+	if parts := strings.Split(lefts, ","); len(parts) != 2 || parts[0] != parts[1] {
+		t.Errorf("the class counts start at x=%s, want one column", lefts)
+	}
+	if right := evalJS[float64](b, `Math.max(...[...document.querySelectorAll("#start-form input, #start-form select, #start-form button")].filter(e => e.checkVisibility()).map(e => e.getBoundingClientRect().right)) - document.getElementById("start-form").getBoundingClientRect().right`); right > 0 {
+		t.Errorf("a start form control sticks out of the form by %g px", right)
+	}
 	b.noErrors()
 }

@@ -102,8 +102,21 @@
     });
     document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t.id === "tab-" + name));
     if (location.hash !== "#" + name) history.replaceState(null, "", "#" + name);
+    // On a narrow screen the tab strip scrolls: keep the selected tab in it.
+    // (Sideways only: the page itself stays where it is.)
+    const on = tabButtons.find((b) => b.dataset.tab === name);
+    if (on) {
+      const strip = on.parentElement, r = on.getBoundingClientRect(), sr = strip.getBoundingClientRect();
+      if (r.left < sr.left) strip.scrollLeft -= sr.left - r.left;
+      else if (r.right > sr.right) strip.scrollLeft += r.right - sr.right;
+    }
     render();
   }
+  // A link or an edited address to #TAB selects that tab.
+  window.addEventListener("hashchange", () => {
+    const want = location.hash.slice(1);
+    if (want !== state.tab && tabButtons.some((b) => b.dataset.tab === want)) showTab(want);
+  });
 
   // ------------------------------------------------------------ statistics
   // Every column the table can show. By default only the ones a person
