@@ -553,6 +553,18 @@ func TestBrowserRatioAndFailures(t *testing.T) {
 	if got := evalJS[string](b, rows); got != want {
 		t.Errorf("ratio rows\n got %s\nwant %s", got, want)
 	}
+	// A page opened on the tab asks for the ratio at once, not after its
+	// first two seconds (an empty table until then).
+	b.run("open on the ratio tab",
+		chromedp.Navigate(f.ts.URL+"/?again#ratio"),
+		b.poll("ratio rows", `document.querySelectorAll("#ratio-body tr").length === 8`),
+	)
+	if wait := evalJS[float64](b, `(() => {
+		const r = performance.getEntriesByType("resource"), at = (p) => r.find(e => new URL(e.name).pathname === p);
+		return at("/tasks").startTime - at("/api/info").responseEnd;
+	})()`); wait > 1500 {
+		t.Errorf("the ratio was asked for %.0f ms after the page's info arrived", wait)
+	}
 	names := `[...document.querySelectorAll("#failures-body tr td:nth-child(3)")].map(td => td.textContent).join(",")`
 	b.run("sort the failures by name",
 		chromedp.Click(chromedp.ID("tabbtn-failures")),

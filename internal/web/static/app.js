@@ -633,7 +633,7 @@
 
   // The Current ratio tab reads Locust's /tasks at most every 2 s: the
   // ratio changes only when users or the tag selection do.
-  let ratioAt = 0;
+  let ratioAt = -Infinity; // the first look fetches at once (performance.now() starts near 0)
   async function renderRatio() {
     if (performance.now() - ratioAt < 2000) return;
     ratioAt = performance.now();
