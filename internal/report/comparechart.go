@@ -55,7 +55,13 @@ func cdfChart(title string, base, next *stats.Histogram) template.HTML {
 	for e := l0; e <= l1; e++ {
 		xx := padL + (e-l0)/(l1-l0)*pw
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%.1f" class="grid"/>`, xx, xx, padTop, padTop+ph)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" class="xl">%s ms</text>`, xx, chartH-padBottom+18, shortNum(math.Pow(10, e)))
+		// The last label ends at its line: centred, it would be cut by
+		// the chart's right edge.
+		anchor := ""
+		if e == l1 {
+			anchor = ` style="text-anchor:end"`
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" class="xl"%s>%s ms</text>`, xx, chartH-padBottom+18, anchor, shortNum(math.Pow(10, e)))
 	}
 	fmt.Fprintf(&b, `<text x="12" y="%d" class="unit" transform="rotate(-90 12 %d)">share of requests ≤ time</text>`, padTop+int(ph/2), padTop+int(ph/2))
 	for i, bins := range [][]stats.Bin{bb, nb} {
