@@ -21,17 +21,7 @@ func printEntries(file string) {
 		fmt.Println(err)
 		return
 	}
-	var s struct {
-		Stats struct {
-			Entries []struct {
-				Method   string `json:"method"`
-				Name     string `json:"name"`
-				Requests int64  `json:"num_requests"`
-				Failures int64  `json:"num_failures"`
-			} `json:"entries"`
-			Failures []struct{ Error string } `json:"failures"`
-		} `json:"stats"`
-	}
+	var s summary
 	if err := json.Unmarshal(b, &s); err != nil {
 		fmt.Println(err)
 		return
