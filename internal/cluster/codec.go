@@ -58,12 +58,12 @@ func encodeTiming(t *stats.Timing) (*pb.Timing, error) {
 }
 
 // maxDeltaBins bounds the histogram bins one decoded report may span (8
-// bytes each in the master's dense tables it is merged into: 64 MB, as much
-// as the largest message). A report is at most maxMessage on the wire, but
-// a histogram of a few bytes can span 142k dense bins (1.1 MB), so without
-// a total a worker could make the master allocate terabytes with one
-// message. A real report stays far below: 1,000
-// names whose latencies run from 1 µs to a day span 2.5M bins.
+// bytes each in the dense tables it is merged into: 64 MB, as much as the
+// largest message). A report is at most maxMessage on the wire, but a
+// histogram of a few bytes can span 142k dense bins (1.1 MB), so without a
+// total a worker could make the master allocate terabytes with one
+// message. A real report stays far below: 1,000 names whose latencies run
+// from 1 µs to a day span 2.5M bins.
 const maxDeltaBins = 8 << 20
 
 // DecodeDelta is the inverse of EncodeDelta. Strings longer than the
