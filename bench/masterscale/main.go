@@ -65,8 +65,8 @@ func main() {
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "stampede-masterscale-")
 	if err == nil {
-		defer os.RemoveAll(dir)
 		err = runAll(dir, *counts, o)
+		os.RemoveAll(dir) // not deferred: os.Exit below skips deferred calls
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench/masterscale:", err)

@@ -3,6 +3,7 @@ package stats
 import (
 	"bytes"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 
@@ -171,5 +172,38 @@ func TestBinStoreRefusesWhatRecordCannotMake(t *testing.T) {
 	var h Histogram
 	if err := h.UnmarshalBinary(b[:len(b)-1]); err == nil {
 		t.Error("truncated bytes decoded")
+	}
+}
+
+// TestDecodeRandomBins: bins in random order, repeated, decoded and then
+// merged into each other, always equal the dense store holding the same
+// counts.
+func TestDecodeRandomBins(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 13))
+	random := func() ([][2]float64, *Histogram) {
+		want := NewHistogram()
+		var bins [][2]float64
+		for range rng.IntN(60) {
+			b := [2]float64{float64(rng.IntN(400) - 200), float64(1 + rng.IntN(5))}
+			bins = append(bins, b)
+			want.s.GetPositiveValueStore().AddWithCount(int(b[0]), b[1])
+		}
+		return bins, want
+	}
+	for range 300 {
+		bins, want := random()
+		var d Histogram
+		if err := d.UnmarshalBinary(encodeBins(encoding.FlagTypePositiveStore, bins...)); err != nil {
+			t.Fatal(err)
+		}
+		sameHistogram(t, "decoded", &d, want)
+		bins2, want2 := random()
+		var d2 Histogram
+		if err := d2.UnmarshalBinary(encodeBins(encoding.FlagTypePositiveStore, bins2...)); err != nil {
+			t.Fatal(err)
+		}
+		d.Merge(&d2)
+		want.Merge(want2)
+		sameHistogram(t, "decoded merged with decoded", &d, want)
 	}
 }
