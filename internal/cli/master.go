@@ -215,6 +215,7 @@ func (app *App) master(ctx context.Context, o *testOptions, mo *masterOptions) e
 		m.SetOpen(pl.clusterOpen())
 		return pl.masterDriver(m, scriptFor(s, p), app, sess.stopWith)
 	})
+	sess.models.workers = m
 	app.Log.Info("workload", plan.describe()...)
 	sess.eng = engine.New(engine.Config{Driver: sess.models, Log: app.Log, OnTick: sess.tickHooks(), StopGrace: o.stopTimeout + 30*time.Second,
 		MaxNames: o.limits.nameLimit(), Hooks: sess.hooks()})

@@ -19,6 +19,9 @@ import (
 // closed-model test, then an open-model one, in one process.
 type perTest struct {
 	build func(p engine.Params) (engine.Driver, *workloadPlan, error)
+	// workers lists a master's workers before the first test has a
+	// driver (nil for run): they are shown as they join.
+	workers engine.WorkerLister
 
 	mu     sync.Mutex
 	cur    engine.Driver
@@ -96,6 +99,9 @@ func (d *perTest) Workers() []output.WorkerInfo {
 	cur, _ := d.current()
 	if wl, ok := cur.(engine.WorkerLister); ok {
 		return wl.Workers()
+	}
+	if d.workers != nil {
+		return d.workers.Workers()
 	}
 	return nil
 }

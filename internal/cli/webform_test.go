@@ -346,6 +346,26 @@ func TestWebFormMaster(t *testing.T) {
 	wdone := make(chan result, 1)
 	go func() { wdone <- runMain(t, "worker", "--master-host", "127.0.0.1", "--master-port", mport) }()
 
+	// The worker is listed as soon as it joins, before any test: a user
+	// sees it joined before pressing Start (Locust's worker count).
+	waitFor(t, "the worker listed before the first test", func() bool {
+		resp, err := http.Get(ui + "/stats/requests")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var s struct {
+			Workers []struct {
+				State string `json:"state"`
+			} `json:"workers"`
+			Count int    `json:"worker_count"`
+			State string `json:"state"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s.State == "ready" && s.Count == 1 && len(s.Workers) == 1 && s.Workers[0].State == "ready"
+	})
 	// 409 until the worker has joined
 	var code int
 	var body string
