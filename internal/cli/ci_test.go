@@ -170,6 +170,11 @@ func TestHTMLAndJSONOutputs(t *testing.T) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
+	// The data the page embeds is the summary as --json writes it, with
+	// its format (it was empty).
+	if !strings.Contains(page, `<script type="application/json" id="stampede-data">{"format":"`+output.Format+`"`) {
+		t.Errorf("the embedded data does not start with the format %q", output.Format)
+	}
 	if strings.Contains(page, "Not available: this summary holds no histogram") {
 		t.Error("the run's report has no distribution")
 	}

@@ -22,6 +22,9 @@ import (
 
 	"github.com/stampede-load/stampede/internal/browsertest"
 	"github.com/stampede-load/stampede/internal/logring"
+	"github.com/stampede-load/stampede/internal/output"
+	"github.com/stampede-load/stampede/internal/report"
+	"github.com/stampede-load/stampede/internal/stats"
 )
 
 // browser is one headless Chromium for an in-package browser test, with
@@ -700,6 +703,41 @@ func TestBrowserNarrowStartForm(t *testing.T) {
 	}
 	if right := evalJS[float64](b, `Math.max(...[...document.querySelectorAll("#start-form input, #start-form select, #start-form button")].filter(e => e.checkVisibility()).map(e => e.getBoundingClientRect().right)) - document.getElementById("start-form").getBoundingClientRect().right`); right > 0 {
 		t.Errorf("a start form control sticks out of the form by %g px", right)
+	}
+	b.noErrors()
+}
+
+// TestBrowserLiveReport opens the Download tab's HTML report as served by
+// the UI: its charts become interactive (the page's policy allows its own
+// inline scripts, by hash, and nothing else) and it loads nothing.
+func TestBrowserLiveReport(t *testing.T) {
+	f := newFixture(t, "", false)
+	f.srv.cfg.Report = func(w io.Writer, sum *stats.Summary) error {
+		return report.Render(w, report.FromDocument(&output.Document{Format: output.Format, Stats: sum}, "test"))
+	}
+	f.start(url.Values{"user_count": {"2"}, "spawn_rate": {"2"}})
+	f.waitRequests()
+	b := newBrowser(t, 1366, 900)
+	// Until the history has points to draw, the report has no charts.
+	var live float64
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		b.run("the report", chromedp.Navigate(f.ts.URL+"/stats/report"),
+			b.poll("loaded", `document.readyState === "complete"`))
+		// Every line chart (those with data to hand uPlot).
+		if evalJS[float64](b, `document.querySelectorAll("figure.chart > script.chart-data").length`) > 0 {
+			b.run("charts", b.poll("interactive charts", `[...document.querySelectorAll("figure.chart > script.chart-data")].every(s => s.parentNode.matches(".live") && s.parentNode.querySelector(".uplot canvas"))`))
+			live = evalJS[float64](b, `document.querySelectorAll("figure.chart.live").length`)
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if live == 0 {
+		t.Fatal("the served report has no interactive chart")
+	}
+	res := f.do("GET", "/stats/report", "", "", "", "")
+	res.Body.Close()
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.HasPrefix(csp, "default-src 'none'; script-src 'sha256-") || strings.Contains(csp, "script-src 'unsafe-inline") {
+		t.Errorf("the report's policy: %s", csp)
 	}
 	b.noErrors()
 }
