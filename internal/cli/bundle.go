@@ -27,8 +27,9 @@ artifact (docs/deploy-azure.md, docs/deploy-kubernetes.md). DIR is a
 folder holding test.star (or a single .star file); SCRIPT names the main
 file. Only files inside the script's folder are taken; at most 1000 files
 and 32 MiB together.`,
-		Example: `  stampede bundle tests/shop -o shop.tar.gz
-  stampede run -f shop.tar.gz --headless -t 1m`,
+		Example: `  stampede bundle examples/data-driven.star -o test.tar.gz   # the script, users.csv, search-terms.txt
+  stampede bundle loadtest/ -o test.tar.gz                   # a folder holding test.star
+  stampede run -f test.tar.gz --headless -t 1m`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
