@@ -56,6 +56,10 @@ func TestReportChartsInteractiveOffline(t *testing.T) {
 	left, top, w, h := box[0].(float64), box[1].(float64), box[2].(float64), box[3].(float64)
 	y := top + h/2
 
+	// The legend is uPlot's, not boxed like the page's data tables.
+	if b := eval(`[...` + chart + `.querySelectorAll(".u-legend th, .u-legend td")].map(c => getComputedStyle(c).borderTopWidth + "/" + getComputedStyle(c).backgroundColor).filter(s => s !== "0px/rgba(0, 0, 0, 0)").join()`); b != "" {
+		t.Errorf("legend cells have borders or backgrounds: %v", b)
+	}
 	// Hover the middle: the legend shows requests/s there (i at second i).
 	legend := chart + `.querySelector(".u-legend .u-series:nth-child(2) .u-value").textContent`
 	before := eval(legend)

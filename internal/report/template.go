@@ -56,6 +56,7 @@ ul.ratios{margin:4px 0;padding-left:18px;font-variant-numeric:tabular-nums}
 figure.chart.live>svg,figure.chart.live>figcaption{display:none}
 .uchart{max-width:1100px}
 .uchart .u-legend{font-size:12px}
+.uchart .u-legend th,.uchart .u-legend td{border:0;background:none;padding:2px 4px}
 .uchart .u-inline .u-value{min-width:4.5em}
 @media print{nav{display:none}}
 </style>
