@@ -16,6 +16,15 @@ const initJS = `(function () {
   "use strict";
   if (typeof uPlot === "undefined") return;
   var plots = [];
+  // Time labels on a 24-hour UTC clock, the date only where it changes:
+  // uPlot's "12/1/26 5:07am" under the first tick runs into its
+  // neighbours on a narrow chart.
+  var timeLabels = [
+    [86400, "{MM}-{DD}", "\n{YYYY}", null, null, null, null, null, 1],
+    [60, "{HH}:{mm}", "\n{MM}-{DD}", null, "\n{MM}-{DD}", null, null, null, 1],
+    [1, ":{ss}", "\n{HH}:{mm}", null, "\n{HH}:{mm}", null, "\n{HH}:{mm}", null, 1],
+    [0.001, ":{ss}.{fff}", "\n{HH}:{mm}", null, "\n{HH}:{mm}", null, "\n{HH}:{mm}", null, 1]
+  ];
   function width(fig) { return Math.max(280, Math.min(1100, fig.clientWidth || 960)); }
   function num(v) {
     if (v == null) return "–";
@@ -40,7 +49,7 @@ const initJS = `(function () {
         tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); },
         cursor: { drag: { x: true, y: false } },
         scales: { x: { time: true } },
-        axes: [{}, { label: d.unit, size: 64 }],
+        axes: [{ values: timeLabels }, { label: d.unit, size: 64 }],
         series: series
       }, data, box);
       plots.push({ u: u, fig: fig });

@@ -56,6 +56,11 @@ func TestReportChartsInteractiveOffline(t *testing.T) {
 	left, top, w, h := box[0].(float64), box[1].(float64), box[2].(float64), box[3].(float64)
 	y := top + h/2
 
+	// Time labels stay short (no "12/1/26 5:07am" running into its
+	// neighbours).
+	if long := eval(`[...document.querySelectorAll("figure.chart.live")].flatMap(f => f.uplot.axes[0]._values || []).flatMap(v => v.split("\n")).filter(l => l.length > 7).join(" | ")`); long != "" {
+		t.Errorf("long time labels: %v", long)
+	}
 	// The legend is uPlot's, not boxed like the page's data tables.
 	if b := eval(`[...` + chart + `.querySelectorAll(".u-legend th, .u-legend td")].map(c => getComputedStyle(c).borderTopWidth + "/" + getComputedStyle(c).backgroundColor).filter(s => s !== "0px/rgba(0, 0, 0, 0)").join()`); b != "" {
 		t.Errorf("legend cells have borders or backgrounds: %v", b)

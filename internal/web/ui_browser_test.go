@@ -517,6 +517,12 @@ func TestBrowserLayout(t *testing.T) {
 			chromedp.Sleep(300*time.Millisecond),
 		)
 		fills(fmt.Sprint("charts at ", w), widths("#tab-charts .chart > div"), 3)
+		// Time labels stay short (uPlot's "12/1/26 4:47am" under the first
+		// tick ran into the next minute's label at 800 px).
+		if long := evalJS[string](b, `[...Object.values(stampede.charts), ...Object.values(stampede.regionCharts).flatMap(r => Object.values(r))]
+			.filter(u => u && u.axes).flatMap(u => u.axes[0]._values || []).flatMap(v => v.split("\n")).filter(l => l.length > 7).join(" | ")`); long != "" {
+			t.Errorf("long time labels at %d px: %s", w, long)
+		}
 		for _, tab := range []string{"stats", "workers"} {
 			b.run(tab, chromedp.Click(chromedp.ID("tabbtn-"+tab)), chromedp.Sleep(200*time.Millisecond))
 			if over := evalJS[float64](b, `document.documentElement.scrollWidth - window.innerWidth`); over > 0 {

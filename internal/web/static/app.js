@@ -353,12 +353,24 @@
     const grid = { stroke: css("--line"), width: 1 };
     return { stroke: css("--muted"), grid, ticks: grid, label, labelSize: label ? 18 : 0, size: 52 };
   }
+  // Time labels: uPlot's defaults put "12/1/26 4:47am" under the first
+  // tick, wide enough to run into the next hour:minute label at 800 px.
+  // A 24-hour clock (as the Logs tab) and the date only where it changes
+  // keep every second line short. Columns: tick step, the label, then the
+  // second line when the year, month, day, hour, minute changes.
+  const timeLabels = [
+    [86400, "{MM}-{DD}", "\n{YYYY}", null, null, null, null, null, 1],
+    [60, "{HH}:{mm}", "\n{MM}-{DD}", null, "\n{MM}-{DD}", null, null, null, 1],
+    [1, ":{ss}", "\n{HH}:{mm}", null, "\n{HH}:{mm}", null, "\n{HH}:{mm}", null, 1],
+    [0.001, ":{ss}.{fff}", "\n{HH}:{mm}", null, "\n{HH}:{mm}", null, "\n{HH}:{mm}", null, 1],
+  ];
+  function timeAxis() { return { ...axis(), values: timeLabels }; }
   function makeChart(el, series, data, height, yLabel) {
     const o = {
       ...chartSize(el, height),
       series: [{}].concat(series.map((s) => ({ label: s.label, stroke: css(s.color), width: 2,
         fill: s.fill ? css(s.color) + "18" : undefined, value: (u, v) => v == null ? "–" : s.f ? s.f(v) : v }))),
-      axes: [axis(), axis(yLabel)],
+      axes: [timeAxis(), axis(yLabel)],
       scales: { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.08 : 1] } },
       cursor: { drag: { x: true, y: false } },
       legend: { live: true },
