@@ -213,3 +213,18 @@ func TestAggregateMergeOrderDoesNotMatter(t *testing.T) {
 		t.Errorf("totals differ:\n%+v\n%+v", sa.Total, sb.Total)
 	}
 }
+
+// TestRateOverAtLeastOneSecond: as Locust, the whole-run rate divides by at
+// least one second, so a snapshot taken just after a reset or start does
+// not turn a few requests into thousands a second.
+func TestRateOverAtLeastOneSecond(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	a := NewAggregate(t0)
+	d := deltaOf(t0, Key{"GET", "/"}, 13, 2, 5, "HTTP 500")
+	d.End = t0.Add(8 * time.Millisecond)
+	a.Add(Origin{}, d)
+	s := a.Snapshot(t0.Add(8*time.Millisecond), false)
+	if !near(s.Total.RPS, 13) || !near(s.Total.FailPerSec, 2) || !near(s.Entries[0].RPS, 13) {
+		t.Errorf("8 ms in: total rps %g fail/s %g, row rps %g; want 13, 2, 13", s.Total.RPS, s.Total.FailPerSec, s.Entries[0].RPS)
+	}
+}

@@ -132,10 +132,12 @@ func entryStats(k Key, e *Entry, elapsed, curRPS, curFPS float64) EntryStats {
 	if e.Requests == 0 {
 		r.MaxMs = 0
 	}
-	if elapsed > 0 {
-		r.RPS = float64(e.Requests) / elapsed
-		r.FailPerSec = float64(e.Failures) / elapsed
-	}
+	// As Locust (stats.py total_rps): over at least one second, so a test
+	// stopped or reset milliseconds ago does not report 13 requests as
+	// 1,700 a second.
+	elapsed = max(elapsed, 1)
+	r.RPS = float64(e.Requests) / elapsed
+	r.FailPerSec = float64(e.Failures) / elapsed
 	r.Percentiles = percentilesOf(e.Latency)
 	r.MedianMs = r.Percentiles.At(50)
 	r.AvgMs, r.MinMs, r.MaxMs = round3(r.AvgMs), round3(r.MinMs), round3(r.MaxMs)
