@@ -239,6 +239,7 @@ was over (with the web UI: while a test was running).`,
   stampede run -f test.star --headless -u 100 -r 10 -t 5m --host https://staging.example.com --csv out/run`,
 		Args: o.classArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			defer gcFloor()()
 			return prof.around(func() error { return app.run(cmd.Context(), o) })
 		},
 	}

@@ -49,6 +49,7 @@ master reports every region separately. See docs/distributed.md.`,
   STAMPEDE_CLUSTER_TOKEN=... stampede worker --master-host master.example.com --tls --region westeurope`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			defer gcFloor()()
 			return prof.around(func() error { return app.worker(cmd.Context(), o) })
 		},
 	}
