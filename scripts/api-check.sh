@@ -43,7 +43,7 @@ curl -sf -D "$DIR/h" $B/stats/report | grep -q "<html" && grep -qi "^content-sec
 curl -sf -D - -o /dev/null "$B/stats/report?download=1" | grep -qi "content-disposition: attachment" && ok "report?download=1" || bad "report?download=1"
 curl -sf $B/metrics | grep -q "^stampede_" && ok "metrics $(curl -sf $B/metrics | grep -c '^stampede_') lines" || bad metrics
 timeout 4 curl -sN $B/api/events | grep -a -m1 -q "^data: {" && ok api/events || bad api/events
-curl -sf -o /dev/null $B/assets/app.js && curl -sf -o /dev/null $B/assets/vendor/uplot/uPlot.iife.min.js && ok assets || bad "assets $(curl -s -o /dev/null -w %{http_code} $B/assets/vendor/uplot/uPlot.iife.min.js)"
+curl -sf -o /dev/null $B/assets/app.js && curl -sf -o /dev/null $B/assets/vendor/uplot/uPlot.iife.min.js && ok assets || bad "assets $(curl -s -o /dev/null -w "%{http_code}" $B/assets/vendor/uplot/uPlot.iife.min.js)"
 # Changing state: edit, bad field, reset, stop, stop again.
 r=$(curl -s -X POST -d user_count=10 $B/swarm); echo "$r" | grep -q '"success":true' && ok "swarm edit" || bad "swarm edit: $r"
 r=$(curl -s -w ' %{http_code}' -X POST -d spawn_rate=0 -d user_count=1 $B/swarm | tr -d '\n'); echo "$r" | grep -q ' 400$' && ok "swarm bad: $r" || bad "swarm bad: $r"
