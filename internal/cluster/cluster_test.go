@@ -110,7 +110,7 @@ func TestThreeWorkersThreeRegions(t *testing.T) {
 	// The headless master's log (a CI log) shows the workers' lines,
 	// tagged with worker and region.
 	for _, r := range []string{"eu", "us", "ap"} {
-		if want := `msg="test prepared" worker=w-` + r + ` region=` + r + ` attrs="test=1 `; !strings.Contains(m.stderr.String(), want) {
+		if want := `msg="test prepared" worker=w-` + r + ` region=` + r + ` test=1 `; !strings.Contains(m.stderr.String(), want) {
 			t.Errorf("the master's log lacks %s", want)
 		}
 	}

@@ -136,7 +136,17 @@ func (m *Master) workerLine(g *logGate, t time.Time, level slog.Level, msg, attr
 	}
 	rec := slog.NewRecord(t, level, msg, 0)
 	rec.AddAttrs(slog.String("worker", g.worker), slog.String("region", g.region))
-	if attrs != "" {
+	// The worker's own attributes print as attributes again, except the
+	// worker and region it may carry itself; text that does not read
+	// back (cut, or not from an honest worker) is shown whole.
+	if parsed, ok := logring.ParseAttrs(attrs); ok {
+		for _, a := range parsed {
+			if (a.Key == "worker" && a.Value.String() == g.worker) || (a.Key == "region" && a.Value.String() == g.region) {
+				continue
+			}
+			rec.AddAttrs(a)
+		}
+	} else {
 		rec.AddAttrs(slog.String("attrs", attrs))
 	}
 	_ = h.Handle(logring.Printed(ctx), rec)

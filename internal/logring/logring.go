@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -196,4 +197,38 @@ func (h *ringHandler) WithGroup(name string) slog.Handler {
 		g = h.group + "." + name
 	}
 	return &ringHandler{next: h.next.WithGroup(name), ring: h.ring, prefix: h.prefix, group: g}
+}
+
+// ParseAttrs reads back the key=value text a Line's Attrs holds (values
+// with spaces, quotes or '=' Go-quoted), so a master can print a worker's
+// attributes as attributes again. ok is false when s is not in that form
+// (a hostile or cut line): the caller then shows it whole.
+func ParseAttrs(s string) (attrs []slog.Attr, ok bool) {
+	for s != "" {
+		s = strings.TrimLeft(s, " ")
+		key, rest, found := strings.Cut(s, "=")
+		if !found || key == "" || strings.ContainsAny(key, " \t\n\"") {
+			return nil, false
+		}
+		var val string
+		if strings.HasPrefix(rest, `"`) {
+			q, err := strconv.QuotedPrefix(rest)
+			if err != nil {
+				return nil, false
+			}
+			if val, err = strconv.Unquote(q); err != nil {
+				return nil, false
+			}
+			rest = rest[len(q):]
+		} else {
+			val, rest, _ = strings.Cut(rest, " ")
+			rest = " " + rest
+		}
+		if rest != "" && rest[0] != ' ' {
+			return nil, false
+		}
+		attrs = append(attrs, slog.String(key, val))
+		s = strings.TrimLeft(rest, " ")
+	}
+	return attrs, true
 }

@@ -65,3 +65,28 @@ func TestRingForwarded(t *testing.T) {
 		t.Errorf("a Printed record was kept: %+v", got)
 	}
 }
+
+func TestParseAttrsReadsWhatTheRingWrote(t *testing.T) {
+	ring := New(10)
+	log := slog.New(ring.Handler(slog.NewTextHandler(io.Discard, nil)))
+	log.Warn("x", "master", "127.0.0.1:5557", "err", `dial "tcp": refused a=b`, "n", 3, "empty", "")
+	lines, _ := ring.Since(0, 10)
+	if len(lines) != 1 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	got, ok := ParseAttrs(lines[0].Attrs)
+	want := []slog.Attr{slog.String("master", "127.0.0.1:5557"), slog.String("err", `dial "tcp": refused a=b`), slog.String("n", "3"), slog.String("empty", "")}
+	if !ok || len(got) != len(want) {
+		t.Fatalf("ParseAttrs(%q) = %v, %v", lines[0].Attrs, got, ok)
+	}
+	for i := range want {
+		if !got[i].Equal(want[i]) {
+			t.Errorf("attr %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+	for _, bad := range []string{`novalue`, `k="unterminated`, `k="a"b`, `=v`, `a b=c`} {
+		if _, ok := ParseAttrs(bad); ok {
+			t.Errorf("ParseAttrs(%q) accepted", bad)
+		}
+	}
+}
