@@ -393,24 +393,12 @@ func (m *Master) awaitHello(stream pb.Cluster_ConnectServer) (*pb.Hello, error) 
 	default:
 		return nil, status.Error(codes.ResourceExhausted, "too many connections waiting to say hello; retry later")
 	}
-	first := make(chan *pb.WorkerMessage, 1)
-	errc := make(chan error, 1)
-	go func() {
-		msg, err := stream.Recv()
-		if err != nil {
-			errc <- err
-			return
-		}
-		first <- msg
-	}()
-	t := time.NewTimer(helloTimeout)
-	defer t.Stop()
-	select {
-	case msg := <-first:
-		return msg.GetHello(), nil
-	case err := <-errc:
-		return nil, err
-	case <-t.C:
+	msg, late, err := recvWithin(stream.Recv, helloTimeout)
+	switch {
+	case late:
 		return nil, status.Error(codes.DeadlineExceeded, "no hello within "+helloTimeout.String())
+	case err != nil:
+		return nil, err
 	}
+	return msg.GetHello(), nil
 }

@@ -96,23 +96,12 @@ func (w *Worker) session(parent context.Context) (bool, error) {
 	}
 	// The first answer is a welcome or a refusal; wait for it with a
 	// deadline so a black-holed connection does not hang.
-	first := make(chan *pb.MasterMessage, 1)
-	ferr := make(chan error, 1)
-	go func() {
-		m, err := stream.Recv()
-		if err != nil {
-			ferr <- err
-			return
-		}
-		first <- m
-	}()
-	var msg *pb.MasterMessage
-	select {
-	case msg = <-first:
-	case err := <-ferr:
-		return false, classify(err)
-	case <-time.After(w.cfg.ReconnectAfter + 5*time.Second):
+	msg, late, err := recvWithin(stream.Recv, w.cfg.ReconnectAfter+5*time.Second)
+	if late {
 		return false, errors.New("no answer from the master")
+	}
+	if err != nil {
+		return false, classify(err)
 	}
 	if rj := msg.GetReject(); rj != nil {
 		return false, &RejectedError{Reason: rj.Reason}
