@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/bench/internal/procstat"
+	"github.com/stampede-load/stampede/bench/internal/stampedebin"
 	"github.com/stampede-load/stampede/internal/cluster"
 	"github.com/stampede-load/stampede/internal/output"
 	"github.com/stampede-load/stampede/internal/stats"
@@ -57,13 +58,8 @@ func run(nWorkers, users int, runTime time.Duration, bin string) error {
 		return err
 	}
 
-	if bin == "" {
-		bin = filepath.Join(dir, "stampede")
-		cmd := exec.Command("go", "build", "-o", bin, "./cmd/stampede")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("building stampede (run from the repository root): %w", err)
-		}
+	if bin, err = stampedebin.Build(bin, dir); err != nil {
+		return err
 	}
 
 	// The counting target.
@@ -134,7 +130,7 @@ visitor = user(tasks=[a, b, c], wait_time=constant(0.5))
 	// Sample the master from the test's start (found in its log) to its end.
 	ctx, cancel := context.WithTimeout(context.Background(), runTime+3*time.Minute)
 	defer cancel()
-	if err := waitLog(ctx, masterLog.Name(), "test started"); err != nil {
+	if err := stampedebin.WaitLog(ctx, nil, masterLog.Name(), "test started"); err != nil {
 		return fmt.Errorf("waiting for the test to start: %w", err)
 	}
 	// Skip the ramp-up; measure the steady state of merging reports.
@@ -217,18 +213,4 @@ func mergeCheck(n int) error {
 	fmt.Printf("merge check: %d samples from %d workers x 30 reports: all %d percentiles equal one histogram's (p50 %.3f ms, p99 %.3f ms)\n",
 		all.Count, n, len(stats.PercentileSet), merged.Percentile(50), merged.Percentile(99))
 	return nil
-}
-
-func waitLog(ctx context.Context, path, what string) error {
-	for {
-		b, _ := os.ReadFile(path)
-		if strings.Contains(string(b), what) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }

@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/bench/internal/childserver"
+	"github.com/stampede-load/stampede/bench/internal/stampedebin"
 )
 
 type options struct {
@@ -93,13 +94,8 @@ func run(o options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if o.bin == "" {
-		o.bin = filepath.Join(dir, "stampede")
-		cmd := exec.Command("go", "build", "-o", o.bin, "./cmd/stampede")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("building stampede (run from the repository root): %w", err)
-		}
+	if o.bin, err = stampedebin.Build(o.bin, dir); err != nil {
+		return err
 	}
 	addr, stop, err := startTarget(o)
 	if err != nil {

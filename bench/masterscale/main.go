@@ -36,6 +36,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/stampede-load/stampede/bench/internal/procstat"
+	"github.com/stampede-load/stampede/bench/internal/stampedebin"
 	"github.com/stampede-load/stampede/internal/cluster"
 	"github.com/stampede-load/stampede/internal/cluster/pb"
 	"github.com/stampede-load/stampede/internal/output"
@@ -75,13 +76,9 @@ func main() {
 }
 
 func runAll(dir, counts string, o options) error {
-	if o.bin == "" {
-		o.bin = filepath.Join(dir, "stampede")
-		cmd := exec.Command("go", "build", "-o", o.bin, "./cmd/stampede")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("building stampede (run from the repository root): %w", err)
-		}
+	var err error
+	if o.bin, err = stampedebin.Build(o.bin, dir); err != nil {
+		return err
 	}
 	fmt.Println("| workers | master CPU (% of one core) | master RSS end / peak | reports applied | requests master = reported | load average (1 min) start / end |")
 	fmt.Println("|---:|---:|---:|---:|---|---|")
@@ -162,7 +159,7 @@ func runOne(dir string, n int, o options) error {
 		}
 	}
 
-	if err := waitLog(ctx, exited, logPath, "test started"); err != nil {
+	if err := stampedebin.WaitLog(ctx, exited, logPath, "test started"); err != nil {
 		return fmt.Errorf("waiting for the test to start (log %s): %w", logPath, err)
 	}
 	time.Sleep(o.warmup)
@@ -193,7 +190,7 @@ func runOne(dir string, n int, o options) error {
 	select {
 	case <-exited:
 		if masterErr != nil {
-			return fmt.Errorf("master: %v; its log ends:\n%s", masterErr, logTail(logPath))
+			return fmt.Errorf("master: %v; its log ends:\n%s", masterErr, stampedebin.LogTail(logPath))
 		}
 	case <-ctx.Done():
 		return errors.New("the master did not finish")
@@ -435,28 +432,6 @@ func waitListen(ctx context.Context, addr string) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-func waitLog(ctx context.Context, exited <-chan struct{}, path, what string) error {
-	for {
-		b, _ := os.ReadFile(path)
-		if strings.Contains(string(b), what) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-exited:
-			return fmt.Errorf("the master exited; its log ends:\n%s", logTail(path))
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-func logTail(path string) string {
-	b, _ := os.ReadFile(path)
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	return strings.Join(lines[max(0, len(lines)-10):], "\n")
 }
 
 func loadAvg() string {
