@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -358,5 +359,17 @@ func TestCheckThresholds(t *testing.T) {
 	r = runMain(t, "check", "-f", testScript(t, false, "p95<500ms", "p95<>1"))
 	if r.code != ExitConfig || !strings.Contains(r.stderr, `script thresholds[1] "p95<>1"`) {
 		t.Errorf("check with a bad threshold: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// TestHostShorthand: -H is --host, as in Locust ("locust -H URL").
+func TestHostShorthand(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(srv.Close)
+	js := filepath.Join(t.TempDir(), "run.json")
+	r := runMain(t, "run", "-f", testScript(t, false), "--headless", "-u", "1", "-r", "1", "-i", "3", "-H", srv.URL, "--json", js)
+	if r.code != 0 || hits.Load() != 3 {
+		t.Fatalf("exit %d, target saw %d requests (want 3)\n%s", r.code, hits.Load(), r.stderr)
 	}
 }

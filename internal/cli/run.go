@@ -70,7 +70,7 @@ func (o *testOptions) register(fs *pflag.FlagSet) {
 	durationFlag(fs, &o.runTime, "run-time", "t", "stop after this long, e.g. 30s, 5m, 1h30m (default: until stopped)")
 	fs.Int64VarP(&o.iterations, "iterations", "i", 0, "stop after this many task executions in all users (and workers) together; with -t, whichever comes first (default: no limit)")
 	durationFlag(fs, &o.stopTimeout, "stop-timeout", "s", "at stop, let running tasks finish for up to this long (default: interrupt at their next request)")
-	fs.StringVar(&o.host, "host", "", "base URL of the system under test (default: the script's host)")
+	fs.StringVarP(&o.host, "host", "H", "", "base URL of the system under test (default: the script's host)")
 	fs.BoolVar(&o.headless, "headless", false, "no web UI: start at once and stop at the end of --run-time")
 	fs.StringVar(&o.csvPrefix, "csv", "", "write CSV results to PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv, PREFIX_exceptions.csv (rewritten every second, as Locust does, so a killed process leaves its last second)")
 	fs.BoolVar(&o.csvFullHistory, "csv-full-history", false, "also write every entry's rows to PREFIX_stats_history.csv")
